@@ -1,0 +1,197 @@
+// Package config loads vigil.yaml: strict YAML (unknown fields are errors), defaults
+// for every field, and validation whose messages name the file, the line and the fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole of vigil.yaml. Every field has a default (see Default), so an
+// empty or absent file runs Vigil in development mode.
+type Config struct {
+	// DataDir holds vigil.db (events, incidents, audit) and, with the embedded
+	// server, temporal.db. Default ./.vigil.
+	DataDir string `yaml:"data_dir"`
+	// Temporal says where workflows run.
+	Temporal Temporal `yaml:"temporal"`
+	// HTTP is the listener for ingest, the API and the console.
+	HTTP HTTP `yaml:"http"`
+	// Ingest controls how incoming alerts become incidents.
+	Ingest Ingest `yaml:"ingest"`
+	// Runbooks says where runbooks are loaded from.
+	Runbooks Runbooks `yaml:"runbooks"`
+	// Groups maps a group name to its member user ids; runbooks name approvers as
+	// group:NAME. Default: {oncall: [local-operator]}.
+	Groups map[string][]string `yaml:"groups"`
+	// Console configures the built-in web console.
+	Console Console `yaml:"console"`
+}
+
+// Temporal configures the connection to Temporal.
+type Temporal struct {
+	// Address of an external cluster's frontend (host:port). Empty runs the embedded
+	// server persisted under DataDir.
+	Address string `yaml:"address"`
+	// Namespace for all workflows. Default "default".
+	Namespace string `yaml:"namespace"`
+	// TaskQueue the worker polls. Default "vigil".
+	TaskQueue string `yaml:"task_queue"`
+}
+
+// HTTP configures the HTTP listener.
+type HTTP struct {
+	// Addr to listen on. Default 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// MaxBodyBytes caps every request body; larger requests get 413. Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Ingest configures the receivers.
+type Ingest struct {
+	// GroupBy lists the labels whose values put alerts in the same incident.
+	// Default [alertname, service].
+	GroupBy []string `yaml:"group_by"`
+	// Tokens are bearer tokens accepted on ingest endpoints, as secret references
+	// (env:NAME or file:PATH). Empty accepts unauthenticated requests (development).
+	Tokens []Secret `yaml:"tokens"`
+}
+
+// Runbooks configures the runbook library.
+type Runbooks struct {
+	// Dir holds runbook YAML files. Default examples/runbooks.
+	Dir string `yaml:"dir"`
+}
+
+// Console configures the web console.
+type Console struct {
+	// User is the identity the console acts as in development mode, where it has no
+	// login. Default local-operator. Production needs real authentication.
+	User string `yaml:"user"`
+}
+
+// DefaultConsoleUser is the console's identity in development mode; the default
+// configuration makes it a member of the oncall group.
+const DefaultConsoleUser = "local-operator"
+
+// Default returns the configuration used when no file is given.
+func Default() Config {
+	return Config{
+		DataDir:  "./.vigil",
+		Temporal: Temporal{Namespace: "default", TaskQueue: "vigil"},
+		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
+		Ingest:   Ingest{GroupBy: []string{"alertname", "service"}},
+		Runbooks: Runbooks{Dir: "examples/runbooks"},
+		Groups:   map[string][]string{"oncall": {DefaultConsoleUser}},
+		Console:  Console{User: DefaultConsoleUser},
+	}
+}
+
+// Load reads and validates a configuration file. Fields the file leaves out keep
+// their defaults. Errors name the file and line.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load on bytes already read; path is used in messages only.
+func Parse(path string, data []byte) (Config, error) {
+	cfg := Default()
+	// A file's groups replace the default groups rather than merging into them.
+	cfg.Groups = nil
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%s: %s", path, yamlMessage(err))
+	}
+	if cfg.Groups == nil {
+		cfg.Groups = Default().Groups
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+var unknownFieldRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+
+// yamlMessage turns the YAML library's "yaml: line 3: field x not found in type
+// config.Config" into "line 3: unknown field \"x\"".
+func yamlMessage(err error) string {
+	msgs := []string{err.Error()}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	for i, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
+		msgs[i] = unknownFieldRE.ReplaceAllString(m, `unknown field "$1" (see the Configuration section of the README)`)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// Validate checks cross-field rules and returns every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{field}, args...)...))
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty (default ./.vigil)")
+	}
+	if c.Temporal.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Temporal.Address); err != nil {
+			bad("temporal.address", "%q is not host:port (e.g. temporal.example.com:7233)", c.Temporal.Address)
+		}
+	}
+	if c.Temporal.Namespace == "" {
+		bad("temporal.namespace", "must not be empty (default \"default\")")
+	}
+	if c.Temporal.TaskQueue == "" {
+		bad("temporal.task_queue", "must not be empty (default \"vigil\")")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "%q is not host:port (e.g. 127.0.0.1:8080)", c.HTTP.Addr)
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		bad("http.max_body_bytes", "must be positive, got %d", c.HTTP.MaxBodyBytes)
+	}
+	if len(c.Ingest.GroupBy) == 0 {
+		bad("ingest.group_by", "must list at least one label (default [alertname, service])")
+	}
+	for i, t := range c.Ingest.Tokens {
+		if err := t.Validate(); err != nil {
+			bad(fmt.Sprintf("ingest.tokens[%d]", i), "%v", err)
+		}
+	}
+	if c.Runbooks.Dir == "" {
+		bad("runbooks.dir", "must not be empty (default examples/runbooks)")
+	}
+	for _, g := range slices.Sorted(maps.Keys(c.Groups)) {
+		if !nameRE.MatchString(g) {
+			bad("groups", "group name %q must be letters, digits, '.', '_' or '-'", g)
+		}
+		if len(c.Groups[g]) == 0 {
+			bad("groups."+g, "has no members; list user ids or remove the group")
+		}
+	}
+	if c.Console.User == "" {
+		bad("console.user", "must not be empty (default %s)", DefaultConsoleUser)
+	}
+	return errors.Join(errs...)
+}

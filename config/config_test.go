@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		file    string
+		wantErr []string // substrings that must all appear in the error
+		check   func(t *testing.T, c Config)
+	}{
+		{file: "good.yaml", check: func(t *testing.T, c Config) {
+			if c.Temporal.Address != "temporal.internal:7233" || c.Temporal.Namespace != "prod" {
+				t.Errorf("temporal = %+v", c.Temporal)
+			}
+			if c.Temporal.TaskQueue != "vigil" {
+				t.Errorf("task_queue default lost: %q", c.Temporal.TaskQueue)
+			}
+			if c.HTTP.MaxBodyBytes != 1<<20 {
+				t.Errorf("max_body_bytes default lost: %d", c.HTTP.MaxBodyBytes)
+			}
+			want := map[string][]string{"sre": {"alice", "bob"}, "dba": {"carol"}}
+			if !reflect.DeepEqual(c.Groups, want) {
+				t.Errorf("groups = %v, want %v (file groups replace defaults)", c.Groups, want)
+			}
+		}},
+		{file: "empty.yaml", check: func(t *testing.T, c Config) {
+			if !reflect.DeepEqual(c, Default()) {
+				t.Errorf("empty file = %+v, want defaults", c)
+			}
+		}},
+		{file: "unknown-field.yaml", wantErr: []string{"unknown-field.yaml", "line 3", `unknown field "max_body"`}},
+		{file: "inline-secret.yaml", wantErr: []string{"ingest.tokens[0]", "env:NAME or file:PATH"}},
+		{file: "wrong-type.yaml", wantErr: []string{"line 2", "lots"}},
+		{file: "bad-values.yaml", wantErr: []string{
+			`temporal.address: "no-port" is not host:port`,
+			"http.addr",
+			"ingest.group_by: must list at least one label",
+			`group name "bad name"`,
+			"groups.empty: has no members",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			c, err := Load(filepath.Join("testdata", tt.file))
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("Load succeeded, want error containing %q", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q\ndoes not contain %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestSecretResolve(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tok")
+	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VIGIL_TEST_TOKEN", "from-env")
+	tests := []struct {
+		ref     Secret
+		want    string
+		wantErr string
+	}{
+		{ref: "env:VIGIL_TEST_TOKEN", want: "from-env"},
+		{ref: Secret("file:" + file), want: "s3cret"},
+		{ref: "env:VIGIL_TEST_UNSET_VAR", wantErr: "VIGIL_TEST_UNSET_VAR is not set"},
+		{ref: Secret("file:" + filepath.Join(dir, "missing")), wantErr: "no such file"},
+		{ref: "plaintext", wantErr: "not an inline value"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.ref), func(t *testing.T) {
+			got, err := tt.ref.Resolve()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Resolve = %q, %v; want error containing %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Resolve = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}

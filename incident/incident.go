@@ -1,0 +1,251 @@
+// Package incident holds Vigil's core domain model: the events that arrive, the
+// incident they form, and the evidence, root-cause candidates, remediation proposals,
+// decisions and step results the incident accumulates. It is pure data shared by
+// ingest, workflows, activities, the store and the chat surfaces; it does no I/O.
+//
+// Every type here crosses the Temporal boundary as JSON, so fields are exported,
+// tagged, and free of behaviour that depends on map iteration order.
+package incident
+
+import (
+	"slices"
+	"time"
+)
+
+// Status is where an incident stands in its lifecycle.
+type Status string
+
+// Incident statuses, in roughly the order an incident passes through them.
+const (
+	StatusOpen             Status = "open"
+	StatusAcknowledged     Status = "acknowledged"
+	StatusAwaitingApproval Status = "awaiting_approval"
+	StatusRemediating      Status = "remediating"
+	StatusResolved         Status = "resolved"
+	StatusEscalated        Status = "escalated"
+)
+
+// EventKind says what kind of signal an Event carries.
+type EventKind string
+
+// Event kinds.
+const (
+	KindAlert         EventKind = "alert"
+	KindMetricAnomaly EventKind = "metric_anomaly"
+	KindLogAnomaly    EventKind = "log_anomaly"
+	KindChange        EventKind = "change"
+	KindManual        EventKind = "manual"
+)
+
+// Alert statuses as Alertmanager sends them.
+const (
+	AlertFiring   = "firing"
+	AlertResolved = "resolved"
+)
+
+// Event is one normalised signal change accepted by ingest and stored before it is
+// acknowledged. An alert produces a new Event when it first fires and when its
+// status changes; resends of an unchanged alert are duplicates and produce none.
+type Event struct {
+	ID           int64             `json:"id"`
+	Source       string            `json:"source"`
+	Kind         EventKind         `json:"kind"`
+	Fingerprint  string            `json:"fingerprint"`
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"starts_at"`
+	EndsAt       time.Time         `json:"ends_at,omitzero"`
+	GeneratorURL string            `json:"generator_url,omitempty"`
+	ReceivedAt   time.Time         `json:"received_at"`
+}
+
+// Incident is the state of one incident: the workflow's state and, saved after every
+// transition, the store's projection that the API and console read.
+type Incident struct {
+	ID          string            `json:"id"`
+	Key         string            `json:"key"`
+	Title       string            `json:"title"`
+	Severity    string            `json:"severity"`
+	Status      Status            `json:"status"`
+	Reason      string            `json:"reason,omitempty"` // why it was resolved or escalated
+	Services    []string          `json:"services"`
+	GroupLabels map[string]string `json:"group_labels"`
+	Alerts      []Alert           `json:"alerts"`
+	Evidence    []Evidence        `json:"evidence"`
+	Candidates  []Candidate       `json:"candidates"`
+	Proposals   []Proposal        `json:"proposals"`
+	Decisions   []Decision        `json:"decisions"`
+	Runs        []Run             `json:"runs"`
+	DetectedAt  time.Time         `json:"detected_at"`
+	AckedAt     time.Time         `json:"acked_at,omitzero"`
+	ApprovedAt  time.Time         `json:"approved_at,omitzero"`
+	MitigatedAt time.Time         `json:"mitigated_at,omitzero"`
+	ResolvedAt  time.Time         `json:"resolved_at,omitzero"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// Alert is the current state of one alert (by fingerprint) within an incident.
+type Alert struct {
+	Fingerprint  string            `json:"fingerprint"`
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"starts_at"`
+	EndsAt       time.Time         `json:"ends_at,omitzero"`
+	GeneratorURL string            `json:"generator_url,omitempty"`
+	EvidenceID   string            `json:"evidence_id"`
+}
+
+// Firing reports whether any alert of the incident is still firing.
+func (inc *Incident) Firing() bool {
+	return slices.ContainsFunc(inc.Alerts, func(a Alert) bool { return a.Status == AlertFiring })
+}
+
+// Proposal returns the proposal with the given id, or nil.
+func (inc *Incident) Proposal(id string) *Proposal {
+	for i := range inc.Proposals {
+		if inc.Proposals[i].ID == id {
+			return &inc.Proposals[i]
+		}
+	}
+	return nil
+}
+
+// Evidence is one piece of evidence posted to the thread. IDs (E1, E2, …) are
+// assigned in arrival order and stay stable for the incident's life, so candidates,
+// proposals and humans can cite them.
+type Evidence struct {
+	ID      string            `json:"id"`
+	Kind    EventKind         `json:"kind"`
+	Summary string            `json:"summary"`
+	Start   time.Time         `json:"start"`
+	End     time.Time         `json:"end,omitzero"`
+	Data    map[string]string `json:"data,omitempty"`
+}
+
+// Candidate is a ranked root-cause candidate with the factors behind its score.
+type Candidate struct {
+	Component string   `json:"component"`
+	Score     float64  `json:"score"`
+	Reason    string   `json:"reason"`
+	Factors   []Factor `json:"factors"`
+}
+
+// Factor is one explained contribution to a candidate's score.
+type Factor struct {
+	Name     string   `json:"name"`
+	Weight   float64  `json:"weight"`
+	Value    float64  `json:"value"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// ProposalStatus tracks a proposal from offer to outcome.
+type ProposalStatus string
+
+// Proposal statuses.
+const (
+	ProposalPending   ProposalStatus = "pending"
+	ProposalApproved  ProposalStatus = "approved"
+	ProposalRejected  ProposalStatus = "rejected"
+	ProposalRunning   ProposalStatus = "running"
+	ProposalSucceeded ProposalStatus = "succeeded"
+	ProposalFailed    ProposalStatus = "failed"
+)
+
+// Proposal is a runbook offered as a remediation, fully rendered: the steps hold
+// the exact argv that will run, so what a human approves is what executes.
+type Proposal struct {
+	ID        string         `json:"id"` // P1, P2, … stable within the incident
+	RunbookID string         `json:"runbook_id"`
+	Revision  string         `json:"revision"` // content hash of the runbook file
+	Title     string         `json:"title"`
+	Risk      string         `json:"risk"`
+	Params    []Param        `json:"params"`
+	Steps     []Step         `json:"steps"`
+	Why       string         `json:"why"`
+	Approvers []string       `json:"approvers"`     // the runbook's spec, e.g. group:oncall
+	Allowed   []string       `json:"allowed_users"` // users the spec resolved to when proposed
+	Status    ProposalStatus `json:"status"`
+	Outcome   string         `json:"outcome,omitempty"`
+}
+
+// Plan is the exact list of commands the proposal would run, one line per step.
+func (p *Proposal) Plan() []string {
+	lines := make([]string, len(p.Steps))
+	for i, s := range p.Steps {
+		lines[i] = s.ID + ": " + s.CommandLine()
+	}
+	return lines
+}
+
+// Param is one rendered runbook parameter.
+type Param struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Step is one rendered runbook step.
+type Step struct {
+	ID      string        `json:"id"`
+	Run     string        `json:"run"` // step type; "shell" runs Command as argv
+	Command []string      `json:"command"`
+	Timeout time.Duration `json:"timeout"`
+}
+
+// CommandLine renders the argv for display, quoting arguments that need it.
+func (s Step) CommandLine() string {
+	return ShellQuote(s.Command)
+}
+
+// Decision is a human's approve or reject of a proposal, with who made it, where,
+// and how their identity was established.
+type Decision struct {
+	ProposalID   string    `json:"proposal_id"`
+	Decision     string    `json:"decision"` // approve | reject
+	User         string    `json:"user"`
+	DisplayName  string    `json:"display_name,omitempty"`
+	Surface      string    `json:"surface"`      // console, api, slack
+	Verification string    `json:"verification"` // how the identity was established
+	Comment      string    `json:"comment,omitempty"`
+	At           time.Time `json:"at"`
+}
+
+// Decision values.
+const (
+	Approve = "approve"
+	Reject  = "reject"
+)
+
+// Run is one execution of an approved proposal.
+type Run struct {
+	ID         string         `json:"id"`
+	ProposalID string         `json:"proposal_id"`
+	RunbookID  string         `json:"runbook_id"`
+	Status     ProposalStatus `json:"status"`
+	Steps      []StepResult   `json:"steps"`
+	Reason     string         `json:"reason,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt time.Time      `json:"finished_at,omitzero"`
+}
+
+// Step result statuses.
+const (
+	StepSucceeded   = "succeeded"
+	StepFailed      = "failed"
+	StepInterrupted = "interrupted"
+)
+
+// StepResult is what one step did.
+type StepResult struct {
+	StepID     string        `json:"step_id"`
+	Command    []string      `json:"command"`
+	Status     string        `json:"status"`
+	ExitCode   int           `json:"exit_code"`
+	Duration   time.Duration `json:"duration"`
+	Output     string        `json:"output"` // combined stdout+stderr, truncated
+	Truncated  bool          `json:"truncated,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	StartedAt  time.Time     `json:"started_at"`
+	FinishedAt time.Time     `json:"finished_at"`
+}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigilops/vigil/incident"
+)
+
+// SaveIncident stores the workflow's projection of an incident. version must grow
+// with every save; a save carrying an older version than the stored one (a retried
+// activity overtaken by a newer save) is ignored.
+func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version int64) error {
+	state, err := json.Marshal(inc)
+	if err != nil {
+		return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
+	}
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE incidents SET status = ?, title = ?, severity = ?, updated_at = ?, state = ?, version = ?
+		WHERE id = ? AND version < ?`,
+		string(inc.Status), inc.Title, inc.Severity, ts(inc.UpdatedAt), string(state), version, inc.ID, version)
+	if err != nil {
+		return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var exists int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE id = ?`, inc.ID).Scan(&exists); err != nil {
+			return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
+		}
+		if exists == 0 {
+			return fmt.Errorf("store: save incident %s: %w", inc.ID, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// Incident returns the latest projection of an incident. An incident whose workflow
+// has not saved yet is returned from its row alone.
+func (s *Store) Incident(ctx context.Context, id string) (incident.Incident, error) {
+	row := s.db.QueryRowContext(ctx, incidentCols+` WHERE id = ?`, id)
+	inc, err := scanIncident(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return incident.Incident{}, fmt.Errorf("incident %s: %w", id, ErrNotFound)
+	}
+	return inc, err
+}
+
+// IncidentFilter narrows ListIncidents; zero values match everything.
+type IncidentFilter struct {
+	Status incident.Status
+	Since  time.Time
+	Limit  int // default 100
+}
+
+// ListIncidents returns incidents newest first.
+func (s *Store) ListIncidents(ctx context.Context, f IncidentFilter) ([]incident.Incident, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, incidentCols+`
+		WHERE (? = '' OR status = ?) AND (? = '' OR created_at >= ?)
+		ORDER BY num DESC LIMIT ?`,
+		string(f.Status), string(f.Status), ts(f.Since), ts(f.Since), f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []incident.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+const incidentCols = `SELECT id, group_key, group_labels, status, title, severity, created_at, updated_at, state FROM incidents`
+
+func scanIncident(row interface{ Scan(...any) error }) (incident.Incident, error) {
+	var inc incident.Incident
+	var glabels, status, created, updated string
+	var state sql.NullString
+	if err := row.Scan(&inc.ID, &inc.Key, &glabels, &status, &inc.Title, &inc.Severity, &created, &updated, &state); err != nil {
+		return inc, err
+	}
+	if state.Valid {
+		if err := json.Unmarshal([]byte(state.String), &inc); err != nil {
+			return inc, fmt.Errorf("store: incident %s: corrupt state: %w", inc.ID, err)
+		}
+	} else {
+		inc.DetectedAt, inc.UpdatedAt = parseTS(created), parseTS(updated)
+		if err := json.Unmarshal([]byte(glabels), &inc.GroupLabels); err != nil {
+			return inc, fmt.Errorf("store: incident %s: corrupt group labels: %w", inc.ID, err)
+		}
+	}
+	// The row's status wins: Reroute may close an incident whose workflow is gone.
+	inc.Status = incident.Status(status)
+	return inc, nil
+}

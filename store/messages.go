@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Message is one message of an incident thread as the console stores it. Body is
+// the surface-neutral message as JSON.
+type Message struct {
+	ID         int64           `json:"id"`
+	IncidentID string          `json:"incident_id"`
+	Key        string          `json:"key"`
+	Body       json.RawMessage `json:"body"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// PutMessage posts a message to a thread, or replaces the body of the message with
+// the same key. Keys make posting idempotent: a retried post edits, never repeats.
+func (s *Store) PutMessage(ctx context.Context, incidentID, key string, body []byte, now time.Time) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `
+		INSERT INTO messages (incident_id, key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (incident_id, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+		RETURNING id`, incidentID, key, string(body), ts(now), ts(now)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: put message %s/%s: %w", incidentID, key, err)
+	}
+	return id, nil
+}
+
+// Messages returns an incident's thread in posting order.
+func (s *Store) Messages(ctx context.Context, incidentID string) ([]Message, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, incident_id, key, body, created_at, updated_at FROM messages WHERE incident_id = ? ORDER BY id`, incidentID)
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of %s: %w", incidentID, err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		var body, created, updated string
+		if err := rows.Scan(&m.ID, &m.IncidentID, &m.Key, &body, &created, &updated); err != nil {
+			return nil, fmt.Errorf("store: messages of %s: %w", incidentID, err)
+		}
+		m.Body, m.CreatedAt, m.UpdatedAt = json.RawMessage(body), parseTS(created), parseTS(updated)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
