@@ -1,0 +1,335 @@
+package rca
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+)
+
+// madToSigma turns a median absolute deviation into a standard deviation for
+// normally distributed data.
+const madToSigma = 1.4826
+
+// minSpreadSamples is the fewest finite samples that estimate a spread.
+const minSpreadSamples = 3
+
+// minPeers is the fewest series of one metric whose moves estimate how much
+// such a series moves normally.
+const minPeers = 5
+
+// seriesAnomaly is how one series behaved in the incident window.
+type seriesAnomaly struct {
+	name      string
+	index     int     // in Input.Series
+	sign      float64 // +1 if the series rose, -1 if it fell
+	magnitude float64 // in [0, 1], already scaled by the metric weight
+	first     int64   // time of the first incident sample beyond NormalZ
+}
+
+// componentAnomaly aggregates a component's anomalous series.
+type componentAnomaly struct {
+	// prob is how surely the component is anomalous, in [0, 1]: it saturates
+	// quickly above NormalZ, so that the random walk asks which components are
+	// anomalous rather than which moved most, magnitudes of different
+	// components being hard to compare (an error in a callee is often
+	// amplified by retries in its callers).
+	prob float64
+	// magnitude is how far it moved, in [0, 1] on a logarithmic scale of z
+	// between NormalZ and MaxZ: z-scores of real incidents span orders of
+	// magnitude.
+	magnitude float64
+	first     int64 // the earliest first-anomalous time; valid when prob > 0
+	// series are the anomalous series, the strongest (the component's
+	// representative in correlations) first.
+	series []seriesAnomaly
+}
+
+// evidence names the component's anomalous series, strongest first.
+func (c componentAnomaly) evidence(n int) []string {
+	ids := make([]string, 0, len(c.series))
+	for _, s := range c.series {
+		ids = append(ids, s.name)
+	}
+	return capped(ids, n)
+}
+
+// firstEvidence names the series that went anomalous first.
+func (c componentAnomaly) firstEvidence() []string {
+	var ids []string
+	for _, s := range c.series {
+		if s.first == c.first {
+			ids = append(ids, s.name)
+		}
+	}
+	slices.Sort(ids)
+	return capped(ids, 1)
+}
+
+// reference summarises what a series looked like before the incident.
+type reference struct {
+	pre, base         float64 // medians of the pre-incident and baseline samples
+	hasPre, hasBaseln bool
+	level             float64 // the baseline median, else the pre-incident one; NaN if neither
+	spread            float64 // see referenceOf
+	scale             float64 // what deviations are divided by
+}
+
+// scoreAnomalies scores every series and aggregates per component index.
+func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnomaly {
+	baseline := make(map[[2]string][]float64, len(in.Baseline))
+	for _, b := range in.Baseline {
+		k := [2]string{b.Component, b.Metric}
+		baseline[k] = append(baseline[k], finite(b.Values)...)
+	}
+	refs := make([]reference, len(in.Series))
+	for i, s := range in.Series {
+		refs[i] = referenceOf(s, baseline, in.Onset, cfg.NormalZ)
+	}
+	peers := peerSpreads(in.Series, refs, in.Onset)
+	for i, s := range in.Series {
+		refs[i].setScale(max(cfg.RelativeScale, peers[s.Metric]))
+	}
+
+	// With a symptom metric that some series has, that metric is what the
+	// ranking looks at. The symptom's direction matters too: a callee whose
+	// latency rose explains a caller whose latency rose, not one whose
+	// latency fell.
+	targetMetric := false
+	for _, s := range in.Series {
+		if in.Target.Metric != "" && s.Metric == in.Target.Metric {
+			targetMetric = true
+			break
+		}
+	}
+	var dir float64
+	if targetMetric {
+		for i, s := range in.Series {
+			if s.Component == in.Target.Component && s.Metric == in.Target.Metric {
+				if z, sign, _ := peakZ(s, in.Onset, refs[i], 0, cfg.NormalZ); z > cfg.NormalZ {
+					dir = sign
+				}
+				break
+			}
+		}
+	}
+
+	out := make([]componentAnomaly, len(index))
+	for si, s := range in.Series {
+		i, ok := index[s.Component]
+		if !ok {
+			continue
+		}
+		weight, dirOf := 1.0, 0.0
+		if targetMetric {
+			if s.Metric == in.Target.Metric {
+				dirOf = dir
+			} else {
+				weight = cfg.OtherMetricWeight
+			}
+		}
+		if weight <= 0 {
+			continue
+		}
+		z, sign, first := peakZ(s, in.Onset, refs[si], dirOf, cfg.NormalZ)
+		if z <= cfg.NormalZ {
+			continue
+		}
+		c := &out[i]
+		c.prob = max(c.prob, weight*(1-math.Exp(-(z-cfg.NormalZ)/cfg.SaturationZ)))
+		mag := weight * min(1, math.Log(z/cfg.NormalZ)/math.Log(cfg.MaxZ/cfg.NormalZ))
+		c.magnitude = max(c.magnitude, mag)
+		if len(c.series) == 0 || first < c.first {
+			c.first = first
+		}
+		c.series = append(c.series, seriesAnomaly{name: s.Name(), index: si, sign: sign, magnitude: mag, first: first})
+	}
+	for i := range out {
+		slices.SortFunc(out[i].series, func(x, y seriesAnomaly) int {
+			if d := cmp.Compare(y.magnitude, x.magnitude); d != 0 {
+				return d
+			}
+			return strings.Compare(x.name, y.name)
+		})
+	}
+	return out
+}
+
+// peerSpreads is, per metric, the median over series of that metric of their
+// largest incident move relative to their reference level. It is how much a
+// series of that metric typically moved in this very incident, the yardstick
+// for series without a spread of their own: a 7-fold latency rise stands out
+// among latencies that wobble by 10%, and a 2-point availability drop among
+// availabilities that sit still. When most series of a metric moved alike,
+// none stands out, which is the point. A metric with fewer than minPeers
+// series has no peer spread: a median of a handful says nothing about what is
+// normal.
+func peerSpreads(series []Series, refs []reference, onset int64) map[string]float64 {
+	moves := map[string][]float64{}
+	for i, s := range series {
+		r := refs[i]
+		if r.level == 0 || math.IsNaN(r.level) {
+			continue
+		}
+		var peak float64
+		seen := false
+		for k := incidentStart(s.Times, onset); k < len(s.Values); k++ {
+			if v := s.Values[k]; isFinite(v) {
+				peak, seen = max(peak, math.Abs(r.offset(v))), true
+			}
+		}
+		if seen {
+			moves[s.Metric] = append(moves[s.Metric], peak/math.Abs(r.level))
+		}
+	}
+	out := make(map[string]float64, len(moves))
+	for m, vs := range moves {
+		if len(vs) >= minPeers {
+			out[m] = median(vs)
+		}
+	}
+	return out
+}
+
+// incidentStart is the index of the first incident sample: the one whose
+// interval contains the onset.
+func incidentStart(times []int64, onset int64) int {
+	if onset == 0 {
+		return 0
+	}
+	k, found := slices.BinarySearch(times, onset)
+	if found {
+		return k
+	}
+	return max(k-1, 0)
+}
+
+// referenceOf derives the reference levels of a series and its spread;
+// setScale completes it.
+//
+// The spread is the larger of the robust standard deviations of the baseline
+// and of the pre-incident samples (each when there are enough of them). A
+// series whose pre-incident level already sat beyond normal from its baseline
+// has left the regime the baseline describes (a redeploy, a traffic shift),
+// so its spread widens until that level is just normal: what the system did
+// before the incident is by definition not the incident.
+func referenceOf(s Series, baseline map[[2]string][]float64, onset int64, normalZ float64) reference {
+	r := reference{pre: math.NaN(), base: math.NaN(), level: math.NaN()}
+	start := incidentStart(s.Times, onset)
+	if pre := finite(s.Values[:start]); len(pre) > 0 {
+		r.pre, r.hasPre = median(pre), true
+		r.level = r.pre
+		if len(pre) >= minSpreadSamples {
+			r.spread = madToSigma * mad(pre, r.pre)
+		}
+	}
+	if b := baseline[[2]string{s.Component, s.Metric}]; len(b) >= minSpreadSamples {
+		r.base, r.hasBaseln = median(b), true
+		r.level = r.base
+		r.spread = max(r.spread, madToSigma*mad(b, r.base))
+		if r.hasPre {
+			r.spread = max(r.spread, math.Abs(r.pre-r.base)/normalZ)
+		}
+	}
+	return r
+}
+
+// setScale sets the yardstick deviations are divided by: the spread when
+// there is one, else relative × the reference level, which stands in for the
+// spread of a series too short or too steady to have one.
+func (r *reference) setScale(relative float64) {
+	r.scale = r.spread
+	if !(r.scale > 0) {
+		r.scale = relative * math.Abs(r.level)
+	}
+	if !(r.scale > 0) {
+		// A reference of exactly zero with no spread: any movement counts,
+		// without dividing by zero.
+		r.scale = math.SmallestNonzeroFloat64
+	}
+}
+
+// deviation is how far v is from the reference, in scale units.
+func (r reference) deviation(v float64) float64 { return r.offset(v) / r.scale }
+
+// offset is how far v is from the reference. With both a pre-incident level
+// and a baseline the nearer one counts: a sample between the two, or near
+// either, is explained by what the series did before the incident or does
+// normally.
+func (r reference) offset(v float64) float64 {
+	switch {
+	case r.hasPre && r.hasBaseln:
+		dp, db := v-r.pre, v-r.base
+		if math.Signbit(dp) != math.Signbit(db) {
+			return 0 // between the two references
+		}
+		if math.Abs(dp) < math.Abs(db) {
+			return dp
+		}
+		return db
+	case r.hasPre:
+		return v - r.pre
+	case r.hasBaseln:
+		return v - r.base
+	}
+	return 0
+}
+
+// peakZ is the largest deviation over the incident window, counting only
+// deviations with the sign of sign (both when sign is 0); it returns the
+// deviation's size and sign and the time of the first sample beyond normal.
+func peakZ(s Series, onset int64, r reference, sign float64, normal float64) (z float64, peakSign float64, first int64) {
+	seen := false
+	for k := incidentStart(s.Times, onset); k < len(s.Values); k++ {
+		v := s.Values[k]
+		if !isFinite(v) {
+			continue
+		}
+		d := r.deviation(v)
+		ds := math.Copysign(1, d)
+		if sign != 0 {
+			d, ds = d*sign, sign
+		} else {
+			d = math.Abs(d)
+		}
+		if d > normal && !seen {
+			first, seen = s.Times[k], true
+		}
+		if d > z {
+			z, peakSign = d, ds
+		}
+	}
+	return z, peakSign, first
+}
+
+func finite(vs []float64) []float64 {
+	out := make([]float64, 0, len(vs))
+	for _, v := range vs {
+		if isFinite(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// median of a non-empty slice; it does not modify vs.
+func median(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// mad is the median absolute deviation of vs around m.
+func mad(vs []float64, m float64) float64 {
+	d := make([]float64, len(vs))
+	for i, v := range vs {
+		d[i] = math.Abs(v - m)
+	}
+	return median(d)
+}
