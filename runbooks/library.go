@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -63,6 +64,9 @@ func LoadDir(dir string, groups map[string][]string) (*Library, Problems, error)
 		}
 		return nil
 	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("runbooks directory %s does not exist; pass the directory that holds your runbook YAML files (--runbooks DIR, or runbooks.dir in vigil.yaml)", dir)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("runbooks: read %s: %w", dir, err)
 	}
@@ -175,3 +179,19 @@ func (l *Library) Match(labels map[string]string) []Hit {
 	slices.SortStableFunc(hits, func(a, b Hit) int { return cmp.Compare(len(b.Matched), len(a.Matched)) })
 	return hits
 }
+
+// Holder holds the library in force; it is safe for concurrent use, so a reloader
+// can swap in a new library while activities read it.
+type Holder struct {
+	p atomic.Pointer[Library]
+}
+
+// NewHolder returns a holder of lib.
+func NewHolder(lib *Library) *Holder {
+	h := &Holder{}
+	h.p.Store(lib)
+	return h
+}
+
+// Current returns the library in force.
+func (h *Holder) Current() *Library { return h.p.Load() }

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/incident"
@@ -129,7 +127,7 @@ func createIncident(ctx context.Context, tx *sql.Tx, key string, group, labels m
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(num), 0) + 1 FROM incidents`).Scan(&num); err != nil {
 		return "", err
 	}
-	id := IncidentID(num, group)
+	id := incident.NewID(num, group)
 	gl, err := json.Marshal(group)
 	if err != nil {
 		return "", err
@@ -137,58 +135,8 @@ func createIncident(ctx context.Context, tx *sql.Tx, key string, group, labels m
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO incidents (id, num, group_key, group_labels, status, title, severity, created_at, updated_at)
 		VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)`,
-		id, num, key, string(gl), Title(group), labels["severity"], ts(now), ts(now))
+		id, num, key, string(gl), incident.TitleFor(group), labels["severity"], ts(now), ts(now))
 	return id, err
-}
-
-var slugRE = regexp.MustCompile(`[^a-z0-9]+`)
-
-// IncidentID makes a readable, unique incident (and workflow) id from the incident
-// number and its group's label values: incident-7-highlatency-checkout.
-func IncidentID(num int64, group map[string]string) string {
-	vals := make([]string, 0, len(group))
-	for _, k := range slices.Sorted(mapKeys(group)) {
-		vals = append(vals, group[k])
-	}
-	slug := strings.Trim(slugRE.ReplaceAllString(strings.ToLower(strings.Join(vals, "-")), "-"), "-")
-	if len(slug) > 48 {
-		slug = strings.TrimRight(slug[:48], "-")
-	}
-	id := fmt.Sprintf("incident-%d", num)
-	if slug != "" {
-		id += "-" + slug
-	}
-	return id
-}
-
-// Title names an incident after its group: "HighLatency on checkout" when the group
-// has alertname and service, otherwise the label values.
-func Title(group map[string]string) string {
-	name, svc := group["alertname"], group["service"]
-	switch {
-	case name != "" && svc != "":
-		return name + " on " + svc
-	case name != "":
-		return name
-	}
-	var parts []string
-	for _, k := range slices.Sorted(mapKeys(group)) {
-		parts = append(parts, k+"="+group[k])
-	}
-	if len(parts) == 0 {
-		return "Alert group"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func insertEvent(ctx context.Context, tx *sql.Tx, source string, a AlertIn, incID string, delivered bool, now time.Time) error {

@@ -251,20 +251,3 @@ func TestStepRuns(t *testing.T) {
 		t.Errorf("finished run = %+v", r)
 	}
 }
-
-func TestIncidentID(t *testing.T) {
-	tests := []struct {
-		group map[string]string
-		want  string
-	}{
-		{map[string]string{"alertname": "HighLatency", "service": "checkout"}, "incident-7-highlatency-checkout"},
-		{map[string]string{"alertname": "Disk Full!!", "service": "db/primary"}, "incident-7-disk-full-db-primary"},
-		{map[string]string{}, "incident-7"},
-		{map[string]string{"alertname": strings.Repeat("a", 80)}, "incident-7-" + strings.Repeat("a", 48)},
-	}
-	for _, tt := range tests {
-		if got := IncidentID(7, tt.group); got != tt.want {
-			t.Errorf("IncidentID(%v) = %q, want %q", tt.group, got, tt.want)
-		}
-	}
-}

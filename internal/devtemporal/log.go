@@ -9,7 +9,8 @@ import (
 )
 
 // slogAdapter routes the server's logs into Vigil's slog logger. The embedded server
-// is chatty at info level, so its Info and Debug both land at slog Debug.
+// is chatty: its Info and Warn (notices about unused features, dial errors while its
+// services stop) land at slog Debug; its errors stay errors.
 type slogAdapter struct{ l *slog.Logger }
 
 var _ tlog.Logger = slogAdapter{}
@@ -29,7 +30,7 @@ func (a slogAdapter) log(level slog.Level, msg string, tags []tag.Tag) {
 
 func (a slogAdapter) Debug(msg string, tags ...tag.Tag)  { a.log(slog.LevelDebug, msg, tags) }
 func (a slogAdapter) Info(msg string, tags ...tag.Tag)   { a.log(slog.LevelDebug, msg, tags) }
-func (a slogAdapter) Warn(msg string, tags ...tag.Tag)   { a.log(slog.LevelWarn, msg, tags) }
+func (a slogAdapter) Warn(msg string, tags ...tag.Tag)   { a.log(slog.LevelDebug, msg, tags) }
 func (a slogAdapter) Error(msg string, tags ...tag.Tag)  { a.log(slog.LevelError, msg, tags) }
 func (a slogAdapter) DPanic(msg string, tags ...tag.Tag) { a.log(slog.LevelError, msg, tags) }
 func (a slogAdapter) Panic(msg string, tags ...tag.Tag)  { a.log(slog.LevelError, msg, tags) }

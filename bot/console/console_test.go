@@ -1,0 +1,186 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/store"
+	"github.com/vigilops/vigil/workflows"
+)
+
+type fakeDecider struct {
+	got    []workflows.DecideRequest
+	answer error
+}
+
+func (f *fakeDecider) Decide(_ context.Context, _ string, req workflows.DecideRequest) (workflows.DecideResult, error) {
+	f.got = append(f.got, req)
+	if f.answer != nil {
+		return workflows.DecideResult{}, f.answer
+	}
+	return workflows.DecideResult{Message: req.User + " approved " + req.ProposalID + "; running now."}, nil
+}
+
+const incID = "incident-1-highlatency-checkout"
+
+func setup(t *testing.T) (*httptest.Server, *fakeDecider) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ctx := context.Background()
+	group := map[string]string{"alertname": "HighLatency", "service": "checkout"}
+	if _, err := st.IngestAlerts(ctx, "test", []store.AlertIn{{Fingerprint: "f1", Status: "firing", Labels: group, StartsAt: time.Now(), GroupKey: "k", GroupLabels: group}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	p := incident.Proposal{ID: "P1", RunbookID: "restart", Title: "Restart <checkout>", Risk: "high", Status: incident.ProposalPending,
+		Steps: []incident.Step{{ID: "restart", Command: []string{"systemctl", "restart", "checkout"}}}, Approvers: []string{"group:oncall"}}
+	inc := incident.Incident{ID: incID, Title: "HighLatency on checkout", Status: incident.StatusAwaitingApproval, Proposals: []incident.Proposal{p}, UpdatedAt: time.Now()}
+	if err := st.SaveIncident(ctx, inc, 1); err != nil {
+		t.Fatal(err)
+	}
+	th := Thread{Store: st}
+	if err := th.Post(ctx, incID, "summary", bot.Summary(&inc)); err != nil {
+		t.Fatal(err)
+	}
+	if err := th.Post(ctx, incID, "proposal-P1", bot.Proposal(&p)); err != nil {
+		t.Fatal(err)
+	}
+	dec := &fakeDecider{}
+	c := &Console{Store: st, Decider: dec, User: "local-operator", Logger: slog.New(slog.DiscardHandler)}
+	mux := http.NewServeMux()
+	c.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, dec
+}
+
+func do(t *testing.T, method, url, body string, header ...string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if loc := resp.Header.Get("Location"); loc != "" {
+		return resp.StatusCode, loc
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestAPIReads(t *testing.T) {
+	srv, _ := setup(t)
+	status, body := do(t, "GET", srv.URL+"/api/v1/incidents", "")
+	if status != 200 || !strings.Contains(body, `"id":"`+incID+`"`) || !strings.Contains(body, `"pending_proposals":["P1"]`) {
+		t.Errorf("list: %d %s", status, body)
+	}
+	status, body = do(t, "GET", srv.URL+"/api/v1/incidents/"+incID, "")
+	var v IncidentView
+	if err := json.Unmarshal([]byte(body), &v); err != nil || status != 200 {
+		t.Fatalf("get: %d %v %s", status, err, body)
+	}
+	if v.Status != incident.StatusAwaitingApproval || len(v.Messages) != 2 || v.Messages[1].Key != "proposal-P1" ||
+		len(v.Proposals) != 1 || v.Proposals[0].Plan[0] != "restart: systemctl restart checkout" {
+		t.Errorf("view = %+v", v)
+	}
+	if status, body = do(t, "GET", srv.URL+"/api/v1/incidents/nope", ""); status != 404 || !strings.Contains(body, "incident nope: not found") {
+		t.Errorf("unknown incident: %d %s", status, body)
+	}
+}
+
+func TestAPIDecide(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		answer     error
+		header     []string
+		wantStatus int
+		wantBody   string
+		wantUser   string
+	}{
+		{name: "approve as given user", body: `{"proposal_id":"P1","decision":"approve","user":"alice","comment":"go"}`, wantStatus: 200, wantBody: "alice approved P1", wantUser: "alice"},
+		{name: "defaults to console user", body: `{"proposal_id":"P1","decision":"approve"}`, wantStatus: 200, wantUser: "local-operator"},
+		{name: "missing fields", body: `{"decision":"maybe"}`, wantStatus: 422, wantBody: "proposal_id: is required"},
+		{name: "malformed", body: `{`, wantStatus: 400, wantBody: "malformed JSON"},
+		{name: "forbidden", body: `{"proposal_id":"P1","decision":"approve","user":"mallory"}`, answer: &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "mallory may not decide P1"}, wantStatus: 403, wantBody: "mallory may not decide P1", wantUser: "mallory"},
+		{name: "conflict", body: `{"proposal_id":"P1","decision":"approve"}`, answer: &workflows.Refusal{Kind: workflows.RefusedConflict, Message: "P1 is already approved"}, wantStatus: 409, wantBody: "already approved", wantUser: "local-operator"},
+		{name: "closed", body: `{"proposal_id":"P1","decision":"approve"}`, answer: workflows.ErrIncidentClosed, wantStatus: 409, wantBody: "incident is closed", wantUser: "local-operator"},
+		{name: "cross-site browser request", body: `{"proposal_id":"P1","decision":"approve"}`, header: []string{"Sec-Fetch-Site", "cross-site"}, wantStatus: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, dec := setup(t)
+			dec.answer = tt.answer
+			status, body := do(t, "POST", srv.URL+"/api/v1/incidents/"+incID+"/decisions", tt.body, tt.header...)
+			if status != tt.wantStatus || !strings.Contains(body, tt.wantBody) {
+				t.Errorf("got %d %s, want %d %q", status, body, tt.wantStatus, tt.wantBody)
+			}
+			switch {
+			case tt.wantUser == "" && len(dec.got) > 0:
+				t.Errorf("request reached the workflow: %+v", dec.got)
+			case tt.wantUser != "" && (len(dec.got) != 1 || dec.got[0].User != tt.wantUser || dec.got[0].Surface != "api"):
+				t.Errorf("decider got %+v, want user %s via api", dec.got, tt.wantUser)
+			}
+		})
+	}
+	srv, dec := setup(t)
+	if status, _ := do(t, "POST", srv.URL+"/api/v1/incidents/nope/decisions", `{"proposal_id":"P1","decision":"approve"}`); status != 404 || len(dec.got) != 0 {
+		t.Errorf("decision on unknown incident: %d", status)
+	}
+}
+
+func TestPages(t *testing.T) {
+	srv, dec := setup(t)
+	status, body := do(t, "GET", srv.URL+"/", "")
+	if status != 200 || !strings.Contains(body, `<a href="/incidents/`+incID+`">HighLatency on checkout</a>`) {
+		t.Errorf("list page: %d %s", status, body)
+	}
+	status, body = do(t, "GET", srv.URL+"/incidents/"+incID, "")
+	for _, want := range []string{
+		"P1 · Proposed: Restart &lt;checkout&gt; (restart)", // escaped
+		`<button type="submit" name="action" value="approve:P1" class="primary" onclick="return confirm(&#34;Run restart (high risk) now?&#34;)">Approve P1</button>`,
+		"restart: systemctl restart checkout",
+		"you act as <b>local-operator</b>",
+	} {
+		if status != 200 || !strings.Contains(body, want) {
+			t.Errorf("incident page lacks %q", want)
+		}
+	}
+	form := url.Values{"action": {"approve:P1"}, "comment": {"looks right"}}.Encode()
+	status, loc := do(t, "POST", srv.URL+"/incidents/"+incID+"/decide", form, "Content-Type", "application/x-www-form-urlencoded")
+	if status != 303 || !strings.Contains(loc, "msg=local-operator+approved+P1") {
+		t.Errorf("form post: %d %s", status, loc)
+	}
+	if len(dec.got) != 1 || dec.got[0] != (workflows.DecideRequest{ProposalID: "P1", Decision: "approve", User: "local-operator", Surface: "console", Verification: verifyDevConsole, Comment: "looks right"}) {
+		t.Errorf("decider got %+v", dec.got)
+	}
+	dec.answer = &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "not allowed"}
+	if status, loc = do(t, "POST", srv.URL+"/incidents/"+incID+"/decide", form, "Content-Type", "application/x-www-form-urlencoded"); status != 303 || !strings.Contains(loc, "err=not+allowed") {
+		t.Errorf("refused form post: %d %s", status, loc)
+	}
+	if status, _ = do(t, "GET", srv.URL+"/incidents/nope", ""); status != 404 {
+		t.Errorf("unknown incident page: %d", status)
+	}
+	if status, body = do(t, "GET", srv.URL+"/assets/style.css", ""); status != 200 || !strings.Contains(body, "--bg") {
+		t.Errorf("stylesheet: %d", status)
+	}
+}

@@ -1,0 +1,39 @@
+// Package console is Vigil's built-in web console: the chat surface that keeps every
+// incident thread in the store, the JSON API (/api/v1/incidents...) and the pages
+// that list incidents and show a thread with Approve/Reject buttons.
+//
+// In development mode the console has no login and acts as one configured user.
+// Production needs real authentication in front of it.
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vigilops/vigil/bot"
+)
+
+// MessageStore is where the console keeps threads.
+type MessageStore interface {
+	PutMessage(ctx context.Context, incidentID, key string, body []byte, now time.Time) (int64, error)
+}
+
+// Thread is the console's chat surface: posting stores the message in the
+// incident's thread (an upsert by key, so re-posts edit in place).
+type Thread struct {
+	Store MessageStore
+}
+
+var _ bot.Surface = Thread{}
+
+// Post implements bot.Surface.
+func (t Thread) Post(ctx context.Context, incidentID, key string, m bot.Message) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("console: post %s/%s: %w", incidentID, key, err)
+	}
+	_, err = t.Store.PutMessage(ctx, incidentID, key, body, time.Now())
+	return err
+}

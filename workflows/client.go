@@ -1,0 +1,81 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/vigilops/vigil/incident"
+)
+
+// ErrIncidentClosed means the incident's workflow has finished, so it takes no more
+// events or decisions.
+var ErrIncidentClosed = errors.New("incident workflow has finished")
+
+// Client is the part of Vigil that talks to Temporal on behalf of ingest and the
+// chat surfaces.
+type Client struct {
+	Temporal  client.Client
+	TaskQueue string
+}
+
+// Deliver signals a batch of events to an incident, starting its workflow if it is
+// not running. It never starts a second run of a finished incident: that returns
+// ErrIncidentClosed and the caller opens a new incident instead.
+func (c Client) Deliver(ctx context.Context, in IncidentInput, events []incident.Event) error {
+	_, err := c.Temporal.SignalWithStartWorkflow(ctx, in.ID, SignalAlerts, AlertsSignal{Events: events},
+		client.StartWorkflowOptions{
+			ID:                    in.ID,
+			TaskQueue:             c.TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}, IncidentWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return fmt.Errorf("deliver to %s: %w", in.ID, ErrIncidentClosed)
+	}
+	if err != nil {
+		return fmt.Errorf("deliver to %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// Refusal is a decision the incident's policy refused, with the reason to show.
+type Refusal struct {
+	Kind    string // one of the Refused* constants
+	Message string
+}
+
+func (r *Refusal) Error() string { return r.Message }
+
+// Decide sends a decision to an incident and waits for the answer. A refusal by
+// the approval policy is returned as a *Refusal; a finished incident as
+// ErrIncidentClosed.
+func (c Client) Decide(ctx context.Context, incidentID string, req DecideRequest) (DecideResult, error) {
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   incidentID,
+		UpdateName:   UpdateDecide,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var res DecideResult
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	var appErr *temporal.ApplicationError
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &appErr):
+		return res, &Refusal{Kind: appErr.Type(), Message: appErr.Message()}
+	case errors.As(err, &notFound):
+		return res, fmt.Errorf("decide on %s: %w", incidentID, ErrIncidentClosed)
+	default:
+		return res, fmt.Errorf("decide on %s: %w", incidentID, err)
+	}
+}

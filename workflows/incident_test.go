@@ -1,0 +1,396 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/runbooks"
+	"github.com/vigilops/vigil/store"
+)
+
+// thread records what the workflow posted, as a chat surface would show it.
+type thread struct {
+	mu    sync.Mutex
+	keys  []string
+	msgs  map[string]bot.Message
+	posts int
+}
+
+func (t *thread) Post(_ context.Context, _, key string, m bot.Message) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.msgs == nil {
+		t.msgs = map[string]bot.Message{}
+	}
+	if _, ok := t.msgs[key]; !ok {
+		t.keys = append(t.keys, key)
+	}
+	t.msgs[key] = m
+	t.posts++
+	return nil
+}
+
+// text renders the thread in order, one message title per line plus its text.
+func (t *thread) text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	for _, k := range t.keys {
+		m := t.msgs[k]
+		b.WriteString(m.Title + "\n" + m.Text + "\n" + m.Code + "\n" + m.Footer + "\n")
+	}
+	return b.String()
+}
+
+type staticLib struct{ lib *runbooks.Library }
+
+func (s staticLib) Current() *runbooks.Library { return s.lib }
+
+type fixture struct {
+	env     *testsuite.TestWorkflowEnvironment
+	store   *store.Store
+	thread  *thread
+	scratch string // the directory the DiskFillingUp alert points at
+	id      string
+}
+
+var groups = map[string][]string{"oncall": {"alice", "bob"}}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	lib, ps, err := runbooks.LoadDir("../examples/runbooks", groups)
+	if err != nil || len(ps) > 0 {
+		t.Fatalf("load runbooks: %v %v", err, ps)
+	}
+	f := &fixture{env: env, store: st, thread: &thread{}, scratch: t.TempDir()}
+	env.RegisterActivity(&activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Shell{}})
+	env.RegisterWorkflow(RemediationWorkflow)
+	return f
+}
+
+// alerts ingests alerts into the store as the receiver would and returns the batch
+// the dispatcher would signal.
+func (f *fixture) alerts(t *testing.T, status string, instances ...string) AlertsSignal {
+	t.Helper()
+	var in []store.AlertIn
+	group := map[string]string{"alertname": "DiskFillingUp", "service": "db"}
+	for _, inst := range instances {
+		in = append(in, store.AlertIn{
+			Fingerprint: "fp-" + inst, Status: status, StartsAt: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC),
+			Labels:      map[string]string{"alertname": "DiskFillingUp", "service": "db", "instance": inst, "severity": "critical", "path": f.scratch},
+			Annotations: map[string]string{"summary": "disk almost full"},
+			GroupKey:    "DiskFillingUp/db", GroupLabels: group,
+		})
+	}
+	if _, err := f.store.IngestAlerts(context.Background(), "test", in, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.store.Outbox(context.Background(), 100)
+	if err != nil || len(out) != 1 {
+		t.Fatalf("outbox: %v %v", out, err)
+	}
+	var ids []int64
+	for _, e := range out[0].Events {
+		ids = append(ids, e.ID)
+	}
+	_ = f.store.MarkDelivered(context.Background(), ids, time.Now())
+	f.id = out[0].IncidentID
+	return AlertsSignal{Events: out[0].Events}
+}
+
+func (f *fixture) signal(at time.Duration, s AlertsSignal) {
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlerts, s) }, at)
+}
+
+// decide sends a decide update at a simulated time and records the answer.
+func (f *fixture) decide(at time.Duration, req DecideRequest, answer *decideAnswer) {
+	f.env.RegisterDelayedCallback(func() {
+		f.env.UpdateWorkflow(UpdateDecide, req.ProposalID+req.User+req.Decision, &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { answer.rejected = err },
+			OnComplete: func(res any, err error) {
+				if r, ok := res.(DecideResult); ok {
+					answer.message = r.Message
+				}
+				answer.err = err
+			},
+		}, req)
+	}, at)
+}
+
+type decideAnswer struct {
+	rejected error
+	message  string
+	err      error
+}
+
+func (f *fixture) run(t *testing.T) incident.Incident {
+	t.Helper()
+	f.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}})
+	if !f.env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := f.env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var inc incident.Incident
+	if err := f.env.GetWorkflowResult(&inc); err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+func (f *fixture) auditActions(t *testing.T) []string {
+	t.Helper()
+	recs, err := f.store.AuditTrail(context.Background(), f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, r := range recs {
+		acts = append(acts, r.Action)
+	}
+	if _, err := f.store.VerifyAudit(context.Background()); err != nil {
+		t.Errorf("audit chain broken: %v", err)
+	}
+	return acts
+}
+
+func approve(p, user string) DecideRequest {
+	return DecideRequest{ProposalID: p, Decision: incident.Approve, User: user, Surface: "test", Verification: "test"}
+}
+
+func TestApprovedRunbookRunsAndResolves(t *testing.T) {
+	f := newFixture(t)
+	oldTmp := filepath.Join(f.scratch, "old.tmp")
+	keep := filepath.Join(f.scratch, "keep.log")
+	for _, p := range []string{oldTmp, keep} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-2 * time.Hour)
+		_ = os.Chtimes(p, old, old)
+	}
+	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1", "db-2"))
+	var ans decideAnswer
+	f.decide(time.Minute, approve("P1", "alice"), &ans)
+	inc := f.run(t)
+
+	if inc.Status != incident.StatusResolved || !strings.Contains(inc.Reason, "clean-temp-files (P1) succeeded") {
+		t.Errorf("status %s (%s), want resolved by the runbook", inc.Status, inc.Reason)
+	}
+	if ans.rejected != nil || ans.err != nil || !strings.Contains(ans.message, "alice approved P1") {
+		t.Errorf("decide answer = %+v", ans)
+	}
+	if _, err := os.Stat(oldTmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old .tmp file still there: the step did not run (%v)", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("non-.tmp file was touched: %v", err)
+	}
+	if len(inc.Evidence) != 2 || inc.Evidence[0].ID != "E1" || inc.Evidence[1].ID != "E2" {
+		t.Errorf("evidence = %+v", inc.Evidence)
+	}
+	if len(inc.Candidates) == 0 || inc.Candidates[0].Component != "db" {
+		t.Errorf("candidates = %+v", inc.Candidates)
+	}
+	if len(inc.Runs) != 1 || len(inc.Runs[0].Steps) != 3 || inc.Runs[0].Status != incident.ProposalSucceeded {
+		t.Fatalf("runs = %+v", inc.Runs)
+	}
+	if inc.ApprovedAt.IsZero() || inc.ResolvedAt.IsZero() || inc.MitigatedAt.IsZero() {
+		t.Errorf("times not set: %+v", inc)
+	}
+	thread := f.thread.text()
+	for _, want := range []string{
+		"[RESOLVED] DiskFillingUp on db",
+		"E1 · alert firing: DiskFillingUp", "E2 · alert firing",
+		"Root-cause candidates", "1. db (score",
+		"P1 · Proposed: Delete old *.tmp files", "delete-old-tmp: find " + f.scratch,
+		"P2 · Proposed: Collect host diagnostics",
+		"alice approved P1 (clean-temp-files)",
+		"Step 1/3 check-dir: succeeded (exit 0", "Step 2/3 delete-old-tmp: succeeded", oldTmp,
+		"Runbook clean-temp-files succeeded",
+		"Resolved\nRunbook clean-temp-files (P1) succeeded.",
+	} {
+		if !strings.Contains(thread, want) {
+			t.Errorf("thread lacks %q:\n%s", want, thread)
+		}
+	}
+	if m := f.thread.msgs["proposal-P1"]; len(m.Actions) != 0 || !strings.HasPrefix(m.Footer, "succeeded") {
+		t.Errorf("decided proposal still offers buttons or lacks outcome: %+v", m)
+	}
+	if m := f.thread.msgs["proposal-P2"]; len(m.Actions) != 0 || !strings.Contains(m.Footer, "not needed") {
+		t.Errorf("proposal left pending after resolution: %+v", m)
+	}
+	got := f.auditActions(t)
+	want := []string{"incident.opened", "alert.firing", "alert.firing", "candidates.ranked", "proposal.offered", "proposal.offered",
+		"decision.approve", "run.started", "step.finished", "step.finished", "step.finished", "run.finished", "incident.resolved"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit actions\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestRejectedProposalDoesNotRun(t *testing.T) {
+	f := newFixture(t)
+	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
+	var ans decideAnswer
+	f.decide(time.Minute, DecideRequest{ProposalID: "P1", Decision: incident.Reject, User: "bob", Comment: "not now", Surface: "test", Verification: "test"}, &ans)
+	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
+	inc := f.run(t)
+	if len(inc.Runs) != 0 {
+		t.Errorf("a rejected proposal ran: %+v", inc.Runs)
+	}
+	if p := inc.Proposal("P1"); p.Status != incident.ProposalRejected {
+		t.Errorf("P1 status %s", p.Status)
+	}
+	if inc.Status != incident.StatusResolved || inc.Reason != "Every alert of this incident has resolved." {
+		t.Errorf("status %s (%s)", inc.Status, inc.Reason)
+	}
+	if !strings.Contains(f.thread.text(), "bob rejected P1 (clean-temp-files)\nnot now") {
+		t.Errorf("thread does not show the rejection:\n%s", f.thread.text())
+	}
+	if acts := f.auditActions(t); !slices.Contains(acts, "decision.reject") || slices.Contains(acts, "run.started") {
+		t.Errorf("audit = %v", acts)
+	}
+}
+
+func TestValidatorRefusesDecisions(t *testing.T) {
+	tests := []struct {
+		name     string
+		req      DecideRequest
+		wantType string
+		wantMsg  string
+	}{
+		{name: "not an approver", req: approve("P1", "mallory"), wantType: RefusedForbidden, wantMsg: "mallory may not decide P1 (clean-temp-files): its approvers are group:oncall"},
+		{name: "unknown proposal", req: approve("P9", "alice"), wantType: RefusedNotFound, wantMsg: `has no proposal "P9" (proposals: P1, P2)`},
+		{name: "no identity", req: approve("P1", ""), wantType: RefusedForbidden, wantMsg: "no verified user identity"},
+		{name: "bad decision", req: DecideRequest{ProposalID: "P1", Decision: "maybe", User: "alice"}, wantType: RefusedBadRequest, wantMsg: `not "maybe"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
+			var ans decideAnswer
+			f.decide(time.Minute, tt.req, &ans)
+			f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
+			inc := f.run(t)
+			var appErr *temporal.ApplicationError
+			if !errors.As(ans.rejected, &appErr) || appErr.Type() != tt.wantType || !strings.Contains(appErr.Error(), tt.wantMsg) {
+				t.Fatalf("refusal = %v, want %s %q", ans.rejected, tt.wantType, tt.wantMsg)
+			}
+			if len(inc.Runs) != 0 || len(inc.Decisions) != 0 {
+				t.Errorf("a refused decision had an effect: runs %v decisions %v", inc.Runs, inc.Decisions)
+			}
+		})
+	}
+}
+
+func TestSecondApprovalOfSameProposalRefused(t *testing.T) {
+	f := newFixture(t)
+	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
+	var first, second decideAnswer
+	f.decide(time.Minute, DecideRequest{ProposalID: "P2", Decision: incident.Reject, User: "alice", Surface: "test", Verification: "test"}, &first)
+	f.decide(2*time.Minute, approve("P2", "bob"), &second)
+	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
+	f.run(t)
+	var appErr *temporal.ApplicationError
+	if first.rejected != nil || !errors.As(second.rejected, &appErr) || appErr.Type() != RefusedConflict || !strings.Contains(appErr.Error(), "P2 (collect-diagnostics) is already rejected") {
+		t.Errorf("first %+v second %+v", first, second)
+	}
+}
+
+func TestFailingStepEscalates(t *testing.T) {
+	f := newFixture(t)
+	sig := f.alerts(t, incident.AlertFiring, "db-1")
+	if err := os.Remove(f.scratch); err != nil { // check-dir will fail
+		t.Fatal(err)
+	}
+	f.signal(0, sig)
+	var ans decideAnswer
+	f.decide(time.Minute, approve("P1", "alice"), &ans)
+	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
+	inc := f.run(t)
+	if len(inc.Runs) != 1 {
+		t.Fatalf("runs = %+v", inc.Runs)
+	}
+	run := inc.Runs[0]
+	if run.Status != incident.ProposalFailed || len(run.Steps) != 1 || run.Steps[0].ExitCode != 1 {
+		t.Errorf("run = %+v, want failed at step 1 with exit 1 and no later steps", run)
+	}
+	thread := f.thread.text()
+	for _, want := range []string{
+		"Step 1/3 check-dir: failed (exit 1",
+		"Runbook clean-temp-files failed\nstep check-dir failed (exited with status 1)",
+		"Escalated\nRunbook clean-temp-files (P1) failed: step check-dir failed",
+	} {
+		if !strings.Contains(thread, want) {
+			t.Errorf("thread lacks %q:\n%s", want, thread)
+		}
+	}
+	if _, ok := f.thread.msgs["run-"+run.ID+"-step-delete-old-tmp"]; ok {
+		t.Error("a step after the failed one was started")
+	}
+	if acts := f.auditActions(t); !slices.Contains(acts, "incident.escalated") {
+		t.Errorf("audit lacks escalation: %v", acts)
+	}
+	// It stays open after escalation and resolves when the alert does.
+	if inc.Status != incident.StatusResolved || inc.Reason != "Every alert of this incident has resolved." {
+		t.Errorf("final status %s (%s)", inc.Status, inc.Reason)
+	}
+}
+
+func TestAlertsResolvingResolveIncident(t *testing.T) {
+	f := newFixture(t)
+	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1", "db-2"))
+	f.signal(time.Minute, f.alerts(t, incident.AlertResolved, "db-1"))
+	// A resend of the same resolve must not change anything.
+	f.signal(2*time.Minute, AlertsSignal{Events: []incident.Event{{Fingerprint: "fp-db-1", Status: incident.AlertResolved, StartsAt: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)}}})
+	f.signal(3*time.Minute, f.alerts(t, incident.AlertResolved, "db-2"))
+	inc := f.run(t)
+	if inc.Status != incident.StatusResolved || inc.Firing() {
+		t.Errorf("status %s firing %v", inc.Status, inc.Firing())
+	}
+	if len(inc.Runs) != 0 {
+		t.Errorf("something ran without approval: %+v", inc.Runs)
+	}
+	if !strings.Contains(f.thread.text(), "E1 · alert resolved: DiskFillingUp") {
+		t.Errorf("thread does not show E1 resolved:\n%s", f.thread.text())
+	}
+	acts := f.auditActions(t)
+	if n := countOf(acts, "alert.resolved"); n != 2 {
+		t.Errorf("audit has %d alert.resolved, want 2 (a resent resolve is not new): %v", n, acts)
+	}
+	if acts[len(acts)-1] != "incident.resolved" {
+		t.Errorf("last audit action %s", acts[len(acts)-1])
+	}
+}
+
+func countOf(ss []string, s string) int {
+	n := 0
+	for _, x := range ss {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
