@@ -1,0 +1,203 @@
+// Command nab runs Vigil's streaming anomaly detector over the Numenta
+// Anomaly Benchmark and scores the results with a Go port of NAB's scorer.
+//
+//	go run ./bench/nab [--data DIR] [--out DIR]
+//	go run ./bench/nab [--data DIR] --score-only RESULTS_DIR
+//
+// --data is NAB's root (data/, labels/); it defaults to $VIGIL_EXTERNAL/nab,
+// else ../shared/external/nab from the repository root. Results are written
+// in NAB's layout (OUT/<category>/vigil_<file>.csv with
+// timestamp,value,anomaly_score), with per-file scores in
+// OUT/vigil_<profile>_scores.csv. The score table goes to stdout and
+// progress to stderr.
+//
+// The detector sees each series once, in order, with one configuration for
+// the whole corpus (anomaly.DefaultConfig); labels are read only by the
+// scorer.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vigilops/vigil/analyzers/anomaly"
+)
+
+// detectorName prefixes result files, as NAB's detector names do.
+const detectorName = "vigil"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nab", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "", "NAB root holding data/ and labels/ (default $VIGIL_EXTERNAL/nab or ../shared/external/nab from the repo root)")
+	out := fs.String("out", "", "directory for results (default: a new temporary directory)")
+	scoreOnly := fs.String("score-only", "", "score an existing results directory laid out like NAB's results/<detector>/ instead of running the detector")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "nab: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if err := bench(*data, *out, *scoreOnly, stdout, stderr); err != nil {
+		fmt.Fprintln(stderr, "nab:", err)
+		return 1
+	}
+	return 0
+}
+
+func bench(data, out, scoreOnly string, stdout, stderr io.Writer) error {
+	if data == "" {
+		var err error
+		if data, err = defaultDataDir(); err != nil {
+			return err
+		}
+	}
+	files, err := loadCorpus(data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "loaded %d series from %s\n", len(files), data)
+
+	dir := scoreOnly
+	if dir == "" {
+		if dir = out; dir == "" {
+			if dir, err = os.MkdirTemp("", "vigil-nab-"); err != nil {
+				return fmt.Errorf("results directory: %w", err)
+			}
+		}
+		if err := detectCorpus(files, dir, stderr); err != nil {
+			return err
+		}
+	}
+	series, err := readResults(dir, files)
+	if err != nil {
+		return err
+	}
+	results := make([]Result, 0, len(Profiles))
+	for _, p := range Profiles {
+		r, err := scoreCorpus(series, p)
+		if err != nil {
+			return fmt.Errorf("profile %s: %w", p.Name, err)
+		}
+		results = append(results, r)
+		if scoreOnly == "" {
+			if err := writeScores(filepath.Join(dir, detectorName+"_"+p.Name+"_scores.csv"), r); err != nil {
+				return err
+			}
+		}
+	}
+	printTable(stdout, dir, results)
+	return nil
+}
+
+// defaultDataDir finds NAB via $VIGIL_EXTERNAL or ../shared/external next to
+// the repository root (the nearest parent holding go.mod).
+func defaultDataDir() (string, error) {
+	if ext := os.Getenv("VIGIL_EXTERNAL"); ext != "" {
+		return filepath.Join(ext, "nab"), nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("locate NAB: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "external", "nab"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("locate NAB: no go.mod above the working directory; pass --data or set VIGIL_EXTERNAL")
+		}
+		dir = parent
+	}
+}
+
+// detectCorpus runs a fresh detector over every series and writes its
+// scores under dir.
+func detectCorpus(files []DataFile, dir string, stderr io.Writer) error {
+	start := time.Now()
+	points := 0
+	for i, f := range files {
+		scores, err := detect(f)
+		if err != nil {
+			return err
+		}
+		if err := writeResults(dir, detectorName, f, scores); err != nil {
+			return err
+		}
+		points += len(scores)
+		fmt.Fprintf(stderr, "[%2d/%d] %-58s %6d points\n", i+1, len(files), f.Name, len(scores))
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stderr, "scored %d points in %v (including I/O) into %s\n", points, el.Round(time.Millisecond), dir)
+	return nil
+}
+
+// detect runs one detector with the default configuration over a series,
+// oldest row first, and returns its score for every row.
+func detect(f DataFile) ([]float64, error) {
+	d, err := anomaly.New(anomaly.DefaultConfig())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	scores := make([]float64, len(f.Values))
+	for i, v := range f.Values {
+		scores[i] = d.Update(f.Times[i].Unix(), v)
+	}
+	return scores, nil
+}
+
+// writeScores writes per-file scores like NAB's
+// <detector>_<profile>_scores.csv.
+func writeScores(path string, r Result) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("scores: %w", err)
+	}
+	fmt.Fprintln(fh, "Detector,Profile,File,Threshold,Score,TP,TN,FP,FN,Total_Count")
+	var tp, tn, fp, fn, total int
+	for _, f := range r.Files {
+		n := f.TP + f.TN + f.FP + f.FN
+		fmt.Fprintf(fh, "%s,%s,%s,%s,%s,%d,%d,%d,%d,%d\n", detectorName, r.Profile.Name, f.Name,
+			formatFloat(r.Threshold), formatFloat(f.Score), f.TP, f.TN, f.FP, f.FN, n)
+		tp, tn, fp, fn, total = tp+f.TP, tn+f.TN, fp+f.FP, fn+f.FN, total+n
+	}
+	fmt.Fprintf(fh, "Totals,,,,%s,%d,%d,%d,%d,%d\n", formatFloat(r.Raw), tp, tn, fp, fn, total)
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("scores: %w", err)
+	}
+	return nil
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// printTable prints one line per profile: the normalised NAB score and what
+// it is made of.
+func printTable(w io.Writer, dir string, results []Result) {
+	fmt.Fprintf(w, "NAB scores of %s\n", dir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "profile\tscore\traw\tthreshold\twindows hit\tFP rows")
+	for _, r := range results {
+		hit, windows, fp := 0, 0, 0
+		for _, f := range r.Files {
+			hit, windows, fp = hit+f.WindowsHit, windows+f.Windows, fp+f.FP
+		}
+		th := "none"
+		if !math.IsInf(r.Threshold, 1) {
+			th = strconv.FormatFloat(r.Threshold, 'f', 4, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%d/%d\t%d\n", r.Profile.Name, r.Normalized, r.Raw, th, hit, windows, fp)
+	}
+	tw.Flush()
+}
