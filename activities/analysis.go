@@ -78,10 +78,11 @@ type ProposeInput struct {
 	Exclude []string
 }
 
-// ProposeRemediations matches the runbook library against each firing alert, in
-// evidence order, and renders every runbook that matches (once per incident). A
-// runbook whose parameters do not validate against the alert is skipped and
-// reported in the returned notes, never proposed with bad values.
+// ProposeRemediations matches the runbook library against the firing alerts, in
+// evidence order, and renders each matching runbook (once per incident) against
+// the first alert it renders cleanly for. A runbook that matches but whose
+// parameters validate against none of its alerts is reported in the notes, never
+// proposed with bad values.
 func (a *Activities) ProposeRemediations(_ context.Context, in ProposeInput) (ProposeResult, error) {
 	lib := a.Runbooks.Current()
 	var res ProposeResult
@@ -89,6 +90,8 @@ func (a *Activities) ProposeRemediations(_ context.Context, in ProposeInput) (Pr
 	for _, id := range in.Exclude {
 		done[id] = true
 	}
+	refused := map[string]string{} // runbook id -> first reason, until it renders
+	var order []string
 	for _, al := range in.Incident.Alerts {
 		if al.Status != incident.AlertFiring {
 			continue
@@ -98,12 +101,15 @@ func (a *Activities) ProposeRemediations(_ context.Context, in ProposeInput) (Pr
 			if done[rb.ID] {
 				continue
 			}
-			done[rb.ID] = true
 			p, err := rb.Render(runbooks.Context{Labels: al.Labels, Annotations: al.Annotations, Incident: &in.Incident})
 			if err != nil {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s matched %s but was not proposed: %v", rb.ID, al.EvidenceID, err))
+				if _, seen := refused[rb.ID]; !seen {
+					refused[rb.ID] = fmt.Sprintf("%s matched %s but was not proposed: %v", rb.ID, al.EvidenceID, err)
+					order = append(order, rb.ID)
+				}
 				continue
 			}
+			done[rb.ID] = true
 			matched := make([]string, len(hit.Matched))
 			for i, m := range hit.Matched {
 				matched[i] = m.String()
@@ -111,6 +117,11 @@ func (a *Activities) ProposeRemediations(_ context.Context, in ProposeInput) (Pr
 			p.Why = fmt.Sprintf("Matched %s on %s.", strings.Join(matched, ", "), al.EvidenceID)
 			p.Allowed = rb.AllowedUsers(a.Groups)
 			res.Proposals = append(res.Proposals, p)
+		}
+	}
+	for _, id := range order {
+		if !done[id] {
+			res.Notes = append(res.Notes, refused[id])
 		}
 	}
 	return res, nil

@@ -1,0 +1,138 @@
+package activities
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/runbooks"
+	"github.com/vigilops/vigil/store"
+)
+
+// countingRunner runs nothing; it counts how often a step would have run.
+type countingRunner struct{ runs atomic.Int32 }
+
+func (c *countingRunner) Run(_ context.Context, s incident.Step) incident.StepResult {
+	c.runs.Add(1)
+	now := time.Now()
+	return incident.StepResult{StepID: s.ID, Command: s.Command, Status: incident.StepSucceeded, Output: "done", StartedAt: now, FinishedAt: now}
+}
+
+func newEnv(t *testing.T) (*testsuite.TestActivityEnvironment, *store.Store, *countingRunner, *Activities) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	runner := &countingRunner{}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	acts := &Activities{Store: st, Steps: runner}
+	env.RegisterActivity(acts)
+	return env, st, runner, acts
+}
+
+func runStep(t *testing.T, env *testsuite.TestActivityEnvironment, acts *Activities, in RunStepInput) incident.StepResult {
+	t.Helper()
+	v, err := env.ExecuteActivity(acts.RunStep, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res incident.StepResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRunStepRunsAtMostOnce(t *testing.T) {
+	env, st, runner, acts := newEnv(t)
+	in := RunStepInput{IncidentID: "inc", RunID: "inc-run-1", Step: incident.Step{ID: "restart", Command: []string{"true"}}}
+
+	first := runStep(t, env, acts, in)
+	if first.Status != incident.StepSucceeded || runner.runs.Load() != 1 {
+		t.Fatalf("first run: %+v, runs %d", first, runner.runs.Load())
+	}
+	// A retry (e.g. the worker died after the step finished, before Temporal
+	// heard back) returns the recorded result and runs nothing.
+	again := runStep(t, env, acts, in)
+	if again.Output != "done" || runner.runs.Load() != 1 {
+		t.Errorf("retry after finish re-ran the step: %+v, runs %d", again, runner.runs.Load())
+	}
+
+	// A step that started but never finished (the worker was killed mid-step) is
+	// reported interrupted and not run again.
+	crashed := RunStepInput{IncidentID: "inc", RunID: "inc-run-2", Step: incident.Step{ID: "migrate", Command: []string{"migrate-db"}}}
+	if err := st.StartStep(context.Background(), "inc-run-2/migrate", "inc", "inc-run-2", "migrate", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	res := runStep(t, env, acts, crashed)
+	if res.Status != incident.StepInterrupted || runner.runs.Load() != 1 || !strings.Contains(res.Error, "it was not re-run") {
+		t.Errorf("interrupted step: %+v, runs %d", res, runner.runs.Load())
+	}
+}
+
+type staticLib struct{ lib *runbooks.Library }
+
+func (s staticLib) Current() *runbooks.Library { return s.lib }
+
+func TestProposeRemediations(t *testing.T) {
+	lib, ps, err := runbooks.LoadDir("../examples/runbooks", map[string][]string{"oncall": {"alice"}})
+	if err != nil || len(ps) > 0 {
+		t.Fatal(err, ps)
+	}
+	a := &Activities{Runbooks: staticLib{lib}, Groups: map[string][]string{"oncall": {"alice", "bob"}}}
+	inc := incident.Incident{ID: "inc", Alerts: []incident.Alert{
+		{EvidenceID: "E1", Status: incident.AlertResolved, Labels: map[string]string{"alertname": "DiskFillingUp", "severity": "critical", "path": "/ok"}},
+		{EvidenceID: "E2", Status: incident.AlertFiring, Labels: map[string]string{"alertname": "DiskFillingUp", "severity": "critical", "path": "/bad path;rm"}},
+		{EvidenceID: "E3", Status: incident.AlertFiring, Labels: map[string]string{"alertname": "DiskFillingUp", "severity": "warning", "path": "/srv/tmp"}},
+	}}
+	res, err := a.ProposeRemediations(context.Background(), ProposeInput{Incident: inc, Exclude: []string{"collect-diagnostics"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// E2's hostile path blocks rendering for E2 only; E3 renders cleanly, so the
+	// runbook is proposed from E3 and no note is needed.
+	if len(res.Notes) != 0 || len(res.Proposals) != 1 {
+		t.Fatalf("result = %+v", res)
+	}
+	p := res.Proposals[0]
+	if p.RunbookID != "clean-temp-files" || !strings.Contains(p.Why, `alertname="DiskFillingUp", path=~"/.+" on E3`) ||
+		strings.Join(p.Allowed, ",") != "alice,bob" || p.Steps[0].Command[2] != "/srv/tmp" {
+		t.Errorf("proposal = %+v", p)
+	}
+
+	// With no clean alert at all, the thread gets a note saying why.
+	inc.Alerts = inc.Alerts[:2]
+	res, _ = a.ProposeRemediations(context.Background(), ProposeInput{Incident: inc, Exclude: []string{"collect-diagnostics"}})
+	if len(res.Proposals) != 0 || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], `clean-temp-files matched E2 but was not proposed: runbook clean-temp-files: param dir: value "/bad path;rm" does not match its pattern`) {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestRankCauses(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	inc := incident.Incident{Alerts: []incident.Alert{
+		{EvidenceID: "E1", StartsAt: t0.Add(2 * time.Minute), Labels: map[string]string{"service": "frontend", "severity": "critical"}},
+		{EvidenceID: "E2", StartsAt: t0, Labels: map[string]string{"service": "db", "severity": "warning"}},
+		{EvidenceID: "E3", StartsAt: t0.Add(time.Minute), Labels: map[string]string{"service": "db", "severity": "critical"}},
+		{EvidenceID: "E4", StartsAt: t0, Labels: map[string]string{"alertname": "NoComponent"}},
+	}}
+	cs, err := (&Activities{}).RankCauses(context.Background(), RankInput{Incident: inc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Component != "db" || cs[1].Component != "frontend" {
+		t.Fatalf("candidates = %+v", cs)
+	}
+	if !strings.HasPrefix(cs[0].Reason, "first to alert; alerting in E2, E3") || cs[0].Factors[0].Evidence[0] != "E2" {
+		t.Errorf("db reason/factors = %q %+v", cs[0].Reason, cs[0].Factors)
+	}
+}
