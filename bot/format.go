@@ -142,16 +142,16 @@ func Decision(d incident.Decision, p *incident.Proposal) Message {
 		Kind:   KindDecision,
 		Title:  fmt.Sprintf("%s %s %s (%s)", who(d), verb, p.ID, p.RunbookID),
 		Text:   d.Comment,
-		Footer: fmt.Sprintf("via %s (%s) at %s", d.Surface, d.Verification, clock(d.At)),
+		Footer: fmt.Sprintf("via %s (%s) at %s", d.Actor.Surface, d.Actor.Verification, clock(d.At)),
 	}
 	return m
 }
 
 func who(d incident.Decision) string {
-	if d.DisplayName != "" && d.DisplayName != d.User {
-		return fmt.Sprintf("%s (%s)", d.DisplayName, d.User)
+	if a := d.Actor; a.DisplayName != "" && a.DisplayName != a.User {
+		return fmt.Sprintf("%s (%s)", a.DisplayName, a.User)
 	}
-	return d.User
+	return d.Actor.User
 }
 
 // StepRunning marks a step as started; Step replaces it with the outcome.

@@ -8,6 +8,7 @@
 package incident
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -154,27 +155,50 @@ const (
 )
 
 // Proposal is a runbook offered as a remediation, fully rendered: the steps hold
-// the exact argv that will run, so what a human approves is what executes.
+// exactly what will run, so what a human approves is what executes.
 type Proposal struct {
-	ID        string         `json:"id"` // P1, P2, … stable within the incident
-	RunbookID string         `json:"runbook_id"`
-	Revision  string         `json:"revision"` // content hash of the runbook file
-	Title     string         `json:"title"`
-	Risk      string         `json:"risk"`
-	Params    []Param        `json:"params"`
-	Steps     []Step         `json:"steps"`
-	Why       string         `json:"why"`
-	Approvers []string       `json:"approvers"`     // the runbook's spec, e.g. group:oncall
-	Allowed   []string       `json:"allowed_users"` // users the spec resolved to when proposed
+	ID        string  `json:"id"` // P1, P2, … stable within the incident
+	RunbookID string  `json:"runbook_id"`
+	Revision  string  `json:"revision"` // content hash of the runbook file, or commit SHA
+	Title     string  `json:"title"`
+	Risk      string  `json:"risk"`
+	Params    []Param `json:"params"`
+	Steps     []Step  `json:"steps"`
+	// Rollback runs in reverse order when a step or verification fails.
+	Rollback []Step `json:"rollback,omitempty"`
+	Why      string `json:"why"`
+	// History summarises past outcomes of this runbook for similar incidents.
+	History string `json:"history,omitempty"`
+
+	// Approval policy, resolved when the proposal was made.
+	Approvers    []string      `json:"approvers"`     // the runbook's spec: user:NAME, group:NAME, oncall:SCHEDULE
+	Allowed      []string      `json:"allowed_users"` // users the spec resolved to
+	MinApprovals int           `json:"min_approvals"` // distinct approvers needed
+	SelfApproval bool          `json:"self_approval"` // may RequestedBy approve?
+	Expires      time.Duration `json:"expires,omitempty"`
+	OnExpiry     string        `json:"on_expiry,omitempty"` // escalate | abort
+	EscalateTo   []string      `json:"escalate_to,omitempty"`
+	// Autonomy names the configuration rule that lets this proposal run without a
+	// human; empty when a human must approve.
+	Autonomy string `json:"autonomy,omitempty"`
+	// RequestedBy is who asked for the run (a user for manual runs; empty when an
+	// alert triggered it).
+	RequestedBy string `json:"requested_by,omitempty"`
+
 	Status    ProposalStatus `json:"status"`
+	Approvals []Actor        `json:"approvals,omitempty"` // distinct approvers so far
 	Outcome   string         `json:"outcome,omitempty"`
 }
 
-// Plan is the exact list of commands the proposal would run, one line per step.
+// Plan is the exact list of what the proposal would run, one line per step,
+// followed by the rollback steps. Secret values never appear in it.
 func (p *Proposal) Plan() []string {
-	lines := make([]string, len(p.Steps))
-	for i, s := range p.Steps {
-		lines[i] = s.ID + ": " + s.CommandLine()
+	lines := make([]string, 0, len(p.Steps)+len(p.Rollback))
+	for _, s := range p.Steps {
+		lines = append(lines, s.ID+": "+s.Describe())
+	}
+	for _, s := range p.Rollback {
+		lines = append(lines, "rollback "+s.ID+": "+s.Describe())
 	}
 	return lines
 }
@@ -185,30 +209,90 @@ type Param struct {
 	Value string `json:"value"`
 }
 
+// Step types. Every type but approval runs as an activity; approval is a gate the
+// workflow holds until the proposal's policy is satisfied again.
+const (
+	StepShell    = "shell"
+	StepHTTP     = "http"
+	StepWait     = "wait"
+	StepVerify   = "verify"
+	StepGitHub   = "github"
+	StepNotify   = "notify"
+	StepApproval = "approval"
+)
+
 // Step is one rendered runbook step.
 type Step struct {
-	ID      string        `json:"id"`
-	Run     string        `json:"run"` // step type; "shell" runs Command as argv
-	Command []string      `json:"command"`
-	Timeout time.Duration `json:"timeout"`
+	ID      string `json:"id"`
+	Run     string `json:"run"` // one of the Step* types
+	Display string `json:"display,omitempty"`
+	// Command is a shell step's argv; it is never passed through a shell.
+	Command []string `json:"command,omitempty"`
+	// Spec holds the type-specific fields of the other step types, as decoded and
+	// rendered by package runbooks, which also executes them.
+	Spec    json.RawMessage `json:"spec,omitempty"`
+	Timeout time.Duration   `json:"timeout"`
+	// Retries is how many more times a failed step is tried, Backoff the first
+	// wait between tries (doubling).
+	Retries int           `json:"retries,omitempty"`
+	Backoff time.Duration `json:"backoff,omitempty"`
+	// Confirm holds the step until the proposal's approval policy is satisfied
+	// once more for this step.
+	Confirm bool `json:"confirm,omitempty"`
+	// Idempotent steps may be re-run after a crash interrupted them; others are
+	// never re-run without a human's say.
+	Idempotent bool `json:"idempotent,omitempty"`
+	// Secrets maps environment variable names to secret references (env:NAME,
+	// file:PATH). Values are resolved only when the step runs and redacted from
+	// its output.
+	Secrets map[string]string `json:"secrets,omitempty"`
 }
 
-// CommandLine renders the argv for display, quoting arguments that need it.
+// Describe is the step's one-line plan: the argv for shell steps, else Display.
+func (s Step) Describe() string {
+	if s.Run == StepShell || (s.Run == "" && len(s.Command) > 0) {
+		return ShellQuote(s.Command)
+	}
+	if s.Display != "" {
+		return s.Display
+	}
+	return s.Run
+}
+
+// CommandLine renders a shell step's argv for display.
 func (s Step) CommandLine() string {
 	return ShellQuote(s.Command)
 }
 
-// Decision is a human's approve or reject of a proposal, with who made it, where,
-// and how their identity was established.
+// Actor is who did something, as established by the surface that carried the act:
+// never taken from message text.
+type Actor struct {
+	User        string `json:"user"` // stable id: Slack user id, console login, system:NAME
+	DisplayName string `json:"display_name,omitempty"`
+	Surface     string `json:"surface"` // console, api, slack, system
+	// Verification says how the identity was established, e.g. "slack request
+	// signature", "console session", "dev-mode console (no login)".
+	Verification string `json:"verification"`
+	// Groups are the Vigil groups the surface verified the user belongs to (e.g.
+	// mapped from Slack user groups), in addition to configured membership.
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Name is the display name, else the user id.
+func (a Actor) Name() string {
+	if a.DisplayName != "" {
+		return a.DisplayName
+	}
+	return a.User
+}
+
+// Decision is a human's approve or reject of a proposal.
 type Decision struct {
-	ProposalID   string    `json:"proposal_id"`
-	Decision     string    `json:"decision"` // approve | reject
-	User         string    `json:"user"`
-	DisplayName  string    `json:"display_name,omitempty"`
-	Surface      string    `json:"surface"`      // console, api, slack
-	Verification string    `json:"verification"` // how the identity was established
-	Comment      string    `json:"comment,omitempty"`
-	At           time.Time `json:"at"`
+	ProposalID string    `json:"proposal_id"`
+	Decision   string    `json:"decision"` // approve | reject
+	Actor      Actor     `json:"actor"`
+	Comment    string    `json:"comment,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // Decision values.
@@ -234,6 +318,7 @@ const (
 	StepSucceeded   = "succeeded"
 	StepFailed      = "failed"
 	StepInterrupted = "interrupted"
+	StepSkipped     = "skipped"
 )
 
 // StepResult is what one step did.

@@ -6,6 +6,8 @@
 package workflows
 
 import (
+	"time"
+
 	"github.com/vigilops/vigil/incident"
 )
 
@@ -35,22 +37,52 @@ type AlertsSignal struct {
 	Events []incident.Event
 }
 
-// DecideRequest is a human's decision on a proposal. User, DisplayName, Surface and
-// Verification come from the authenticated surface, never from message text.
+// DecideRequest is a human's decision on a proposal. The Actor comes from the
+// authenticated surface, never from message text.
 type DecideRequest struct {
-	ProposalID   string `json:"proposal_id"`
-	Decision     string `json:"decision"` // approve | reject
-	User         string `json:"user"`
-	DisplayName  string `json:"display_name,omitempty"`
-	Surface      string `json:"surface"`
-	Verification string `json:"verification"`
-	Comment      string `json:"comment,omitempty"`
+	ProposalID string         `json:"proposal_id"`
+	Decision   string         `json:"decision"` // approve | reject
+	Actor      incident.Actor `json:"actor"`
+	Comment    string         `json:"comment,omitempty"`
 }
 
-// DecideResult is the answer shown to whoever decided.
-type DecideResult struct {
+// Answer is what an update tells whoever sent it, shown on their surface.
+type Answer struct {
 	Message string `json:"message"`
 }
+
+// Human acts on an incident other than decisions. Each is an Update of the same
+// name taking an ActRequest and returning an Answer; each is audited with its actor.
+const (
+	ActAck      = "ack"      // take the incident; stops the no-ack escalation timer
+	ActAssign   = "assign"   // Assignee takes the incident
+	ActEscalate = "escalate" // mention the escalation group now; Text is the reason
+	ActSnooze   = "snooze"   // hold escalation timers for Duration
+	ActResolve  = "resolve"  // resolve by hand; Text is the reason
+	ActAbort    = "abort"    // cancel the running remediation, then roll back
+	ActNote     = "note"     // add Text to the timeline
+	ActStep     = "step"     // answer an interrupted step: Choice rerun | mark-done
+)
+
+// Acts lists every act, for surfaces that parse commands.
+var Acts = []string{ActAck, ActAssign, ActEscalate, ActSnooze, ActResolve, ActAbort, ActNote, ActStep}
+
+// ActRequest carries a human act. Fields other than Actor apply to some acts only.
+type ActRequest struct {
+	Actor    incident.Actor `json:"actor"`
+	Text     string         `json:"text,omitempty"`     // note, resolve and escalate reasons
+	Assignee string         `json:"assignee,omitempty"` // assign
+	Duration time.Duration  `json:"duration,omitempty"` // snooze
+	RunID    string         `json:"run_id,omitempty"`   // step
+	StepID   string         `json:"step_id,omitempty"`  // step
+	Choice   string         `json:"choice,omitempty"`   // step: rerun | mark-done
+}
+
+// Choices for an interrupted step.
+const (
+	ChoiceRerun    = "rerun"
+	ChoiceMarkDone = "mark-done"
+)
 
 // RemediationInput starts a RemediationWorkflow.
 type RemediationInput struct {

@@ -55,14 +55,20 @@ func (r *Refusal) Error() string { return r.Message }
 // Decide sends a decision to an incident and waits for the answer. A refusal by
 // the approval policy is returned as a *Refusal; a finished incident as
 // ErrIncidentClosed.
-func (c Client) Decide(ctx context.Context, incidentID string, req DecideRequest) (DecideResult, error) {
+func (c Client) Decide(ctx context.Context, incidentID string, req DecideRequest) (Answer, error) {
+	return c.update(ctx, incidentID, UpdateDecide, req)
+}
+
+// update sends one update and waits for its answer, mapping policy refusals to
+// *Refusal and a finished incident to ErrIncidentClosed.
+func (c Client) update(ctx context.Context, incidentID, name string, arg any) (Answer, error) {
 	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   incidentID,
-		UpdateName:   UpdateDecide,
-		Args:         []any{req},
+		UpdateName:   name,
+		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var res DecideResult
+	var res Answer
 	if err == nil {
 		err = h.Get(ctx, &res)
 	}
@@ -74,8 +80,14 @@ func (c Client) Decide(ctx context.Context, incidentID string, req DecideRequest
 	case errors.As(err, &appErr):
 		return res, &Refusal{Kind: appErr.Type(), Message: appErr.Message()}
 	case errors.As(err, &notFound):
-		return res, fmt.Errorf("decide on %s: %w", incidentID, ErrIncidentClosed)
+		return res, fmt.Errorf("%s on %s: %w", name, incidentID, ErrIncidentClosed)
 	default:
-		return res, fmt.Errorf("decide on %s: %w", incidentID, err)
+		return res, fmt.Errorf("%s on %s: %w", name, incidentID, err)
 	}
+}
+
+// Act sends a human act (one of the Act* names) to an incident and waits for the
+// answer; refusals and closed incidents are reported as for Decide.
+func (c Client) Act(ctx context.Context, incidentID, act string, req ActRequest) (Answer, error) {
+	return c.update(ctx, incidentID, act, req)
 }

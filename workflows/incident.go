@@ -297,20 +297,19 @@ func (r *incidentRun) validateDecide(req DecideRequest) error {
 // decide records an accepted decision; the main loop acts on it. Marking the
 // proposal decided here, before any await, makes a second decision on it fail
 // validation even while the first is still being acted on.
-func (r *incidentRun) decide(ctx workflow.Context, req DecideRequest) (DecideResult, error) {
+func (r *incidentRun) decide(ctx workflow.Context, req DecideRequest) (Answer, error) {
 	d := incident.Decision{
-		ProposalID: req.ProposalID, Decision: req.Decision, User: req.User, DisplayName: req.DisplayName,
-		Surface: req.Surface, Verification: req.Verification, Comment: req.Comment, At: workflow.Now(ctx),
+		ProposalID: req.ProposalID, Decision: req.Decision, Actor: req.Actor, Comment: req.Comment, At: workflow.Now(ctx),
 	}
 	p := r.inc.Proposal(req.ProposalID)
 	r.inc.Decisions = append(r.inc.Decisions, d)
 	r.pending = append(r.pending, len(r.inc.Decisions)-1)
 	if d.Decision == incident.Reject {
 		p.Status = incident.ProposalRejected
-		return DecideResult{Message: fmt.Sprintf("%s rejected %s (%s).", d.User, p.ID, p.RunbookID)}, nil
+		return Answer{Message: fmt.Sprintf("%s rejected %s (%s).", d.Actor.Name(), p.ID, p.RunbookID)}, nil
 	}
 	p.Status = incident.ProposalApproved
-	return DecideResult{Message: fmt.Sprintf("%s approved %s; running %s now.", d.User, p.ID, p.RunbookID)}, nil
+	return Answer{Message: fmt.Sprintf("%s approved %s; running %s now.", d.Actor.Name(), p.ID, p.RunbookID)}, nil
 }
 
 // actOnDecisions records and carries out accepted decisions in order.
@@ -320,10 +319,9 @@ func (r *incidentRun) actOnDecisions(ctx workflow.Context) error {
 		r.pending = r.pending[1:]
 		d := r.inc.Decisions[n]
 		p := r.inc.Proposal(d.ProposalID)
-		if err := r.audit(ctx, "user:"+d.User, "decision."+d.Decision, map[string]any{
+		if err := r.audit(ctx, "user:"+d.Actor.User, "decision."+d.Decision, map[string]any{
 			"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "plan": p.Plan(),
-			"user": d.User, "display_name": d.DisplayName, "surface": d.Surface,
-			"verification": d.Verification, "comment": d.Comment, "approvers": p.Approvers,
+			"actor": d.Actor, "comment": d.Comment, "approvers": p.Approvers,
 		}); err != nil {
 			return err
 		}

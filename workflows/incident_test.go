@@ -125,11 +125,11 @@ func (f *fixture) signal(at time.Duration, s AlertsSignal) {
 // decide sends a decide update at a simulated time and records the answer.
 func (f *fixture) decide(at time.Duration, req DecideRequest, answer *decideAnswer) {
 	f.env.RegisterDelayedCallback(func() {
-		f.env.UpdateWorkflow(UpdateDecide, req.ProposalID+req.User+req.Decision, &testsuite.TestUpdateCallback{
+		f.env.UpdateWorkflow(UpdateDecide, req.ProposalID+req.Actor.User+req.Decision, &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { answer.rejected = err },
 			OnComplete: func(res any, err error) {
-				if r, ok := res.(DecideResult); ok {
+				if r, ok := res.(Answer); ok {
 					answer.message = r.Message
 				}
 				answer.err = err
@@ -176,8 +176,12 @@ func (f *fixture) auditActions(t *testing.T) []string {
 	return acts
 }
 
+func actor(user string) incident.Actor {
+	return incident.Actor{User: user, Surface: "test", Verification: "test"}
+}
+
 func approve(p, user string) DecideRequest {
-	return DecideRequest{ProposalID: p, Decision: incident.Approve, User: user, Surface: "test", Verification: "test"}
+	return DecideRequest{ProposalID: p, Decision: incident.Approve, Actor: actor(user)}
 }
 
 func TestApprovedRunbookRunsAndResolves(t *testing.T) {
@@ -254,7 +258,7 @@ func TestRejectedProposalDoesNotRun(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var ans decideAnswer
-	f.decide(time.Minute, DecideRequest{ProposalID: "P1", Decision: incident.Reject, User: "bob", Comment: "not now", Surface: "test", Verification: "test"}, &ans)
+	f.decide(time.Minute, DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: actor("bob"), Comment: "not now"}, &ans)
 	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
 	inc := f.run(t)
 	if len(inc.Runs) != 0 {
@@ -284,7 +288,7 @@ func TestValidatorRefusesDecisions(t *testing.T) {
 		{name: "not an approver", req: approve("P1", "mallory"), wantType: RefusedForbidden, wantMsg: "mallory may not decide P1 (clean-temp-files): its approvers are group:oncall"},
 		{name: "unknown proposal", req: approve("P9", "alice"), wantType: RefusedNotFound, wantMsg: `has no proposal "P9" (proposals: P1, P2)`},
 		{name: "no identity", req: approve("P1", ""), wantType: RefusedForbidden, wantMsg: "no verified user identity"},
-		{name: "bad decision", req: DecideRequest{ProposalID: "P1", Decision: "maybe", User: "alice"}, wantType: RefusedBadRequest, wantMsg: `not "maybe"`},
+		{name: "bad decision", req: DecideRequest{ProposalID: "P1", Decision: "maybe", Actor: actor("alice")}, wantType: RefusedBadRequest, wantMsg: `not "maybe"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,7 +313,7 @@ func TestSecondApprovalOfSameProposalRefused(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var first, second decideAnswer
-	f.decide(time.Minute, DecideRequest{ProposalID: "P2", Decision: incident.Reject, User: "alice", Surface: "test", Verification: "test"}, &first)
+	f.decide(time.Minute, DecideRequest{ProposalID: "P2", Decision: incident.Reject, Actor: actor("alice")}, &first)
 	f.decide(2*time.Minute, approve("P2", "bob"), &second)
 	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
 	f.run(t)

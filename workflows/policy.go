@@ -29,7 +29,7 @@ func CheckDecision(inc *incident.Incident, req DecideRequest) error {
 	if req.Decision != incident.Approve && req.Decision != incident.Reject {
 		return refuse(RefusedBadRequest, "decision must be %q or %q, not %q", incident.Approve, incident.Reject, req.Decision)
 	}
-	if req.User == "" {
+	if req.Actor.User == "" {
 		return refuse(RefusedForbidden, "no verified user identity came with this decision")
 	}
 	if inc.Status == incident.StatusResolved {
@@ -46,8 +46,8 @@ func CheckDecision(inc *incident.Incident, req DecideRequest) error {
 	if p.Status != incident.ProposalPending {
 		return refuse(RefusedConflict, "%s (%s) is already %s", p.ID, p.RunbookID, p.Status)
 	}
-	if !slices.Contains(p.Allowed, req.User) {
-		return refuse(RefusedForbidden, "%s may not decide %s (%s): its approvers are %s", req.User, p.ID, p.RunbookID, strings.Join(p.Approvers, ", "))
+	if !slices.Contains(p.Allowed, req.Actor.User) {
+		return refuse(RefusedForbidden, "%s may not decide %s (%s): its approvers are %s", req.Actor.User, p.ID, p.RunbookID, strings.Join(p.Approvers, ", "))
 	}
 	return nil
 }

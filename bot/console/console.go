@@ -31,7 +31,7 @@ type Reader interface {
 
 // Decider sends decisions to incidents.
 type Decider interface {
-	Decide(ctx context.Context, incidentID string, req workflows.DecideRequest) (workflows.DecideResult, error)
+	Decide(ctx context.Context, incidentID string, req workflows.DecideRequest) (workflows.Answer, error)
 }
 
 // Console serves the web console and the incidents API.
@@ -200,8 +200,8 @@ func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
 		user = c.User
 	}
 	res, err := c.decide(r.Context(), r.PathValue("id"), workflows.DecideRequest{
-		ProposalID: req.ProposalID, Decision: req.Decision, User: user,
-		Surface: "api", Verification: verifyDevAPI, Comment: req.Comment,
+		ProposalID: req.ProposalID, Decision: req.Decision, Comment: req.Comment,
+		Actor: incident.Actor{User: user, Surface: "api", Verification: verifyDevAPI},
 	})
 	if err != nil {
 		c.fail(w, err)
@@ -211,9 +211,9 @@ func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide checks the incident exists, then asks its workflow.
-func (c *Console) decide(ctx context.Context, id string, req workflows.DecideRequest) (workflows.DecideResult, error) {
+func (c *Console) decide(ctx context.Context, id string, req workflows.DecideRequest) (workflows.Answer, error) {
 	if _, err := c.Store.Incident(ctx, id); err != nil {
-		return workflows.DecideResult{}, err
+		return workflows.Answer{}, err
 	}
 	return c.Decider.Decide(ctx, id, req)
 }
@@ -272,8 +272,8 @@ func (c *Console) pageDecide(w http.ResponseWriter, r *http.Request) {
 	}
 	decision, proposal, _ := strings.Cut(r.PostForm.Get("action"), ":")
 	res, err := c.decide(r.Context(), id, workflows.DecideRequest{
-		ProposalID: proposal, Decision: decision, User: c.User,
-		Surface: "console", Verification: verifyDevConsole, Comment: r.PostForm.Get("comment"),
+		ProposalID: proposal, Decision: decision, Comment: r.PostForm.Get("comment"),
+		Actor: incident.Actor{User: c.User, Surface: "console", Verification: verifyDevConsole},
 	})
 	if err != nil {
 		var refusal *workflows.Refusal

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +25,12 @@ type fakeDecider struct {
 	answer error
 }
 
-func (f *fakeDecider) Decide(_ context.Context, _ string, req workflows.DecideRequest) (workflows.DecideResult, error) {
+func (f *fakeDecider) Decide(_ context.Context, _ string, req workflows.DecideRequest) (workflows.Answer, error) {
 	f.got = append(f.got, req)
 	if f.answer != nil {
-		return workflows.DecideResult{}, f.answer
+		return workflows.Answer{}, f.answer
 	}
-	return workflows.DecideResult{Message: req.User + " approved " + req.ProposalID + "; running now."}, nil
+	return workflows.Answer{Message: req.Actor.User + " approved " + req.ProposalID + "; running now."}, nil
 }
 
 const incID = "incident-1-highlatency-checkout"
@@ -137,7 +138,7 @@ func TestAPIDecide(t *testing.T) {
 			switch {
 			case tt.wantUser == "" && len(dec.got) > 0:
 				t.Errorf("request reached the workflow: %+v", dec.got)
-			case tt.wantUser != "" && (len(dec.got) != 1 || dec.got[0].User != tt.wantUser || dec.got[0].Surface != "api"):
+			case tt.wantUser != "" && (len(dec.got) != 1 || dec.got[0].Actor.User != tt.wantUser || dec.got[0].Actor.Surface != "api"):
 				t.Errorf("decider got %+v, want user %s via api", dec.got, tt.wantUser)
 			}
 		})
@@ -170,7 +171,8 @@ func TestPages(t *testing.T) {
 	if status != 303 || !strings.Contains(loc, "msg=local-operator+approved+P1") {
 		t.Errorf("form post: %d %s", status, loc)
 	}
-	if len(dec.got) != 1 || dec.got[0] != (workflows.DecideRequest{ProposalID: "P1", Decision: "approve", User: "local-operator", Surface: "console", Verification: verifyDevConsole, Comment: "looks right"}) {
+	if len(dec.got) != 1 || !reflect.DeepEqual(dec.got[0], workflows.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "looks right",
+		Actor: incident.Actor{User: "local-operator", Surface: "console", Verification: verifyDevConsole}}) {
 		t.Errorf("decider got %+v", dec.got)
 	}
 	dec.answer = &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "not allowed"}
