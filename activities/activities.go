@@ -33,9 +33,9 @@ type Library interface {
 	Current() *runbooks.Library
 }
 
-// StepRunner executes one rendered step.
+// StepRunner executes one rendered step of a run.
 type StepRunner interface {
-	Run(ctx context.Context, s incident.Step) incident.StepResult
+	Run(ctx context.Context, run incident.RunRef, s incident.Step) incident.StepResult
 }
 
 // Activities are Vigil's activities and their dependencies.

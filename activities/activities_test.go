@@ -18,7 +18,7 @@ import (
 // countingRunner runs nothing; it counts how often a step would have run.
 type countingRunner struct{ runs atomic.Int32 }
 
-func (c *countingRunner) Run(_ context.Context, s incident.Step) incident.StepResult {
+func (c *countingRunner) Run(_ context.Context, _ incident.RunRef, s incident.Step) incident.StepResult {
 	c.runs.Add(1)
 	now := time.Now()
 	return incident.StepResult{StepID: s.ID, Command: s.Command, Status: incident.StepSucceeded, Output: "done", StartedAt: now, FinishedAt: now}

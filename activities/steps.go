@@ -62,7 +62,7 @@ func (a *Activities) RunStep(ctx context.Context, in RunStepInput) (incident.Ste
 			}
 		}
 	}()
-	res := a.Steps.Run(ctx, in.Step)
+	res := a.Steps.Run(ctx, incident.RunRef{IncidentID: in.IncidentID, RunID: in.RunID}, in.Step)
 	if err := a.Store.FinishStep(context.WithoutCancel(ctx), key, res); err != nil {
 		// The step ran but its result is not recorded; a retry would see it as
 		// interrupted, which is the truth as far as anyone can prove.

@@ -47,6 +47,9 @@ const (
 // Event is one normalised signal change accepted by ingest and stored before it is
 // acknowledged. An alert produces a new Event when it first fires and when its
 // status changes; resends of an unchanged alert are duplicates and produce none.
+// Metric and log anomalies, changes and manual events are point-in-time events:
+// they carry a Summary and, where there is one, the Series window or Examples that
+// show what was seen.
 type Event struct {
 	ID           int64             `json:"id"`
 	Source       string            `json:"source"`
@@ -59,6 +62,20 @@ type Event struct {
 	EndsAt       time.Time         `json:"ends_at,omitzero"`
 	GeneratorURL string            `json:"generator_url,omitempty"`
 	ReceivedAt   time.Time         `json:"received_at"`
+
+	Summary  string   `json:"summary,omitempty"`  // one line, e.g. "p99 latency 3.2x its baseline"
+	Value    float64  `json:"value,omitempty"`    // e.g. the anomaly score or observed value
+	Series   *Series  `json:"series,omitempty"`   // the window of the metric around the event
+	Examples []string `json:"examples,omitempty"` // up to 5 redacted log lines
+}
+
+// Series is a window of one metric, for evidence and charts. Times are unix
+// seconds; Values has the same length.
+type Series struct {
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Times  []int64           `json:"times"`
+	Values []float64         `json:"values"`
 }
 
 // Incident is the state of one incident: the workflow's state and, saved after every
@@ -117,12 +134,14 @@ func (inc *Incident) Proposal(id string) *Proposal {
 // assigned in arrival order and stay stable for the incident's life, so candidates,
 // proposals and humans can cite them.
 type Evidence struct {
-	ID      string            `json:"id"`
-	Kind    EventKind         `json:"kind"`
-	Summary string            `json:"summary"`
-	Start   time.Time         `json:"start"`
-	End     time.Time         `json:"end,omitzero"`
-	Data    map[string]string `json:"data,omitempty"`
+	ID       string            `json:"id"`
+	Kind     EventKind         `json:"kind"`
+	Summary  string            `json:"summary"`
+	Start    time.Time         `json:"start"`
+	End      time.Time         `json:"end,omitzero"`
+	Data     map[string]string `json:"data,omitempty"`
+	Series   *Series           `json:"series,omitempty"`
+	Examples []string          `json:"examples,omitempty"`
 }
 
 // Candidate is a ranked root-cause candidate with the factors behind its score.
@@ -300,6 +319,12 @@ const (
 	Approve = "approve"
 	Reject  = "reject"
 )
+
+// RunRef says which incident and remediation run a step belongs to.
+type RunRef struct {
+	IncidentID string `json:"incident_id"`
+	RunID      string `json:"run_id"`
+}
 
 // Run is one execution of an approved proposal.
 type Run struct {

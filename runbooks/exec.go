@@ -108,3 +108,21 @@ func (c *capped) Write(p []byte) (int, error) {
 	c.dropped += len(p) - n
 	return len(p), nil
 }
+
+// Executor runs rendered steps of every type the loader accepts, dispatching on
+// the step's type.
+type Executor struct {
+	Shell Shell
+}
+
+// Run executes one step of a run.
+func (e Executor) Run(ctx context.Context, _ incident.RunRef, s incident.Step) incident.StepResult {
+	switch s.Run {
+	case incident.StepShell, "":
+		return e.Shell.Run(ctx, s)
+	default:
+		now := time.Now().UTC()
+		return incident.StepResult{StepID: s.ID, Status: incident.StepFailed, ExitCode: -1, StartedAt: now, FinishedAt: now,
+			Error: fmt.Sprintf("step type %q cannot be executed by this version of Vigil", s.Run)}
+	}
+}

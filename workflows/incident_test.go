@@ -83,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("load runbooks: %v %v", err, ps)
 	}
 	f := &fixture{env: env, store: st, thread: &thread{}, scratch: t.TempDir()}
-	env.RegisterActivity(&activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Shell{}})
+	env.RegisterActivity(&activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Executor{}})
 	env.RegisterWorkflow(RemediationWorkflow)
 	return f
 }

@@ -176,7 +176,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	w.RegisterWorkflow(workflows.RemediationWorkflow)
 	w.RegisterActivity(&activities.Activities{
 		Store: st, Chat: thread, Runbooks: runbooks.NewHolder(lib), Groups: cfg.Groups,
-		Steps: runbooks.Shell{}, Logger: logger,
+		Steps: runbooks.Executor{}, Logger: logger,
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
