@@ -34,6 +34,11 @@ type Config struct {
 	// Groups maps a group name to its member user ids; runbooks name approvers as
 	// group:NAME. Default: {oncall: [local-operator]}.
 	Groups map[string][]string `yaml:"groups"`
+	// Escalation says when incidents escalate on their own and whom they page.
+	Escalation Escalation `yaml:"escalation"`
+	// Autonomy lists the rules under which risk: low runbooks run without a
+	// human approval. Default: none (every run needs a human).
+	Autonomy []AutonomyRule `yaml:"autonomy"`
 	// Console configures the built-in web console.
 	Console Console `yaml:"console"`
 }
@@ -193,5 +198,6 @@ func (c *Config) Validate() error {
 	if c.Console.User == "" {
 		bad("console.user", "must not be empty (default %s)", DefaultConsoleUser)
 	}
+	errs = append(errs, c.validateEscalation()...)
 	return errors.Join(errs...)
 }

@@ -8,6 +8,8 @@
 package incident
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"time"
@@ -36,6 +38,8 @@ const (
 	KindLogAnomaly    EventKind = "log_anomaly"
 	KindChange        EventKind = "change"
 	KindManual        EventKind = "manual"
+	// KindPredicted is a forecast that a metric will cross a threshold soon.
+	KindPredicted EventKind = "predicted"
 )
 
 // Alert statuses as Alertmanager sends them.
@@ -95,12 +99,20 @@ type Incident struct {
 	Proposals   []Proposal        `json:"proposals"`
 	Decisions   []Decision        `json:"decisions"`
 	Runs        []Run             `json:"runs"`
-	DetectedAt  time.Time         `json:"detected_at"`
-	AckedAt     time.Time         `json:"acked_at,omitzero"`
-	ApprovedAt  time.Time         `json:"approved_at,omitzero"`
-	MitigatedAt time.Time         `json:"mitigated_at,omitzero"`
-	ResolvedAt  time.Time         `json:"resolved_at,omitzero"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	Notes       []Note            `json:"notes,omitempty"`
+	// Assignee is who owns the incident (set by ack or assign).
+	Assignee string `json:"assignee,omitempty"`
+	// Escalated is set when the incident needs a human beyond the current
+	// responders (no ack in time, a failed remediation, a manual escalate) and
+	// cleared by the next ack.
+	Escalated    bool      `json:"escalated,omitempty"`
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	DetectedAt   time.Time `json:"detected_at"`
+	AckedAt      time.Time `json:"acked_at,omitzero"`
+	ApprovedAt   time.Time `json:"approved_at,omitzero"`
+	MitigatedAt  time.Time `json:"mitigated_at,omitzero"`
+	ResolvedAt   time.Time `json:"resolved_at,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Alert is the current state of one alert (by fingerprint) within an incident.
@@ -113,6 +125,13 @@ type Alert struct {
 	EndsAt       time.Time         `json:"ends_at,omitzero"`
 	GeneratorURL string            `json:"generator_url,omitempty"`
 	EvidenceID   string            `json:"evidence_id"`
+}
+
+// Note is a human's timeline note.
+type Note struct {
+	Actor Actor     `json:"actor"`
+	Text  string    `json:"text"`
+	At    time.Time `json:"at"`
 }
 
 // Firing reports whether any alert of the incident is still firing.
@@ -171,6 +190,8 @@ const (
 	ProposalRunning   ProposalStatus = "running"
 	ProposalSucceeded ProposalStatus = "succeeded"
 	ProposalFailed    ProposalStatus = "failed"
+	ProposalAborted   ProposalStatus = "aborted"
+	ProposalExpired   ProposalStatus = "expired"
 )
 
 // Proposal is a runbook offered as a remediation, fully rendered: the steps hold
@@ -207,6 +228,21 @@ type Proposal struct {
 	Status    ProposalStatus `json:"status"`
 	Approvals []Actor        `json:"approvals,omitempty"` // distinct approvers so far
 	Outcome   string         `json:"outcome,omitempty"`
+	// PlanHash identifies the exact plan; an approval given for another plan is
+	// stale. Set by the workflow with SetPlanHash.
+	PlanHash    string    `json:"plan_hash"`
+	OfferedAt   time.Time `json:"offered_at"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	Escalations int       `json:"escalations,omitempty"` // expiry escalations so far
+}
+
+// SetPlanHash computes PlanHash from everything that decides what would run: the
+// runbook revision, parameters, steps and rollback.
+func (p *Proposal) SetPlanHash() {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	_ = enc.Encode([]any{p.RunbookID, p.Revision, p.Params, p.Steps, p.Rollback})
+	p.PlanHash = hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // Plan is the exact list of what the proposal would run, one line per step,
@@ -333,6 +369,7 @@ type Run struct {
 	RunbookID  string         `json:"runbook_id"`
 	Status     ProposalStatus `json:"status"`
 	Steps      []StepResult   `json:"steps"`
+	Rollback   []StepResult   `json:"rollback,omitempty"`
 	Reason     string         `json:"reason,omitempty"`
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt time.Time      `json:"finished_at,omitzero"`

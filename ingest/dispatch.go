@@ -32,6 +32,8 @@ type Dispatcher struct {
 	Logger *slog.Logger
 	// Poll is how often the outbox is checked without a wake-up (default 2s).
 	Poll time.Duration
+	// Policy is what new incidents run under (escalation, autonomy).
+	Policy workflows.IncidentPolicy
 
 	wake chan struct{}
 }
@@ -89,7 +91,7 @@ func (d *Dispatcher) drain(ctx context.Context) error {
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, dl store.Delivery) error {
-	in := workflows.IncidentInput{ID: dl.IncidentID, Key: dl.GroupKey, GroupLabels: dl.GroupLabels}
+	in := workflows.IncidentInput{ID: dl.IncidentID, Key: dl.GroupKey, GroupLabels: dl.GroupLabels, Policy: d.Policy}
 	err := d.To.Deliver(ctx, in, dl.Events)
 	if errors.Is(err, workflows.ErrIncidentClosed) {
 		newID, err := d.Store.Reroute(ctx, dl, time.Now())

@@ -22,6 +22,8 @@ const (
 	UpdateDecide = "decide"
 	// QueryState returns the incident (incident.Incident).
 	QueryState = "state"
+	// SignalAbort asks a RemediationWorkflow to stop and roll back (AbortSignal).
+	SignalAbort = "abort"
 )
 
 // IncidentInput starts an IncidentWorkflow. The workflow id is the incident id.
@@ -29,6 +31,31 @@ type IncidentInput struct {
 	ID          string
 	Key         string
 	GroupLabels map[string]string
+	Policy      IncidentPolicy
+	// State is set when the incident continues as new: everything so far.
+	State *IncidentState `json:",omitempty"`
+}
+
+// IncidentPolicy is the configuration an incident runs under, fixed when it
+// starts so that replays see the same values.
+type IncidentPolicy struct {
+	// NoAckAfter escalates when nobody has acknowledged the incident by then;
+	// zero disables the timer.
+	NoAckAfter time.Duration
+	// EscalateTo is mentioned when the incident escalates, unless the runbook of
+	// the proposal concerned names its own targets (user:NAME, group:NAME).
+	EscalateTo []string
+	// Autonomy lists the rules under which low-risk runbooks run without a human.
+	Autonomy []AutonomyRule
+	// MaxHistory is the history length past which the incident continues as new
+	// (default DefaultMaxHistory); Temporal's own suggestion also triggers it.
+	MaxHistory int
+}
+
+// AbortSignal asks a running remediation to stop.
+type AbortSignal struct {
+	Actor  incident.Actor
+	Reason string
 }
 
 // AlertsSignal is a batch of events for one incident, in arrival order. Delivery is
@@ -44,6 +71,13 @@ type DecideRequest struct {
 	Decision   string         `json:"decision"` // approve | reject
 	Actor      incident.Actor `json:"actor"`
 	Comment    string         `json:"comment,omitempty"`
+	// PlanHash, when set, is the plan the human saw; a different current plan
+	// makes the approval stale.
+	PlanHash string `json:"plan_hash,omitempty"`
+	// RunID and StepID address a gate of a running remediation (a confirm: true
+	// step or an approval step) instead of the proposal itself.
+	RunID  string `json:"run_id,omitempty"`
+	StepID string `json:"step_id,omitempty"`
 }
 
 // Answer is what an update tells whoever sent it, shown on their surface.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -55,8 +56,27 @@ func (r *Refusal) Error() string { return r.Message }
 // Decide sends a decision to an incident and waits for the answer. A refusal by
 // the approval policy is returned as a *Refusal; a finished incident as
 // ErrIncidentClosed.
+//
+// A request with a RunID decides a gate of that remediation run instead; the run
+// must belong to the incident.
 func (c Client) Decide(ctx context.Context, incidentID string, req DecideRequest) (Answer, error) {
-	return c.update(ctx, incidentID, UpdateDecide, req)
+	target, err := target(incidentID, req.RunID)
+	if err != nil {
+		return Answer{}, err
+	}
+	return c.update(ctx, target, UpdateDecide, req)
+}
+
+// target is the workflow a request goes to: the incident, or one of its runs.
+func target(incidentID, runID string) (string, error) {
+	if runID == "" {
+		return incidentID, nil
+	}
+	n, ok := strings.CutPrefix(runID, incidentID+"-run-")
+	if !ok || n == "" || strings.Trim(n, "0123456789") != "" {
+		return "", &Refusal{Kind: RefusedBadRequest, Message: fmt.Sprintf("run %q is not a run of incident %s", runID, incidentID)}
+	}
+	return runID, nil
 }
 
 // update sends one update and waits for its answer, mapping policy refusals to
@@ -88,6 +108,18 @@ func (c Client) update(ctx context.Context, incidentID, name string, arg any) (A
 
 // Act sends a human act (one of the Act* names) to an incident and waits for the
 // answer; refusals and closed incidents are reported as for Decide.
+//
+// ActStep answers an interrupted step of a run (req.RunID), not the incident.
 func (c Client) Act(ctx context.Context, incidentID, act string, req ActRequest) (Answer, error) {
-	return c.update(ctx, incidentID, act, req)
+	to := incidentID
+	if act == ActStep {
+		if req.RunID == "" {
+			return Answer{}, &Refusal{Kind: RefusedBadRequest, Message: "step needs the run_id of the interrupted step"}
+		}
+		var err error
+		if to, err = target(incidentID, req.RunID); err != nil {
+			return Answer{}, err
+		}
+	}
+	return c.update(ctx, to, act, req)
 }

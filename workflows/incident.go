@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -20,77 +21,146 @@ var a *activities.Activities
 
 // Actors of system acts in the audit trail.
 const (
-	actorVigil  = "system:vigil"
-	actorIngest = "system:ingest"
+	actorVigil    = "system:vigil"
+	actorIngest   = "system:ingest"
+	actorTimer    = "system:timer"
+	actorAutonomy = "system:autonomy"
 )
 
-// incidentRun is one IncidentWorkflow's state.
-type incidentRun struct {
-	inc     incident.Incident
-	version int64 // projection saves so far
-	audits  int   // audit records written so far (for idempotency keys)
-	notes   int   // status notes posted so far (for message keys)
-	pending []int // indexes into inc.Decisions the main loop has yet to act on
+// DefaultMaxHistory is the history length past which an incident continues as new
+// even if Temporal has not suggested it yet.
+const DefaultMaxHistory = 10000
+
+// IncidentState is everything an incident carries across continue-as-new.
+type IncidentState struct {
+	Incident incident.Incident
+	Started  time.Time // when the workflow first started; the no-ack clock runs from here
+	Version  int64     // projection saves so far
+	Audits   int       // audit records written so far (for idempotency keys)
+	Notes    int       // status notes posted so far (for message keys)
+	Pending  []int     // indexes into Incident.Decisions the main loop has yet to act on
+	// AckEscalated is set once the no-ack timer has escalated.
+	AckEscalated bool
 }
 
+// incidentRun is one IncidentWorkflow run's state.
+type incidentRun struct {
+	st     IncidentState
+	policy IncidentPolicy
+	active *incident.Proposal // the proposal whose remediation is running
+	runID  string
+	wake   bool // a handler changed a deadline; recompute
+}
+
+func (r *incidentRun) inc() *incident.Incident { return &r.st.Incident }
+
 // IncidentWorkflow is one incident from detection to resolution. It posts the
-// thread (summary, evidence, candidates, proposals), waits for decisions through
-// the decide update, runs approved runbooks as child RemediationWorkflows, and
-// resolves when a remediation succeeds or every alert has resolved. Every
-// transition is saved to the store's projection and recorded in the audit trail.
+// thread (summary, evidence, candidates, proposals), waits for decisions and acts
+// through updates, escalates when nobody acks or decides in time, runs approved
+// runbooks as child RemediationWorkflows, and resolves when a remediation succeeds,
+// every alert has resolved, or a human resolves it. Every transition is audited
+// before it takes effect and saved to the store's projection.
 func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
-	r := &incidentRun{inc: incident.Incident{
-		ID: in.ID, Key: in.Key, GroupLabels: in.GroupLabels,
-		Title:  incident.TitleFor(in.GroupLabels),
-		Status: incident.StatusOpen, DetectedAt: workflow.Now(ctx),
-	}}
-	ctx = withActivityDefaults(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (incident.Incident, error) { return r.inc, nil }); err != nil {
-		return r.inc, err
+	r := &incidentRun{policy: in.Policy}
+	fresh := in.State == nil
+	if fresh {
+		now := workflow.Now(ctx)
+		r.st = IncidentState{Started: now, Incident: incident.Incident{
+			ID: in.ID, Key: in.Key, GroupLabels: in.GroupLabels,
+			Title: incident.TitleFor(in.GroupLabels), Status: incident.StatusOpen, DetectedAt: now,
+		}}
+	} else {
+		r.st = *in.State
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.decide,
-		workflow.UpdateHandlerOptions{Validator: r.validateDecide}); err != nil {
-		return r.inc, err
+	ctx = withActivityDefaults(ctx)
+	if err := r.register(ctx); err != nil {
+		return *r.inc(), err
 	}
 	alerts := workflow.GetSignalChannel(ctx, SignalAlerts)
 
-	// SignalWithStart delivers the first batch before the first workflow task.
-	changed := r.receive(ctx, alerts)
-	r.inc.DetectedAt = earliestStart(r.inc.Alerts, r.inc.DetectedAt)
-	if err := r.post(ctx, "summary", bot.Summary(&r.inc)); err != nil {
-		return r.inc, err
-	}
-	if err := r.audit(ctx, actorIngest, "incident.opened", map[string]any{
-		"title": r.inc.Title, "group": r.inc.GroupLabels, "alerts": len(r.inc.Alerts),
-	}); err != nil {
-		return r.inc, err
-	}
-	if err := r.afterAlerts(ctx, changed); err != nil {
-		return r.inc, err
+	if fresh {
+		// SignalWithStart delivers the first batch before the first workflow task.
+		changed := r.receive(alerts)
+		r.inc().DetectedAt = earliestStart(r.inc().Alerts, r.inc().DetectedAt)
+		if err := r.post(ctx, "summary", bot.Summary(r.inc())); err != nil {
+			return *r.inc(), err
+		}
+		if err := r.audit(ctx, actorIngest, "incident.opened", map[string]any{
+			"title": r.inc().Title, "group": r.inc().GroupLabels, "alerts": len(r.inc().Alerts),
+		}); err != nil {
+			return *r.inc(), err
+		}
+		if err := r.afterAlerts(ctx, changed); err != nil {
+			return *r.inc(), err
+		}
 	}
 
 	for {
-		if err := workflow.Await(ctx, func() bool { return alerts.Len() > 0 || len(r.pending) > 0 }); err != nil {
-			return r.inc, err
+		if r.continueAsNew(ctx) && alerts.Len() == 0 && len(r.st.Pending) == 0 && workflow.AllHandlersFinished(ctx) {
+			in.State = &r.st
+			return *r.inc(), workflow.NewContinueAsNewError(ctx, IncidentWorkflow, in)
 		}
+		ready := func() bool {
+			return alerts.Len() > 0 || len(r.st.Pending) > 0 || r.wake ||
+				(r.continueAsNew(ctx) && workflow.AllHandlersFinished(ctx))
+		}
+		if deadline, ok := r.nextDeadline(); ok {
+			if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
+				if _, err := workflow.AwaitWithTimeout(ctx, wait, ready); err != nil {
+					return *r.inc(), err
+				}
+			}
+		} else if err := workflow.Await(ctx, ready); err != nil {
+			return *r.inc(), err
+		}
+		r.wake = false
 		if alerts.Len() > 0 {
-			if err := r.afterAlerts(ctx, r.receive(ctx, alerts)); err != nil {
-				return r.inc, err
+			if err := r.afterAlerts(ctx, r.receive(alerts)); err != nil {
+				return *r.inc(), err
 			}
 		}
+		if err := r.fireDeadlines(ctx); err != nil {
+			return *r.inc(), err
+		}
 		if err := r.actOnDecisions(ctx); err != nil {
-			return r.inc, err
+			return *r.inc(), err
 		}
 		// Finish only when nothing is left to handle; a signal arriving now fails
 		// the completion and replays into the loop, which may reopen the incident.
-		if r.inc.Status == incident.StatusResolved && alerts.Len() == 0 && len(r.pending) == 0 {
+		if r.inc().Status == incident.StatusResolved && alerts.Len() == 0 && len(r.st.Pending) == 0 {
 			break
 		}
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return r.inc, err
+		return *r.inc(), err
 	}
-	return r.inc, nil
+	return *r.inc(), nil
+}
+
+func (r *incidentRun) register(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (incident.Incident, error) { return *r.inc(), nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.decide,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecide}); err != nil {
+		return err
+	}
+	for _, act := range Acts {
+		err := workflow.SetUpdateHandlerWithOptions(ctx, act,
+			func(ctx workflow.Context, req ActRequest) (Answer, error) { return r.act(ctx, act, req) },
+			workflow.UpdateHandlerOptions{Validator: func(req ActRequest) error { return r.validateAct(act, req) }})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// continueAsNew reports whether history has grown enough to start afresh.
+func (r *incidentRun) continueAsNew(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	limit := cmp.Or(r.policy.MaxHistory, DefaultMaxHistory)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= limit
 }
 
 func withActivityDefaults(ctx workflow.Context) workflow.Context {
@@ -104,7 +174,7 @@ func withActivityDefaults(ctx workflow.Context) workflow.Context {
 
 // receive applies every signal already queued and returns the indexes of alerts
 // that are new or changed.
-func (r *incidentRun) receive(ctx workflow.Context, ch workflow.ReceiveChannel) []int {
+func (r *incidentRun) receive(ch workflow.ReceiveChannel) []int {
 	var changed []int
 	for {
 		var s AlertsSignal
@@ -122,23 +192,24 @@ func (r *incidentRun) receive(ctx workflow.Context, ch workflow.ReceiveChannel) 
 // apply folds one event into the incident. It is idempotent: an event already
 // reflected changes nothing and reports false.
 func (r *incidentRun) apply(e incident.Event) (int, bool) {
-	i := slices.IndexFunc(r.inc.Alerts, func(al incident.Alert) bool { return al.Fingerprint == e.Fingerprint })
+	inc := r.inc()
+	i := slices.IndexFunc(inc.Alerts, func(al incident.Alert) bool { return al.Fingerprint == e.Fingerprint })
 	if i < 0 {
 		if e.Status != incident.AlertFiring {
 			return 0, false
 		}
-		id := fmt.Sprintf("E%d", len(r.inc.Evidence)+1)
-		r.inc.Alerts = append(r.inc.Alerts, incident.Alert{
+		id := fmt.Sprintf("E%d", len(inc.Evidence)+1)
+		inc.Alerts = append(inc.Alerts, incident.Alert{
 			Fingerprint: e.Fingerprint, Status: e.Status, Labels: e.Labels, Annotations: e.Annotations,
 			StartsAt: e.StartsAt, GeneratorURL: e.GeneratorURL, EvidenceID: id,
 		})
-		r.inc.Evidence = append(r.inc.Evidence, incident.Evidence{
+		inc.Evidence = append(inc.Evidence, incident.Evidence{
 			ID: id, Kind: incident.KindAlert, Summary: alertSummary(e), Start: e.StartsAt, Data: e.Labels,
 		})
 		r.refreshLabels()
-		return len(r.inc.Alerts) - 1, true
+		return len(inc.Alerts) - 1, true
 	}
-	al := &r.inc.Alerts[i]
+	al := &inc.Alerts[i]
 	if al.Status == e.Status && al.StartsAt.Equal(e.StartsAt) {
 		return i, false
 	}
@@ -146,7 +217,7 @@ func (r *incidentRun) apply(e incident.Event) (int, bool) {
 	if len(e.Annotations) > 0 {
 		al.Annotations = e.Annotations
 	}
-	ev := &r.inc.Evidence[slices.IndexFunc(r.inc.Evidence, func(x incident.Evidence) bool { return x.ID == al.EvidenceID })]
+	ev := &inc.Evidence[slices.IndexFunc(inc.Evidence, func(x incident.Evidence) bool { return x.ID == al.EvidenceID })]
 	ev.Start, ev.End = e.StartsAt, time.Time{}
 	if e.Status == incident.AlertResolved {
 		ev.End = cmp.Or(e.EndsAt, e.ReceivedAt)
@@ -172,9 +243,10 @@ var severityRank = map[string]int{"info": 1, "warning": 2, "error": 3, "critical
 
 // refreshLabels recomputes the services and worst severity from the alerts.
 func (r *incidentRun) refreshLabels() {
+	inc := r.inc()
 	svcs := map[string]bool{}
 	worst := ""
-	for _, al := range r.inc.Alerts {
+	for _, al := range inc.Alerts {
 		if s := al.Labels["service"]; s != "" {
 			svcs[s] = true
 		}
@@ -182,8 +254,8 @@ func (r *incidentRun) refreshLabels() {
 			worst = sev
 		}
 	}
-	r.inc.Services = slices.Sorted(maps.Keys(svcs))
-	r.inc.Severity = worst
+	inc.Services = slices.Sorted(maps.Keys(svcs))
+	inc.Severity = worst
 }
 
 func earliestStart(alerts []incident.Alert, fallback time.Time) time.Time {
@@ -196,55 +268,64 @@ func earliestStart(alerts []incident.Alert, fallback time.Time) time.Time {
 	return t
 }
 
-// afterAlerts posts what changed, re-ranks and re-proposes when new alerts fired,
-// and resolves the incident when every alert has resolved.
+// afterAlerts posts what changed, re-ranks and re-proposes when alerts fired, and
+// resolves the incident when every alert has resolved.
 func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []int) error {
 	if len(changed) == 0 {
 		return nil
 	}
+	inc := r.inc()
 	newFiring := false
 	for _, i := range changed {
-		al := &r.inc.Alerts[i]
-		if err := r.post(ctx, "evidence-"+al.EvidenceID, bot.Evidence(al)); err != nil {
-			return err
-		}
+		al := &inc.Alerts[i]
 		if err := r.audit(ctx, actorIngest, "alert."+al.Status, map[string]any{
 			"evidence": al.EvidenceID, "fingerprint": al.Fingerprint, "labels": al.Labels,
 		}); err != nil {
 			return err
 		}
-		newFiring = newFiring || al.Status == incident.AlertFiring
-	}
-	if r.inc.Status == incident.StatusResolved && newFiring {
-		r.inc.Status, r.inc.Reason, r.inc.ResolvedAt = incident.StatusOpen, "", time.Time{}
-		if err := r.note(ctx, "Reopened", "An alert of this incident is firing again."); err != nil {
+		if err := r.post(ctx, "evidence-"+al.EvidenceID, bot.Evidence(al)); err != nil {
 			return err
 		}
+		newFiring = newFiring || al.Status == incident.AlertFiring
+	}
+	if inc.Status == incident.StatusResolved && newFiring {
 		if err := r.audit(ctx, actorIngest, "incident.reopened", nil); err != nil {
 			return err
 		}
+		inc.ResolvedAt, inc.Reason = time.Time{}, ""
+		if err := r.note(ctx, "Reopened", "An alert of this incident is firing again."); err != nil {
+			return err
+		}
 	}
-	if newFiring {
+	// Any change of the evidence while alerts fire can change the ranking and
+	// the rendered plans (a resolved alert no longer renders them).
+	if inc.Firing() {
 		if err := r.analyze(ctx); err != nil {
 			return err
 		}
 	}
-	if !r.inc.Firing() && r.inc.Status != incident.StatusResolved {
+	if !inc.Firing() && inc.Status != incident.StatusResolved && r.active == nil && !r.manual() {
 		return r.resolve(ctx, actorIngest, "Every alert of this incident has resolved.")
 	}
 	return r.sync(ctx)
 }
 
-// analyze ranks root-cause candidates and proposes runbooks not yet proposed.
+// manual reports whether the incident was opened by a human's run request
+// rather than by alerts.
+func (r *incidentRun) manual() bool {
+	return slices.ContainsFunc(r.inc().Proposals, func(p incident.Proposal) bool { return p.RequestedBy != "" })
+}
+
+// analyze ranks root-cause candidates and renders runbooks: new ones become
+// proposals; a pending proposal whose plan changed with the evidence is replaced,
+// and its approvals so far are void.
 func (r *incidentRun) analyze(ctx workflow.Context) error {
+	inc := r.inc()
 	var cands []incident.Candidate
-	if err := workflow.ExecuteActivity(ctx, a.RankCauses, activities.RankInput{Incident: r.inc}).Get(ctx, &cands); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.RankCauses, activities.RankInput{Incident: *inc}).Get(ctx, &cands); err != nil {
 		return err
 	}
-	r.inc.Candidates = cands
-	if err := r.post(ctx, "candidates", bot.Candidates(cands)); err != nil {
-		return err
-	}
+	inc.Candidates = cands
 	if len(cands) > 0 {
 		c := cands[0]
 		if err := r.audit(ctx, actorVigil, "candidates.ranked", map[string]any{
@@ -253,12 +334,17 @@ func (r *incidentRun) analyze(ctx workflow.Context) error {
 			return err
 		}
 	}
-	exclude := make([]string, len(r.inc.Proposals))
-	for i, p := range r.inc.Proposals {
-		exclude[i] = p.RunbookID
+	if err := r.post(ctx, "candidates", bot.Candidates(cands)); err != nil {
+		return err
+	}
+	var exclude []string
+	for _, p := range inc.Proposals {
+		if p.Status != incident.ProposalPending {
+			exclude = append(exclude, p.RunbookID)
+		}
 	}
 	var res activities.ProposeResult
-	if err := workflow.ExecuteActivity(ctx, a.ProposeRemediations, activities.ProposeInput{Incident: r.inc, Exclude: exclude}).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.ProposeRemediations, activities.ProposeInput{Incident: *inc, Exclude: exclude}).Get(ctx, &res); err != nil {
 		return err
 	}
 	for _, n := range res.Notes {
@@ -266,102 +352,173 @@ func (r *incidentRun) analyze(ctx workflow.Context) error {
 			return err
 		}
 	}
+	now := workflow.Now(ctx)
 	for _, p := range res.Proposals {
-		p.ID = fmt.Sprintf("P%d", len(r.inc.Proposals)+1)
-		p.Status = incident.ProposalPending
-		r.inc.Proposals = append(r.inc.Proposals, p)
-		if err := r.audit(ctx, actorVigil, "proposal.offered", map[string]any{
-			"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "risk": p.Risk,
-			"plan": p.Plan(), "why": p.Why, "approvers": p.Approvers,
-		}); err != nil {
+		p.SetPlanHash()
+		if i := slices.IndexFunc(inc.Proposals, func(q incident.Proposal) bool { return q.RunbookID == p.RunbookID }); i >= 0 {
+			if err := r.replan(ctx, &inc.Proposals[i], p); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.offer(ctx, p, now); err != nil {
 			return err
 		}
-		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(&p)); err != nil {
-			return err
-		}
-	}
-	if r.inc.Status == incident.StatusOpen && r.hasPending() {
-		r.inc.Status = incident.StatusAwaitingApproval
 	}
 	return nil
 }
 
-func (r *incidentRun) hasPending() bool {
-	return slices.ContainsFunc(r.inc.Proposals, func(p incident.Proposal) bool { return p.Status == incident.ProposalPending })
-}
-
-func (r *incidentRun) validateDecide(req DecideRequest) error {
-	return CheckDecision(&r.inc, req)
-}
-
-// decide records an accepted decision; the main loop acts on it. Marking the
-// proposal decided here, before any await, makes a second decision on it fail
-// validation even while the first is still being acted on.
-func (r *incidentRun) decide(ctx workflow.Context, req DecideRequest) (Answer, error) {
-	d := incident.Decision{
-		ProposalID: req.ProposalID, Decision: req.Decision, Actor: req.Actor, Comment: req.Comment, At: workflow.Now(ctx),
+// offer adds a new proposal and, where an autonomy rule allows, approves it on
+// the rule's authority.
+func (r *incidentRun) offer(ctx workflow.Context, p incident.Proposal, now time.Time) error {
+	inc := r.inc()
+	p.ID = fmt.Sprintf("P%d", len(inc.Proposals)+1)
+	p.Status, p.OfferedAt = incident.ProposalPending, now
+	p.OnExpiry = cmp.Or(p.OnExpiry, OnExpiryEscalate)
+	if p.Expires > 0 {
+		p.ExpiresAt = now.Add(p.Expires)
 	}
-	p := r.inc.Proposal(req.ProposalID)
-	r.inc.Decisions = append(r.inc.Decisions, d)
-	r.pending = append(r.pending, len(r.inc.Decisions)-1)
+	if rule, ok := AutonomyFor(&p, inc.Services, r.policy.Autonomy); ok {
+		p.Autonomy = rule
+	}
+	if err := r.audit(ctx, actorVigil, "proposal.offered", map[string]any{
+		"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "risk": p.Risk, "plan": p.Plan(),
+		"plan_hash": p.PlanHash, "why": p.Why, "approvers": p.Approvers, "min_approvals": needed(&p), "autonomy": p.Autonomy,
+	}); err != nil {
+		return err
+	}
+	inc.Proposals = append(inc.Proposals, p)
+	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(&p)); err != nil {
+		return err
+	}
+	if p.Autonomy == "" {
+		return nil
+	}
+	d := incident.Decision{ProposalID: p.ID, Decision: incident.Approve, At: now,
+		Actor:   incident.Actor{User: actorAutonomy, DisplayName: "Vigil autonomy", Surface: "system", Verification: "autonomy rule " + p.Autonomy},
+		Comment: fmt.Sprintf("Runs without a human: %s is low risk and autonomy rule %q allows it for %s.", p.RunbookID, p.Autonomy, strings.Join(inc.Services, ", ")),
+	}
+	inc.Proposals[len(inc.Proposals)-1].Status = incident.ProposalApproved
+	inc.Decisions = append(inc.Decisions, d)
+	r.st.Pending = append(r.st.Pending, len(inc.Decisions)-1)
+	return nil
+}
+
+// replan replaces a pending proposal's plan when the evidence changed it.
+func (r *incidentRun) replan(ctx workflow.Context, cur *incident.Proposal, next incident.Proposal) error {
+	if cur.Status != incident.ProposalPending || cur.PlanHash == next.PlanHash {
+		return nil
+	}
+	old := cur.Plan()
+	if err := r.audit(ctx, actorVigil, "proposal.replanned", map[string]any{
+		"proposal": cur.ID, "old_plan": old, "new_plan": next.Plan(), "plan_hash": next.PlanHash, "voided_approvals": len(cur.Approvals),
+	}); err != nil {
+		return err
+	}
+	cur.Params, cur.Steps, cur.Rollback, cur.Revision, cur.Why = next.Params, next.Steps, next.Rollback, next.Revision, next.Why
+	cur.PlanHash, cur.Approvals = next.PlanHash, nil
+	if err := r.post(ctx, "proposal-"+cur.ID, bot.Proposal(cur)); err != nil {
+		return err
+	}
+	return r.note(ctx, "Plan of "+cur.ID+" changed", "The evidence moved on, so the plan of "+cur.ID+" was rendered again. Approvals given so far no longer count: review the new plan and approve again.")
+}
+
+func (r *incidentRun) hasPending() bool {
+	return slices.ContainsFunc(r.inc().Proposals, func(p incident.Proposal) bool { return p.Status == incident.ProposalPending })
+}
+
+func (r *incidentRun) validateDecide(ctx workflow.Context, req DecideRequest) error {
+	if req.RunID != "" {
+		return refuse(RefusedBadRequest, "step %s of run %s is decided on the run, not the incident", req.StepID, req.RunID)
+	}
+	return CheckDecision(r.inc(), req, workflow.Now(ctx))
+}
+
+// decide records an accepted decision; the main loop audits it and acts. The
+// proposal's status changes here, before any await, so a concurrent second
+// decision is validated against it.
+func (r *incidentRun) decide(ctx workflow.Context, req DecideRequest) (Answer, error) {
+	inc := r.inc()
+	p := inc.Proposal(req.ProposalID)
+	d := incident.Decision{ProposalID: p.ID, Decision: req.Decision, Actor: req.Actor, Comment: req.Comment, At: workflow.Now(ctx)}
+	inc.Decisions = append(inc.Decisions, d)
+	r.st.Pending = append(r.st.Pending, len(inc.Decisions)-1)
 	if d.Decision == incident.Reject {
 		p.Status = incident.ProposalRejected
 		return Answer{Message: fmt.Sprintf("%s rejected %s (%s).", d.Actor.Name(), p.ID, p.RunbookID)}, nil
+	}
+	p.Approvals = append(p.Approvals, req.Actor)
+	if len(p.Approvals) < needed(p) {
+		return Answer{Message: fmt.Sprintf("%s approved %s (%d of %d); it needs %d more approval(s) from other approvers.",
+			d.Actor.Name(), p.ID, len(p.Approvals), needed(p), needed(p)-len(p.Approvals))}, nil
 	}
 	p.Status = incident.ProposalApproved
 	return Answer{Message: fmt.Sprintf("%s approved %s; running %s now.", d.Actor.Name(), p.ID, p.RunbookID)}, nil
 }
 
-// actOnDecisions records and carries out accepted decisions in order.
+// actOnDecisions records accepted decisions in order and carries out those that
+// completed an approval.
 func (r *incidentRun) actOnDecisions(ctx workflow.Context) error {
-	for len(r.pending) > 0 {
-		n := r.pending[0]
-		r.pending = r.pending[1:]
-		d := r.inc.Decisions[n]
-		p := r.inc.Proposal(d.ProposalID)
-		if err := r.audit(ctx, "user:"+d.Actor.User, "decision."+d.Decision, map[string]any{
-			"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "plan": p.Plan(),
+	inc := r.inc()
+	for len(r.st.Pending) > 0 {
+		n := r.st.Pending[0]
+		d := inc.Decisions[n]
+		p := inc.Proposal(d.ProposalID)
+		action := "decision." + d.Decision
+		if d.Actor.User == actorAutonomy {
+			action = "decision.autonomy"
+		}
+		if err := r.audit(ctx, auditActor(d.Actor), action, map[string]any{
+			"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "plan": p.Plan(), "plan_hash": p.PlanHash,
 			"actor": d.Actor, "comment": d.Comment, "approvers": p.Approvers,
+			"approvals": len(p.Approvals), "min_approvals": needed(p), "autonomy": p.Autonomy,
 		}); err != nil {
 			return err
 		}
+		r.st.Pending = r.st.Pending[1:]
 		if err := r.post(ctx, fmt.Sprintf("decision-%d", n+1), bot.Decision(d, p)); err != nil {
 			return err
 		}
 		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
 			return err
 		}
-		if d.Decision == incident.Reject {
-			if r.inc.Status == incident.StatusAwaitingApproval && !r.hasPending() {
-				r.inc.Status = incident.StatusOpen
-			}
-			if err := r.sync(ctx); err != nil {
+		if d.Decision == incident.Approve && p.Status == incident.ProposalApproved && !slices.ContainsFunc(r.st.Pending, func(m int) bool { return inc.Decisions[m].ProposalID == p.ID }) {
+			if err := r.remediate(ctx, p); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := r.remediate(ctx, p); err != nil {
+		if err := r.sync(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func auditActor(a incident.Actor) string {
+	if strings.HasPrefix(a.User, "system:") {
+		return a.User
+	}
+	return "user:" + a.User
+}
+
 // remediate runs an approved proposal as a child workflow and settles the incident
 // on its outcome.
 func (r *incidentRun) remediate(ctx workflow.Context, p *incident.Proposal) error {
-	if r.inc.Status == incident.StatusResolved {
+	inc := r.inc()
+	if inc.Status == incident.StatusResolved {
 		p.Status, p.Outcome = incident.ProposalFailed, "not run: the incident resolved first"
 		return r.sync(ctx)
 	}
 	now := workflow.Now(ctx)
-	if r.inc.ApprovedAt.IsZero() {
-		r.inc.ApprovedAt = now
+	if inc.ApprovedAt.IsZero() {
+		inc.ApprovedAt = now
 	}
-	r.inc.Status = incident.StatusRemediating
 	p.Status = incident.ProposalRunning
-	runID := fmt.Sprintf("%s-run-%d", r.inc.ID, len(r.inc.Runs)+1)
-	r.inc.Runs = append(r.inc.Runs, incident.Run{ID: runID, ProposalID: p.ID, RunbookID: p.RunbookID, Status: incident.ProposalRunning, StartedAt: now})
+	runID := fmt.Sprintf("%s-run-%d", inc.ID, len(inc.Runs)+1)
+	inc.Runs = append(inc.Runs, incident.Run{ID: runID, ProposalID: p.ID, RunbookID: p.RunbookID, Status: incident.ProposalRunning, StartedAt: now})
+	r.active, r.runID = p, runID
+	defer func() { r.active, r.runID = nil, "" }()
 	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
 		return err
 	}
@@ -370,42 +527,62 @@ func (r *incidentRun) remediate(ctx workflow.Context, p *incident.Proposal) erro
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: runID})
 	var run incident.Run
-	err := workflow.ExecuteChildWorkflow(cctx, RemediationWorkflow, RemediationInput{IncidentID: r.inc.ID, RunID: runID, Proposal: *p}).Get(ctx, &run)
+	err := workflow.ExecuteChildWorkflow(cctx, RemediationWorkflow, RemediationInput{IncidentID: inc.ID, RunID: runID, Proposal: *p}).Get(ctx, &run)
 	if err != nil {
-		run = r.inc.Runs[len(r.inc.Runs)-1]
+		run = inc.Runs[len(inc.Runs)-1]
 		run.Status, run.Reason, run.FinishedAt = incident.ProposalFailed, "the remediation workflow failed: "+err.Error(), workflow.Now(ctx)
 	}
-	r.inc.Runs[len(r.inc.Runs)-1] = run
+	inc.Runs[len(inc.Runs)-1] = run
 	p.Status, p.Outcome = run.Status, run.Reason
+	r.active, r.runID = nil, ""
 	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
 		return err
 	}
 	if run.Status == incident.ProposalSucceeded {
-		r.inc.MitigatedAt = run.FinishedAt
+		inc.MitigatedAt = run.FinishedAt
 		return r.resolve(ctx, actorVigil, fmt.Sprintf("Runbook %s (%s) succeeded.", p.RunbookID, p.ID))
 	}
-	r.inc.Status, r.inc.Reason = incident.StatusEscalated, fmt.Sprintf("Runbook %s (%s) failed: %s. A human needs to look.", p.RunbookID, p.ID, run.Reason)
-	if err := r.audit(ctx, actorVigil, "incident.escalated", map[string]any{"reason": r.inc.Reason, "run": run.ID}); err != nil {
+	verb := "failed"
+	if run.Status == incident.ProposalAborted {
+		verb = "was aborted"
+	}
+	return r.escalate(ctx, actorVigil, fmt.Sprintf("Runbook %s (%s) %s: %s. A human needs to look.", p.RunbookID, p.ID, verb, run.Reason), p.EscalateTo)
+}
+
+// escalate marks the incident as needing more people and mentions the escalation
+// targets in the thread. The audit record comes first.
+func (r *incidentRun) escalate(ctx workflow.Context, actor, reason string, targets []string) error {
+	if len(targets) == 0 {
+		targets = r.policy.EscalateTo
+	}
+	if err := r.audit(ctx, actor, "incident.escalated", map[string]any{"reason": reason, "mentioned": targets}); err != nil {
 		return err
 	}
-	if err := r.note(ctx, "Escalated", r.inc.Reason); err != nil {
+	inc := r.inc()
+	inc.Escalated, inc.Reason = true, reason
+	text := reason
+	if len(targets) > 0 {
+		text += "\nPaging " + strings.Join(targets, ", ") + "."
+	}
+	if err := r.note(ctx, "Escalated", text); err != nil {
 		return err
 	}
 	return r.sync(ctx)
 }
 
 func (r *incidentRun) resolve(ctx workflow.Context, actor, reason string) error {
-	r.inc.Status, r.inc.Reason, r.inc.ResolvedAt = incident.StatusResolved, reason, workflow.Now(ctx)
-	for i := range r.inc.Proposals {
-		if p := &r.inc.Proposals[i]; p.Status == incident.ProposalPending {
+	if err := r.audit(ctx, actor, "incident.resolved", map[string]any{"reason": reason}); err != nil {
+		return err
+	}
+	inc := r.inc()
+	inc.ResolvedAt, inc.Reason, inc.Escalated = workflow.Now(ctx), reason, false
+	for i := range inc.Proposals {
+		if p := &inc.Proposals[i]; p.Status == incident.ProposalPending {
 			p.Status, p.Outcome = incident.ProposalRejected, "not needed: the incident resolved"
 			if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
 				return err
 			}
 		}
-	}
-	if err := r.audit(ctx, actor, "incident.resolved", map[string]any{"reason": reason}); err != nil {
-		return err
 	}
 	if err := r.note(ctx, "Resolved", reason); err != nil {
 		return err
@@ -413,29 +590,51 @@ func (r *incidentRun) resolve(ctx workflow.Context, actor, reason string) error 
 	return r.sync(ctx)
 }
 
-// sync edits the thread's root message and saves the projection.
+// refreshStatus derives the status from the facts, most urgent first.
+func (r *incidentRun) refreshStatus() {
+	inc := r.inc()
+	switch {
+	case !inc.ResolvedAt.IsZero():
+		inc.Status = incident.StatusResolved
+	case r.active != nil:
+		inc.Status = incident.StatusRemediating
+	case inc.Escalated:
+		inc.Status = incident.StatusEscalated
+	case r.hasPending():
+		inc.Status = incident.StatusAwaitingApproval
+	case !inc.AckedAt.IsZero():
+		inc.Status = incident.StatusAcknowledged
+	default:
+		inc.Status = incident.StatusOpen
+	}
+}
+
+// sync derives the status, edits the thread's root message and saves the
+// projection.
 func (r *incidentRun) sync(ctx workflow.Context) error {
-	r.inc.UpdatedAt = workflow.Now(ctx)
-	if err := r.post(ctx, "summary", bot.Summary(&r.inc)); err != nil {
+	r.refreshStatus()
+	inc := r.inc()
+	inc.UpdatedAt = workflow.Now(ctx)
+	if err := r.post(ctx, "summary", bot.Summary(inc)); err != nil {
 		return err
 	}
-	r.version++
-	return workflow.ExecuteActivity(ctx, a.SaveIncident, activities.SaveInput{Incident: r.inc, Version: r.version}).Get(ctx, nil)
+	r.st.Version++
+	return workflow.ExecuteActivity(ctx, a.SaveIncident, activities.SaveInput{Incident: *inc, Version: r.st.Version}).Get(ctx, nil)
 }
 
 func (r *incidentRun) post(ctx workflow.Context, key string, m bot.Message) error {
-	return workflow.ExecuteActivity(ctx, a.PostMessage, activities.PostInput{IncidentID: r.inc.ID, Key: key, Message: m}).Get(ctx, nil)
+	return workflow.ExecuteActivity(ctx, a.PostMessage, activities.PostInput{IncidentID: r.inc().ID, Key: key, Message: m}).Get(ctx, nil)
 }
 
 func (r *incidentRun) note(ctx workflow.Context, title, text string) error {
-	r.notes++
-	return r.post(ctx, fmt.Sprintf("note-%d", r.notes), bot.Status(title, text))
+	r.st.Notes++
+	return r.post(ctx, fmt.Sprintf("note-%d", r.st.Notes), bot.Status(title, text))
 }
 
 func (r *incidentRun) audit(ctx workflow.Context, actor, action string, details map[string]any) error {
-	r.audits++
+	r.st.Audits++
 	return workflow.ExecuteActivity(ctx, a.Audit, activities.AuditInput{
-		Key: fmt.Sprintf("%s/%d", r.inc.ID, r.audits), IncidentID: r.inc.ID, At: workflow.Now(ctx),
+		Key: fmt.Sprintf("%s/%d", r.inc().ID, r.st.Audits), IncidentID: r.inc().ID, At: workflow.Now(ctx),
 		Actor: actor, Action: action, Details: details,
 	}).Get(ctx, nil)
 }

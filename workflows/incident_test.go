@@ -61,6 +61,8 @@ func (s staticLib) Current() *runbooks.Library { return s.lib }
 
 type fixture struct {
 	env     *testsuite.TestWorkflowEnvironment
+	acts    *activities.Activities
+	policy  IncidentPolicy
 	store   *store.Store
 	thread  *thread
 	scratch string // the directory the DiskFillingUp alert points at
@@ -71,19 +73,27 @@ var groups = map[string][]string{"oncall": {"alice", "bob"}}
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
 	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	return newFixtureOn(t, st)
+}
+
+// newFixtureOn is a fixture on an existing store (a later run of an incident).
+func newFixtureOn(t *testing.T, st *store.Store) *fixture {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(time.Minute)
 	lib, ps, err := runbooks.LoadDir("../examples/runbooks", groups)
 	if err != nil || len(ps) > 0 {
 		t.Fatalf("load runbooks: %v %v", err, ps)
 	}
 	f := &fixture{env: env, store: st, thread: &thread{}, scratch: t.TempDir()}
-	env.RegisterActivity(&activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Executor{}})
+	f.acts = &activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Executor{}}
+	env.RegisterActivity(f.acts)
 	env.RegisterWorkflow(RemediationWorkflow)
 	return f
 }
@@ -125,7 +135,7 @@ func (f *fixture) signal(at time.Duration, s AlertsSignal) {
 // decide sends a decide update at a simulated time and records the answer.
 func (f *fixture) decide(at time.Duration, req DecideRequest, answer *decideAnswer) {
 	f.env.RegisterDelayedCallback(func() {
-		f.env.UpdateWorkflow(UpdateDecide, req.ProposalID+req.Actor.User+req.Decision, &testsuite.TestUpdateCallback{
+		f.env.UpdateWorkflow(UpdateDecide, "decide-"+at.String(), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { answer.rejected = err },
 			OnComplete: func(res any, err error) {
@@ -146,7 +156,7 @@ type decideAnswer struct {
 
 func (f *fixture) run(t *testing.T) incident.Incident {
 	t.Helper()
-	f.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}})
+	f.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}, Policy: f.policy})
 	if !f.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}

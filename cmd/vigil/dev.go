@@ -185,6 +185,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 
 	wf := workflows.Client{Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue}
 	disp := ingest.NewDispatcher(st, wf, logger.With("component", "dispatch"))
+	disp.Policy = incidentPolicy(cfg)
 	dctx, stopDispatch := context.WithCancel(ctx)
 	dispatched := make(chan struct{})
 	go func() { defer close(dispatched); disp.Run(dctx) }()
@@ -255,4 +256,13 @@ func resolveTokens(refs []config.Secret) ([]string, error) {
 		out = append(out, strings.TrimSpace(v))
 	}
 	return out, nil
+}
+
+// incidentPolicy is what new incidents run under, from configuration.
+func incidentPolicy(cfg config.Config) workflows.IncidentPolicy {
+	p := workflows.IncidentPolicy{NoAckAfter: cfg.Escalation.NoAckAfter, EscalateTo: cfg.Escalation.EscalateTo}
+	for _, r := range cfg.Autonomy {
+		p.Autonomy = append(p.Autonomy, workflows.AutonomyRule{Name: r.Name, Runbooks: r.Runbooks, Services: r.Services})
+	}
+	return p
 }

@@ -156,8 +156,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // prepareDatabase creates the schema in a new file and registers the namespace.
 // Both steps are no-ops on a database that already has them.
 func prepareDatabase(sqlCfg *config.SQL, opts Options) error {
-	fresh := opts.DBPath == ""
-	if !fresh {
+	// An in-memory database gets its schema from the SQLite plugin itself; a file
+	// needs it once, when it is new.
+	fresh := false
+	if opts.DBPath != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.DBPath), 0o750); err != nil {
 			return fmt.Errorf("embedded temporal: create data dir: %w", err)
 		}
@@ -167,9 +169,7 @@ func prepareDatabase(sqlCfg *config.SQL, opts Options) error {
 	}
 	if fresh {
 		if err := sqlite.SetupSchema(sqlCfg); err != nil {
-			if opts.DBPath != "" {
-				_ = os.Remove(opts.DBPath) // never leave a half-initialised file behind
-			}
+			_ = os.Remove(opts.DBPath) // never leave a half-initialised file behind
 			return fmt.Errorf("embedded temporal: create schema in %q: %w", opts.DBPath, err)
 		}
 	}

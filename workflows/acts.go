@@ -1,0 +1,231 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/incident"
+)
+
+// Limits on human input carried by acts.
+const (
+	maxNoteLen = 4000
+	maxSnooze  = 24 * time.Hour
+)
+
+// nextDeadline is the earliest moment a timer must act: the no-ack escalation,
+// or a pending proposal's expiry.
+func (r *incidentRun) nextDeadline() (time.Time, bool) {
+	var next time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	consider(r.ackDeadline())
+	for _, p := range r.inc().Proposals {
+		if p.Status == incident.ProposalPending {
+			consider(p.ExpiresAt)
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// ackDeadline is when nobody having acked escalates; a snooze holds it off.
+func (r *incidentRun) ackDeadline() time.Time {
+	inc := r.inc()
+	if r.policy.NoAckAfter <= 0 || !inc.AckedAt.IsZero() || r.st.AckEscalated || !inc.ResolvedAt.IsZero() {
+		return time.Time{}
+	}
+	d := r.st.Started.Add(r.policy.NoAckAfter)
+	if inc.SnoozedUntil.After(d) {
+		d = inc.SnoozedUntil
+	}
+	return d
+}
+
+// fireDeadlines acts on every deadline that has passed. A proposal's first expiry
+// escalates and restarts its clock (on_expiry: escalate); the next expiry, or the
+// first with on_expiry: abort, ends the proposal unrun. Nothing is ever approved
+// by a timer.
+func (r *incidentRun) fireDeadlines(ctx workflow.Context) error {
+	now := workflow.Now(ctx)
+	if d := r.ackDeadline(); !d.IsZero() && !now.Before(d) {
+		r.st.AckEscalated = true
+		reason := fmt.Sprintf("Nobody acknowledged this incident within %s.", r.policy.NoAckAfter)
+		if err := r.escalate(ctx, actorTimer, reason, nil); err != nil {
+			return err
+		}
+	}
+	inc := r.inc()
+	for i := range inc.Proposals {
+		p := &inc.Proposals[i]
+		if p.Status != incident.ProposalPending || p.ExpiresAt.IsZero() || now.Before(p.ExpiresAt) {
+			continue
+		}
+		if p.OnExpiry == OnExpiryEscalate && p.Escalations == 0 {
+			if err := r.audit(ctx, actorTimer, "proposal.expiry_escalated", map[string]any{
+				"proposal": p.ID, "expired_at": p.ExpiresAt, "new_deadline": now.Add(p.Expires),
+			}); err != nil {
+				return err
+			}
+			p.Escalations++
+			p.ExpiresAt = now.Add(p.Expires)
+			if err := r.escalate(ctx, actorTimer, fmt.Sprintf("%s (%s) was not decided within %s; the clock restarts once, until %s. If it is not decided by then it will not run.",
+				p.ID, p.RunbookID, p.Expires, p.ExpiresAt.UTC().Format(time.RFC3339)), p.EscalateTo); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.audit(ctx, actorTimer, "proposal.expired", map[string]any{"proposal": p.ID, "expired_at": p.ExpiresAt, "on_expiry": p.OnExpiry}); err != nil {
+			return err
+		}
+		p.Status, p.Outcome = incident.ProposalExpired, fmt.Sprintf("expired at %s without a decision; not run", p.ExpiresAt.UTC().Format(time.RFC3339))
+		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
+			return err
+		}
+		if err := r.note(ctx, p.ID+" expired", fmt.Sprintf("%s (%s) was not decided in time and will not run. Propose it again by hand (run %s for SERVICE) if it is still needed.", p.ID, p.RunbookID, p.RunbookID)); err != nil {
+			return err
+		}
+		if err := r.sync(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateAct checks an act before it is accepted; a refusal goes back to the
+// surface that sent it.
+func (r *incidentRun) validateAct(act string, req ActRequest) error {
+	inc := r.inc()
+	if req.Actor.User == "" {
+		return refuse(RefusedForbidden, "no verified user identity came with this request")
+	}
+	if !inc.ResolvedAt.IsZero() && act != ActNote {
+		return refuse(RefusedConflict, "incident %s is resolved", inc.ID)
+	}
+	switch act {
+	case ActAck:
+		if !inc.AckedAt.IsZero() && inc.Assignee == req.Actor.User {
+			return refuse(RefusedConflict, "%s already acknowledged %s", req.Actor.User, inc.ID)
+		}
+	case ActAssign:
+		if req.Assignee == "" {
+			return refuse(RefusedBadRequest, "assign needs a user to assign the incident to")
+		}
+	case ActSnooze:
+		if req.Duration <= 0 || req.Duration > maxSnooze {
+			return refuse(RefusedBadRequest, "snooze needs a duration between 1s and %s, got %s", maxSnooze, req.Duration)
+		}
+	case ActResolve:
+		if r.active != nil {
+			return refuse(RefusedConflict, "runbook %s (%s) is running; abort it first or wait for it to finish", r.active.RunbookID, r.active.ID)
+		}
+	case ActAbort:
+		if r.active == nil {
+			return refuse(RefusedConflict, "no remediation is running on %s", inc.ID)
+		}
+		return CheckActor(r.active, req.Actor)
+	case ActNote:
+		if req.Text == "" || utf8.RuneCountInString(req.Text) > maxNoteLen {
+			return refuse(RefusedBadRequest, "a note needs text of at most %d characters", maxNoteLen)
+		}
+	case ActStep:
+		return refuse(RefusedBadRequest, "answer an interrupted step on its run (run_id), not on the incident")
+	}
+	return nil
+}
+
+// act carries out an accepted act: audit first, so an act that cannot be recorded
+// does not happen, then change the incident, post, and save.
+func (r *incidentRun) act(ctx workflow.Context, act string, req ActRequest) (Answer, error) {
+	// Handlers get the workflow's root context, without the activity options.
+	ctx = withActivityDefaults(ctx)
+	inc := r.inc()
+	who := req.Actor.Name()
+	actor := auditActor(req.Actor)
+	now := workflow.Now(ctx)
+	record := func(action string, details map[string]any) error {
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["actor"] = req.Actor
+		return r.audit(ctx, actor, action, details)
+	}
+	switch act {
+	case ActAck:
+		if err := record("incident.acked", nil); err != nil {
+			return Answer{}, err
+		}
+		if inc.AckedAt.IsZero() {
+			inc.AckedAt = now
+		}
+		inc.Assignee, inc.Escalated = req.Actor.User, false
+		r.wake = true
+		return r.answer(ctx, "Acknowledged", fmt.Sprintf("%s acknowledged the incident and owns it.", who))
+	case ActAssign:
+		if err := record("incident.assigned", map[string]any{"assignee": req.Assignee}); err != nil {
+			return Answer{}, err
+		}
+		inc.Assignee = req.Assignee
+		return r.answer(ctx, "Assigned", fmt.Sprintf("%s assigned the incident to %s.", who, req.Assignee))
+	case ActEscalate:
+		reason := fmt.Sprintf("%s escalated the incident.", who)
+		if req.Text != "" {
+			reason = fmt.Sprintf("%s escalated the incident: %s", who, req.Text)
+		}
+		if err := r.escalate(ctx, actor, reason, nil); err != nil {
+			return Answer{}, err
+		}
+		return Answer{Message: reason}, nil
+	case ActSnooze:
+		until := now.Add(req.Duration)
+		if err := record("incident.snoozed", map[string]any{"until": until, "duration": req.Duration.String()}); err != nil {
+			return Answer{}, err
+		}
+		inc.SnoozedUntil = until
+		r.wake = true
+		return r.answer(ctx, "Snoozed", fmt.Sprintf("%s snoozed escalation until %s.", who, until.UTC().Format(time.RFC3339)))
+	case ActResolve:
+		reason := fmt.Sprintf("Resolved by %s.", who)
+		if req.Text != "" {
+			reason = fmt.Sprintf("Resolved by %s: %s", who, req.Text)
+		}
+		if err := r.resolve(ctx, actor, reason); err != nil {
+			return Answer{}, err
+		}
+		r.wake = true
+		return Answer{Message: reason}, nil
+	case ActAbort:
+		p, runID := r.active, r.runID
+		if err := record("run.abort_requested", map[string]any{"run": runID, "proposal": p.ID, "reason": req.Text}); err != nil {
+			return Answer{}, err
+		}
+		if err := workflow.SignalExternalWorkflow(ctx, runID, "", SignalAbort, AbortSignal{Actor: req.Actor, Reason: req.Text}).Get(ctx, nil); err != nil {
+			return Answer{}, err
+		}
+		return Answer{Message: fmt.Sprintf("%s asked to abort %s (%s); the running step is being stopped and the rollback will run.", who, p.ID, p.RunbookID)}, nil
+	case ActNote:
+		if err := record("incident.note", map[string]any{"text": req.Text}); err != nil {
+			return Answer{}, err
+		}
+		inc.Notes = append(inc.Notes, incident.Note{Actor: req.Actor, Text: req.Text, At: now})
+		return r.answer(ctx, "Note from "+who, req.Text)
+	}
+	return Answer{}, refuse(RefusedBadRequest, "unknown act %q", act)
+}
+
+// answer posts a note about an act, saves, and returns the text to the actor.
+func (r *incidentRun) answer(ctx workflow.Context, title, text string) (Answer, error) {
+	if err := r.note(ctx, title, text); err != nil {
+		return Answer{}, err
+	}
+	if err := r.sync(ctx); err != nil {
+		return Answer{}, err
+	}
+	return Answer{Message: text}, nil
+}
