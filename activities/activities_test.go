@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"math"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -119,12 +121,26 @@ func TestProposeRemediations(t *testing.T) {
 
 func TestRankCauses(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
-	inc := incident.Incident{Alerts: []incident.Alert{
-		{EvidenceID: "E1", StartsAt: t0.Add(2 * time.Minute), Labels: map[string]string{"service": "frontend", "severity": "critical"}},
-		{EvidenceID: "E2", StartsAt: t0, Labels: map[string]string{"service": "db", "severity": "warning"}},
-		{EvidenceID: "E3", StartsAt: t0.Add(time.Minute), Labels: map[string]string{"service": "db", "severity": "critical"}},
-		{EvidenceID: "E4", StartsAt: t0, Labels: map[string]string{"alertname": "NoComponent"}},
-	}}
+	alert := func(id string, at time.Duration, svc, sev string) (incident.Alert, incident.Evidence) {
+		labels := map[string]string{"service": svc, "severity": sev}
+		if svc == "" {
+			labels = map[string]string{"alertname": "NoComponent"}
+		}
+		return incident.Alert{EvidenceID: id, StartsAt: t0.Add(at), Labels: labels},
+			incident.Evidence{ID: id, Kind: incident.KindAlert, Start: t0.Add(at), Data: labels}
+	}
+	var inc incident.Incident
+	for _, a := range []struct {
+		id       string
+		at       time.Duration
+		svc, sev string
+	}{{"E1", 2 * time.Minute, "frontend", "critical"}, {"E2", time.Minute, "db", "warning"}, {"E4", 0, "", ""}} {
+		al, ev := alert(a.id, a.at, a.svc, a.sev)
+		inc.Alerts, inc.Evidence = append(inc.Alerts, al), append(inc.Evidence, ev)
+	}
+	// A metric anomaly on db, seen before any alert: the earliest evidence.
+	inc.Evidence = append(inc.Evidence, incident.Evidence{ID: "E3", Kind: incident.KindMetricAnomaly, Start: t0.Add(-time.Minute),
+		Data: map[string]string{"service": "db"}, Value: 0.9})
 	cs, err := (&Activities{}).RankCauses(context.Background(), RankInput{Incident: inc})
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +148,19 @@ func TestRankCauses(t *testing.T) {
 	if len(cs) != 2 || cs[0].Component != "db" || cs[1].Component != "frontend" {
 		t.Fatalf("candidates = %+v", cs)
 	}
-	if !strings.HasPrefix(cs[0].Reason, "first to alert; alerting in E2, E3") || cs[0].Factors[0].Evidence[0] != "E2" {
-		t.Errorf("db reason/factors = %q %+v", cs[0].Reason, cs[0].Factors)
+	db := cs[0]
+	if !strings.HasPrefix(db.Reason, "first to show trouble; evidence E3, E2") {
+		t.Errorf("db reason = %q", db.Reason)
+	}
+	want := []incident.Factor{
+		{Name: "onset order", Weight: 0.5, Value: 1, Evidence: []string{"E3"}},
+		{Name: "alert severity", Weight: 0.3, Value: 0.5, Evidence: []string{"E2"}},
+		{Name: "anomaly score", Weight: 0.2, Value: 0.9, Evidence: []string{"E3"}},
+	}
+	if !reflect.DeepEqual(db.Factors, want) {
+		t.Errorf("db factors = %+v", db.Factors)
+	}
+	if got := 0.5*1 + 0.3*0.5 + 0.2*0.9; math.Abs(db.Score-got) > 1e-9 {
+		t.Errorf("db score %v, want the weighted sum %v", db.Score, got)
 	}
 }

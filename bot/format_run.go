@@ -2,6 +2,8 @@ package bot
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vigilops/vigil/incident"
@@ -70,5 +72,29 @@ func RollbackStep(n, total int, s incident.Step, res *incident.StepResult) Messa
 	}
 	m := Step(n, total, *res)
 	m.Title = "Rollback " + strings.TrimPrefix(m.Title, "Step ")
+	return m
+}
+
+// SignalEvidence shows evidence from a signal other than an alert: a metric or
+// log anomaly, a prediction, a change.
+func SignalEvidence(ev *incident.Evidence) Message {
+	m := Message{
+		Kind:  KindEvidence,
+		Title: fmt.Sprintf("%s · %s: %s", ev.ID, strings.ReplaceAll(string(ev.Kind), "_", " "), ev.Summary),
+	}
+	for _, k := range slices.Sorted(maps.Keys(ev.Data)) {
+		m.Fields = append(m.Fields, Field{k, ev.Data[k]})
+	}
+	m.Fields = append(m.Fields, Field{"Seen", clock(ev.Start)})
+	if s := ev.Series; s != nil && len(s.Values) > 0 {
+		lo, hi := s.Values[0], s.Values[0]
+		for _, v := range s.Values {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		m.Fields = append(m.Fields, Field{"Series", fmt.Sprintf("%s: %d points, %g to %g, last %g", s.Name, len(s.Values), lo, hi, s.Values[len(s.Values)-1])})
+	}
+	if len(ev.Examples) > 0 {
+		m.Code = strings.Join(ev.Examples, "\n")
+	}
 	return m
 }

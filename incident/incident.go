@@ -153,14 +153,18 @@ func (inc *Incident) Proposal(id string) *Proposal {
 // assigned in arrival order and stay stable for the incident's life, so candidates,
 // proposals and humans can cite them.
 type Evidence struct {
-	ID       string            `json:"id"`
-	Kind     EventKind         `json:"kind"`
-	Summary  string            `json:"summary"`
-	Start    time.Time         `json:"start"`
-	End      time.Time         `json:"end,omitzero"`
-	Data     map[string]string `json:"data,omitempty"`
-	Series   *Series           `json:"series,omitempty"`
-	Examples []string          `json:"examples,omitempty"`
+	ID   string    `json:"id"`
+	Kind EventKind `json:"kind"`
+	// Fingerprint identifies the signal the evidence came from; with Start it
+	// makes applying the same event twice a no-op.
+	Fingerprint string            `json:"fingerprint,omitempty"`
+	Summary     string            `json:"summary"`
+	Start       time.Time         `json:"start"`
+	End         time.Time         `json:"end,omitzero"`
+	Data        map[string]string `json:"data,omitempty"`
+	Value       float64           `json:"value,omitempty"` // the signal's score, for anomalies and predictions
+	Series      *Series           `json:"series,omitempty"`
+	Examples    []string          `json:"examples,omitempty"`
 }
 
 // Candidate is a ranked root-cause candidate with the factors behind its score.

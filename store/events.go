@@ -187,7 +187,8 @@ type Delivery struct {
 func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT e.id, e.incident_id, e.source, e.kind, e.fingerprint, e.status, e.labels, e.annotations,
-		       e.starts_at, e.ends_at, e.generator_url, e.received_at, i.group_key, i.group_labels
+		       e.starts_at, e.ends_at, e.generator_url, e.received_at, i.group_key, i.group_labels,
+		       e.summary, e.value, e.series, e.examples
 		FROM events e JOIN incidents i ON i.id = e.incident_id
 		WHERE e.delivered_at IS NULL AND e.incident_id IS NOT NULL
 		ORDER BY e.id LIMIT ?`, limit)
@@ -200,11 +201,19 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 	for rows.Next() {
 		var e incident.Event
 		var incID, labels, ann, starts, ends, received, gkey, glabels string
+		var series, examples sql.NullString
 		if err := rows.Scan(&e.ID, &incID, &e.Source, &e.Kind, &e.Fingerprint, &e.Status, &labels, &ann,
-			&starts, &ends, &e.GeneratorURL, &received, &gkey, &glabels); err != nil {
+			&starts, &ends, &e.GeneratorURL, &received, &gkey, &glabels, &e.Summary, &e.Value, &series, &examples); err != nil {
 			return nil, fmt.Errorf("store: outbox: %w", err)
 		}
-		if err := errors.Join(json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(ann), &e.Annotations)); err != nil {
+		errs := []error{json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(ann), &e.Annotations)}
+		if series.Valid {
+			errs = append(errs, json.Unmarshal([]byte(series.String), &e.Series))
+		}
+		if examples.Valid {
+			errs = append(errs, json.Unmarshal([]byte(examples.String), &e.Examples))
+		}
+		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("store: outbox: event %d: %w", e.ID, err)
 		}
 		e.StartsAt, e.EndsAt, e.ReceivedAt = parseTS(starts), parseTS(ends), parseTS(received)

@@ -11,29 +11,41 @@ import (
 	"github.com/vigilops/vigil/incident"
 )
 
-// SaveIncident stores the workflow's projection of an incident. version must grow
-// with every save; a save carrying an older version than the stored one (a retried
-// activity overtaken by a newer save) is ignored.
+// SaveIncident stores the workflow's projection of an incident and its services.
+// version must grow with every save; a save carrying an older version than the
+// stored one (a retried activity overtaken by a newer save) is ignored.
 func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version int64) error {
 	state, err := json.Marshal(inc)
 	if err != nil {
 		return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
 	}
-	res, err := s.db.ExecContext(ctx, `
-		UPDATE incidents SET status = ?, title = ?, severity = ?, updated_at = ?, state = ?, version = ?
-		WHERE id = ? AND version < ?`,
-		string(inc.Status), inc.Title, inc.Severity, ts(inc.UpdatedAt), string(state), version, inc.ID, version)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			UPDATE incidents SET status = ?, title = ?, severity = ?, updated_at = ?, state = ?, version = ?
+			WHERE id = ? AND version < ?`,
+			string(inc.Status), inc.Title, inc.Severity, ts(inc.UpdatedAt), string(state), version, inc.ID, version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var exists int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE id = ?`, inc.ID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists == 0 {
+				return ErrNotFound
+			}
+			return nil // a newer version is already stored
+		}
+		for _, svc := range inc.Services {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_services (incident_id, service) VALUES (?, ?)`, inc.ID, svc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var exists int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM incidents WHERE id = ?`, inc.ID).Scan(&exists); err != nil {
-			return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
-		}
-		if exists == 0 {
-			return fmt.Errorf("store: save incident %s: %w", inc.ID, ErrNotFound)
-		}
 	}
 	return nil
 }

@@ -172,31 +172,46 @@ func withActivityDefaults(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// receive applies every signal already queued and returns the indexes of alerts
-// that are new or changed.
-func (r *incidentRun) receive(ch workflow.ReceiveChannel) []int {
-	var changed []int
+// receive applies every signal already queued and returns the ids of evidence
+// that is new or changed.
+func (r *incidentRun) receive(ch workflow.ReceiveChannel) []string {
+	var changed []string
 	for {
 		var s AlertsSignal
 		if !ch.ReceiveAsync(&s) {
 			return changed
 		}
 		for _, e := range s.Events {
-			if i, ok := r.apply(e); ok && !slices.Contains(changed, i) {
-				changed = append(changed, i)
+			if id, ok := r.apply(e); ok && !slices.Contains(changed, id) {
+				changed = append(changed, id)
 			}
 		}
 	}
 }
 
-// apply folds one event into the incident. It is idempotent: an event already
-// reflected changes nothing and reports false.
-func (r *incidentRun) apply(e incident.Event) (int, bool) {
+// apply folds one event into the incident and returns the id of the evidence it
+// added or changed. It is idempotent: an event already reflected changes nothing
+// and reports false.
+func (r *incidentRun) apply(e incident.Event) (string, bool) {
 	inc := r.inc()
+	if e.Kind != "" && e.Kind != incident.KindAlert {
+		if slices.ContainsFunc(inc.Evidence, func(ev incident.Evidence) bool {
+			return ev.Fingerprint == e.Fingerprint && ev.Start.Equal(e.StartsAt)
+		}) {
+			return "", false
+		}
+		id := fmt.Sprintf("E%d", len(inc.Evidence)+1)
+		inc.Evidence = append(inc.Evidence, incident.Evidence{
+			ID: id, Kind: e.Kind, Fingerprint: e.Fingerprint, Summary: cmp.Or(e.Summary, string(e.Kind)),
+			Start: e.StartsAt, End: e.EndsAt, Data: e.Labels, Value: e.Value, Series: e.Series, Examples: e.Examples,
+		})
+		r.refreshLabels()
+		return id, true
+	}
 	i := slices.IndexFunc(inc.Alerts, func(al incident.Alert) bool { return al.Fingerprint == e.Fingerprint })
 	if i < 0 {
 		if e.Status != incident.AlertFiring {
-			return 0, false
+			return "", false
 		}
 		id := fmt.Sprintf("E%d", len(inc.Evidence)+1)
 		inc.Alerts = append(inc.Alerts, incident.Alert{
@@ -204,14 +219,14 @@ func (r *incidentRun) apply(e incident.Event) (int, bool) {
 			StartsAt: e.StartsAt, GeneratorURL: e.GeneratorURL, EvidenceID: id,
 		})
 		inc.Evidence = append(inc.Evidence, incident.Evidence{
-			ID: id, Kind: incident.KindAlert, Summary: alertSummary(e), Start: e.StartsAt, Data: e.Labels,
+			ID: id, Kind: incident.KindAlert, Fingerprint: e.Fingerprint, Summary: alertSummary(e), Start: e.StartsAt, Data: e.Labels,
 		})
 		r.refreshLabels()
-		return len(inc.Alerts) - 1, true
+		return id, true
 	}
 	al := &inc.Alerts[i]
 	if al.Status == e.Status && al.StartsAt.Equal(e.StartsAt) {
-		return i, false
+		return al.EvidenceID, false
 	}
 	al.Status, al.StartsAt, al.EndsAt = e.Status, e.StartsAt, e.EndsAt
 	if len(e.Annotations) > 0 {
@@ -222,7 +237,7 @@ func (r *incidentRun) apply(e incident.Event) (int, bool) {
 	if e.Status == incident.AlertResolved {
 		ev.End = cmp.Or(e.EndsAt, e.ReceivedAt)
 	}
-	return i, true
+	return al.EvidenceID, true
 }
 
 func alertSummary(e incident.Event) string {
@@ -241,15 +256,18 @@ func alertSummary(e incident.Event) string {
 
 var severityRank = map[string]int{"info": 1, "warning": 2, "error": 3, "critical": 4}
 
-// refreshLabels recomputes the services and worst severity from the alerts.
+// refreshLabels recomputes the services (from every piece of evidence) and the
+// worst severity (from the alerts).
 func (r *incidentRun) refreshLabels() {
 	inc := r.inc()
 	svcs := map[string]bool{}
 	worst := ""
-	for _, al := range inc.Alerts {
-		if s := al.Labels["service"]; s != "" {
+	for _, ev := range inc.Evidence {
+		if s := ev.Data["service"]; s != "" {
 			svcs[s] = true
 		}
+	}
+	for _, al := range inc.Alerts {
 		if sev := al.Labels["severity"]; severityRank[sev] > severityRank[worst] || worst == "" {
 			worst = sev
 		}
@@ -268,25 +286,37 @@ func earliestStart(alerts []incident.Alert, fallback time.Time) time.Time {
 	return t
 }
 
-// afterAlerts posts what changed, re-ranks and re-proposes when alerts fired, and
-// resolves the incident when every alert has resolved.
-func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []int) error {
+// afterAlerts posts what changed, re-ranks and re-proposes, and resolves an
+// incident of alerts when every alert has resolved.
+func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string) error {
 	if len(changed) == 0 {
 		return nil
 	}
 	inc := r.inc()
 	newFiring := false
-	for _, i := range changed {
-		al := &inc.Alerts[i]
-		if err := r.audit(ctx, actorIngest, "alert."+al.Status, map[string]any{
-			"evidence": al.EvidenceID, "fingerprint": al.Fingerprint, "labels": al.Labels,
+	for _, id := range changed {
+		if i := slices.IndexFunc(inc.Alerts, func(al incident.Alert) bool { return al.EvidenceID == id }); i >= 0 {
+			al := &inc.Alerts[i]
+			if err := r.audit(ctx, actorIngest, "alert."+al.Status, map[string]any{
+				"evidence": al.EvidenceID, "fingerprint": al.Fingerprint, "labels": al.Labels,
+			}); err != nil {
+				return err
+			}
+			if err := r.post(ctx, "evidence-"+al.EvidenceID, bot.Evidence(al)); err != nil {
+				return err
+			}
+			newFiring = newFiring || al.Status == incident.AlertFiring
+			continue
+		}
+		ev := &inc.Evidence[slices.IndexFunc(inc.Evidence, func(e incident.Evidence) bool { return e.ID == id })]
+		if err := r.audit(ctx, actorIngest, "evidence.added", map[string]any{
+			"evidence": ev.ID, "kind": ev.Kind, "fingerprint": ev.Fingerprint, "summary": ev.Summary, "labels": ev.Data,
 		}); err != nil {
 			return err
 		}
-		if err := r.post(ctx, "evidence-"+al.EvidenceID, bot.Evidence(al)); err != nil {
+		if err := r.post(ctx, "evidence-"+ev.ID, bot.SignalEvidence(ev)); err != nil {
 			return err
 		}
-		newFiring = newFiring || al.Status == incident.AlertFiring
 	}
 	if inc.Status == incident.StatusResolved && newFiring {
 		if err := r.audit(ctx, actorIngest, "incident.reopened", nil); err != nil {
@@ -297,23 +327,20 @@ func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []int) error {
 			return err
 		}
 	}
-	// Any change of the evidence while alerts fire can change the ranking and
-	// the rendered plans (a resolved alert no longer renders them).
-	if inc.Firing() {
+	// Any change of the evidence while the incident is live can change the
+	// ranking and the rendered plans (a resolved alert no longer renders them).
+	// An incident of alerts is live while one fires; one opened by other signals
+	// (an anomaly, a prediction) until someone or something resolves it.
+	live := inc.Firing() || (len(inc.Alerts) == 0 && inc.ResolvedAt.IsZero())
+	if live {
 		if err := r.analyze(ctx); err != nil {
 			return err
 		}
 	}
-	if !inc.Firing() && inc.Status != incident.StatusResolved && r.active == nil && !r.manual() {
+	if len(inc.Alerts) > 0 && !inc.Firing() && inc.Status != incident.StatusResolved && r.active == nil {
 		return r.resolve(ctx, actorIngest, "Every alert of this incident has resolved.")
 	}
 	return r.sync(ctx)
-}
-
-// manual reports whether the incident was opened by a human's run request
-// rather than by alerts.
-func (r *incidentRun) manual() bool {
-	return slices.ContainsFunc(r.inc().Proposals, func(p incident.Proposal) bool { return p.RequestedBy != "" })
 }
 
 // analyze ranks root-cause candidates and renders runbooks: new ones become

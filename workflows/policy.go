@@ -58,7 +58,7 @@ func CheckDecision(inc *incident.Incident, req DecideRequest, now time.Time) err
 		return nil
 	}
 	// Freshness: an approval is for the incident and plan the human saw.
-	if p.RequestedBy == "" && !inc.Firing() {
+	if p.RequestedBy == "" && len(inc.Alerts) > 0 && !inc.Firing() {
 		return refuse(RefusedConflict, "incident %s is no longer firing (every alert has resolved); %s was not approved", inc.ID, p.ID)
 	}
 	if req.PlanHash != "" && req.PlanHash != p.PlanHash {

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigilops/vigil/incident"
+)
+
+// SignalIn is a non-alert event (metric or log anomaly, prediction, change) as a
+// source hands it to IngestEvents.
+type SignalIn struct {
+	Event incident.Event
+	// MayOpen lets the event open an incident of its own when no open incident
+	// concerns its service. Changes never should; predictions usually do.
+	MayOpen bool
+	// GroupKey and GroupLabels group the incident the event would open.
+	GroupKey    string
+	GroupLabels map[string]string
+}
+
+// IngestEvents stores a batch of signals in one transaction. A signal whose
+// fingerprint and start were stored before is a duplicate. A new one joins the
+// most recent open incident that concerns its service label; failing that it
+// opens an incident when MayOpen, and is otherwise kept without an incident (for
+// correlation and timelines). When IngestEvents returns nil the events are durable
+// and queued for delivery; on error nothing of the batch is stored.
+func (s *Store) IngestEvents(ctx context.Context, source string, signals []SignalIn, now time.Time) (IngestResult, error) {
+	var res IngestResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = IngestResult{}
+		touched := map[string]bool{}
+		for _, sg := range signals {
+			e := sg.Event
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE fingerprint = ? AND starts_at = ? AND kind = ?`,
+				e.Fingerprint, ts(e.StartsAt), string(e.Kind)).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				res.Duplicates++
+				continue
+			}
+			incID, err := routeSignal(ctx, tx, sg, now)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", e.Fingerprint, err)
+			}
+			if err := insertSignal(ctx, tx, source, e, incID, now); err != nil {
+				return fmt.Errorf("event %s: %w", e.Fingerprint, err)
+			}
+			res.Accepted++
+			if incID != "" {
+				touched[incID] = true
+			}
+		}
+		for id := range touched {
+			res.Incidents = append(res.Incidents, id)
+		}
+		slices.Sort(res.Incidents)
+		return nil
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("store: ingest events: %w", err)
+	}
+	return res, nil
+}
+
+func routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now time.Time) (string, error) {
+	if svc := sg.Event.Labels["service"]; svc != "" {
+		var id string
+		err := tx.QueryRowContext(ctx, `
+			SELECT i.id FROM incidents i JOIN incident_services s ON s.incident_id = i.id
+			WHERE s.service = ? AND i.status <> 'resolved' ORDER BY i.num DESC LIMIT 1`, svc).Scan(&id)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return id, err
+		}
+	}
+	if !sg.MayOpen {
+		return "", nil
+	}
+	return openIncidentFor(ctx, tx, AlertIn{GroupKey: sg.GroupKey, GroupLabels: sg.GroupLabels, Labels: sg.Event.Labels}, now)
+}
+
+func insertSignal(ctx context.Context, tx *sql.Tx, source string, e incident.Event, incID string, now time.Time) error {
+	labels, err := json.Marshal(nonNil(e.Labels))
+	if err != nil {
+		return err
+	}
+	ann, err := json.Marshal(nonNil(e.Annotations))
+	if err != nil {
+		return err
+	}
+	var series, examples any
+	if e.Series != nil {
+		b, err := json.Marshal(e.Series)
+		if err != nil {
+			return err
+		}
+		series = string(b)
+	}
+	if len(e.Examples) > 0 {
+		b, err := json.Marshal(e.Examples)
+		if err != nil {
+			return err
+		}
+		examples = string(b)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO events (incident_id, source, kind, fingerprint, status, labels, annotations, starts_at, ends_at,
+			generator_url, received_at, summary, value, series, examples)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullable(incID), source, string(e.Kind), e.Fingerprint, e.Status, string(labels), string(ann),
+		ts(e.StartsAt), ts(e.EndsAt), e.GeneratorURL, ts(now), e.Summary, e.Value, series, examples)
+	return err
+}
