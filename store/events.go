@@ -32,6 +32,36 @@ type IngestResult struct {
 	Accepted   int      // new events stored
 	Duplicates int      // resends of an unchanged alert, not stored again
 	Incidents  []string // incidents the new events joined, sorted
+	// Outcomes says, for each alert in input order, what became of it.
+	Outcomes []Outcome
+}
+
+// Outcome is what became of one ingested alert or event.
+type Outcome struct {
+	Duplicate bool
+	Incident  string // the incident its event joined, if any
+}
+
+// Summarize aggregates outcomes into counts and the sorted incidents touched.
+func Summarize(outcomes []Outcome) IngestResult {
+	res := IngestResult{Outcomes: outcomes}
+	touched := map[string]bool{}
+	for _, o := range outcomes {
+		switch {
+		case o.Duplicate:
+			res.Duplicates++
+		default:
+			res.Accepted++
+			if o.Incident != "" {
+				touched[o.Incident] = true
+			}
+		}
+	}
+	for id := range touched {
+		res.Incidents = append(res.Incidents, id)
+	}
+	slices.Sort(res.Incidents)
+	return res
 }
 
 // IngestAlerts stores a batch of alerts in one transaction: an alert becomes an event
@@ -40,43 +70,36 @@ type IngestResult struct {
 // fired in. When IngestAlerts returns nil the events are durable and queued for
 // delivery; on error nothing of the batch is stored.
 func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
-	var res IngestResult
+	var outcomes []Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = IngestResult{}
-		touched := map[string]bool{}
-		for _, a := range alerts {
-			incID, dup, delivered, err := routeAlert(ctx, tx, a, now)
+		outcomes = make([]Outcome, len(alerts))
+		groups := map[string]string{} // group key → its open incident, within this batch
+		for i, a := range alerts {
+			incID, dup, delivered, err := routeAlert(ctx, tx, a, now, groups)
 			if err != nil {
 				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
 			}
 			if dup {
-				res.Duplicates++
+				outcomes[i].Duplicate = true
 				continue
 			}
 			if err := insertEvent(ctx, tx, source, a, incID, delivered, now); err != nil {
 				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
 			}
-			res.Accepted++
-			if incID != "" {
-				touched[incID] = true
-			}
+			outcomes[i].Incident = incID
 		}
-		for id := range touched {
-			res.Incidents = append(res.Incidents, id)
-		}
-		slices.Sort(res.Incidents)
 		return nil
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest: %w", err)
 	}
-	return res, nil
+	return Summarize(outcomes), nil
 }
 
 // routeAlert decides whether an alert is a duplicate and which incident its event
 // joins, and records the alert's new state. delivered is true when the event needs
 // no delivery (a resolve for an incident that is already over).
-func routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time) (incID string, dup, delivered bool, err error) {
+func routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time, groups map[string]string) (incID string, dup, delivered bool, err error) {
 	var prevStatus, prevStart string
 	var prevInc, prevIncStatus sql.NullString
 	err = tx.QueryRowContext(ctx, `
@@ -98,8 +121,11 @@ func routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time) (incI
 		// Resolved without ever firing here: keep the record, open nothing.
 	case incOpen:
 		incID = prevInc.String
+	case groups[a.GroupKey] != "":
+		incID = groups[a.GroupKey]
 	default:
 		incID, err = openIncidentFor(ctx, tx, a, now)
+		groups[a.GroupKey] = incID
 		if err != nil {
 			return "", false, false, err
 		}

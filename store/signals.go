@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/vigilops/vigil/incident"
@@ -31,11 +30,10 @@ type SignalIn struct {
 // correlation and timelines). When IngestEvents returns nil the events are durable
 // and queued for delivery; on error nothing of the batch is stored.
 func (s *Store) IngestEvents(ctx context.Context, source string, signals []SignalIn, now time.Time) (IngestResult, error) {
-	var res IngestResult
+	var outcomes []Outcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = IngestResult{}
-		touched := map[string]bool{}
-		for _, sg := range signals {
+		outcomes = make([]Outcome, len(signals))
+		for i, sg := range signals {
 			e := sg.Event
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE fingerprint = ? AND starts_at = ? AND kind = ?`,
@@ -43,7 +41,7 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 				return err
 			}
 			if n > 0 {
-				res.Duplicates++
+				outcomes[i].Duplicate = true
 				continue
 			}
 			incID, err := routeSignal(ctx, tx, sg, now)
@@ -53,21 +51,14 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 			if err := insertSignal(ctx, tx, source, e, incID, now); err != nil {
 				return fmt.Errorf("event %s: %w", e.Fingerprint, err)
 			}
-			res.Accepted++
-			if incID != "" {
-				touched[incID] = true
-			}
+			outcomes[i].Incident = incID
 		}
-		for id := range touched {
-			res.Incidents = append(res.Incidents, id)
-		}
-		slices.Sort(res.Incidents)
 		return nil
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest events: %w", err)
 	}
-	return res, nil
+	return Summarize(outcomes), nil
 }
 
 func routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now time.Time) (string, error) {

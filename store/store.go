@@ -40,6 +40,9 @@ func Open(path string) (*Store, error) {
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate") // writers take the lock up front: no upgrade deadlocks
 	q.Set("_foreign_keys", "1")
+	// Reuse prepared statements across calls: preparing dominated the cost of
+	// ingest (about a third of the time per alert) before this.
+	q.Set("_stmt_cache_size", "64")
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
