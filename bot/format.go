@@ -30,8 +30,8 @@ func Summary(inc *incident.Incident) Message {
 		Title: fmt.Sprintf("%s %s", statusMark(inc.Status), inc.Title),
 		Fields: []Field{
 			{"Status", string(inc.Status)},
-			{"Severity", orDash(inc.Severity)},
-			{"Services", orDash(strings.Join(inc.Services, ", "))},
+			{fieldSeverity, orDash(inc.Severity)},
+			{fieldServices, orDash(strings.Join(inc.Services, ", "))},
 			{"Alerts firing", fmt.Sprintf("%d of %d", firing, len(inc.Alerts))},
 			{"Detected", clock(inc.DetectedAt)},
 		},
@@ -41,6 +41,33 @@ func Summary(inc *incident.Incident) Message {
 		m.Text = inc.Reason
 	}
 	return m
+}
+
+// Labels of the Summary fields that Route reads back.
+const (
+	fieldSeverity = "Severity"
+	fieldServices = "Services"
+)
+
+// Route returns the severity and services a Summary message was built with, so a
+// surface can choose where to open the incident's thread from the message alone.
+// Both are empty for other messages or when the incident has none yet.
+func Route(m Message) (severity string, services []string) {
+	if m.Kind != KindSummary {
+		return "", nil
+	}
+	for _, f := range m.Fields {
+		if f.Value == "-" {
+			continue
+		}
+		switch f.Label {
+		case fieldSeverity:
+			severity = f.Value
+		case fieldServices:
+			services = strings.Split(f.Value, ", ")
+		}
+	}
+	return severity, services
 }
 
 func statusMark(s incident.Status) string {
@@ -102,7 +129,12 @@ func Candidates(cs []incident.Candidate) Message {
 
 // Proposal offers a runbook with its exact plan, and Approve/Reject while it is
 // pending. Once decided, the buttons are gone and the footer says the outcome.
-func Proposal(p *incident.Proposal) Message {
+//
+// decisions are the incident's decisions (any proposal's; those on p are used):
+// each becomes an "Approved by" or "Rejected by" field naming who decided, when
+// and through which surface, so the edited message shows it where the buttons
+// were. Callers that have no decisions at hand may pass none.
+func Proposal(p *incident.Proposal, decisions ...incident.Decision) Message {
 	m := Message{
 		Kind:  KindProposal,
 		Title: fmt.Sprintf("%s · Proposed: %s (%s)", p.ID, p.Title, p.RunbookID),
@@ -112,17 +144,33 @@ func Proposal(p *incident.Proposal) Message {
 			{"Approvers", strings.Join(p.Approvers, ", ")},
 			{"Runbook revision", p.Revision},
 		},
-		Code: "Plan:\n" + strings.Join(p.Plan(), "\n"),
+		Code: p.PlanText(),
 	}
 	for _, pr := range p.Params {
 		m.Fields = append(m.Fields, Field{"param " + pr.Name, pr.Value})
 	}
+	for _, d := range decisions {
+		if d.ProposalID != p.ID {
+			continue
+		}
+		label := "Approved by"
+		if d.Decision == incident.Reject {
+			label = "Rejected by"
+		}
+		m.Fields = append(m.Fields, Field{label, fmt.Sprintf("%s at %s via %s", who(d), clock(d.At), d.Actor.Surface)})
+	}
 	if p.Status == incident.ProposalPending {
-		approve := Action{ID: "approve:" + p.ID, Label: "Approve " + p.ID, Style: "primary"}
+		// The plan hash in the ids ties a press to the plan shown: the workflow
+		// refuses an approval of a plan that has changed since.
+		ref := p.ID
+		if p.PlanHash != "" {
+			ref += ":" + p.PlanHash
+		}
+		approve := Action{ID: "approve:" + ref, Label: "Approve " + p.ID, Style: "primary"}
 		if p.Risk == "high" {
 			approve.Confirm = fmt.Sprintf("Run %s (high risk) now?", p.RunbookID)
 		}
-		m.Actions = []Action{approve, {ID: "reject:" + p.ID, Label: "Reject", Style: "danger"}}
+		m.Actions = []Action{approve, {ID: "reject:" + ref, Label: "Reject", Style: "danger"}}
 		return m
 	}
 	m.Footer = string(p.Status)
@@ -209,4 +257,115 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// KindReply marks an answer to one person's command; it is not part of a thread.
+const KindReply Kind = "reply"
+
+// Reply answers a command: a short title and what happened or what to do next.
+func Reply(title, text string) Message {
+	return Message{Kind: KindReply, Title: title, Text: text}
+}
+
+// Refused answers a command the policy or the incident's state refused, with the
+// reason as Vigil gave it.
+func Refused(reason string) Message {
+	return Message{Kind: KindReply, Title: "Refused", Text: reason}
+}
+
+// HelpEntry is one command as the help lists it.
+type HelpEntry struct {
+	Usage    string   // e.g. "approve PROPOSAL [INCIDENT] [COMMENT]"
+	Summary  string   // one sentence
+	Examples []string // full command lines
+}
+
+// Help lists commands with their examples. prefix is how the surface invokes
+// Vigil ("/vigil " or "@vigil "), shown before every example.
+func Help(prefix string, entries []HelpEntry) Message {
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s%s\n    %s\n", prefix, e.Usage, e.Summary)
+		for _, ex := range e.Examples {
+			fmt.Fprintf(&b, "    e.g. %s%s\n", prefix, ex)
+		}
+	}
+	return Message{
+		Kind:   KindReply,
+		Title:  "Vigil commands",
+		Code:   strings.TrimRight(b.String(), "\n"),
+		Footer: "In an incident's thread, commands act on that incident; elsewhere, name it (e.g. incident-7-highlatency-checkout).",
+	}
+}
+
+// IncidentList lists incidents, one line each, newest first as given.
+func IncidentList(title string, incs []incident.Incident) Message {
+	m := Message{Kind: KindReply, Title: fmt.Sprintf("%s (%d)", title, len(incs))}
+	if len(incs) == 0 {
+		m.Text = "None."
+		return m
+	}
+	var b strings.Builder
+	for _, inc := range incs {
+		fmt.Fprintf(&b, "%s %s · %s · severity %s · services %s", statusMark(inc.Status), inc.ID, inc.Title,
+			orDash(inc.Severity), orDash(strings.Join(inc.Services, ", ")))
+		var pending []string
+		for _, p := range inc.Proposals {
+			if p.Status == incident.ProposalPending {
+				pending = append(pending, p.ID)
+			}
+		}
+		if len(pending) > 0 {
+			fmt.Fprintf(&b, " · awaiting decision on %s", strings.Join(pending, ", "))
+		}
+		b.WriteByte('\n')
+	}
+	m.Text = strings.TrimRight(b.String(), "\n")
+	return m
+}
+
+// Show is one incident at a glance: the summary, then each proposal with its
+// state and approvers, so a reader knows what to approve.
+func Show(inc *incident.Incident) Message {
+	m := Summary(inc)
+	m.Kind = KindReply
+	var b strings.Builder
+	if m.Text != "" {
+		b.WriteString(m.Text + "\n")
+	}
+	for _, p := range inc.Proposals {
+		fmt.Fprintf(&b, "%s %s (%s, risk %s): %s; approvers %s\n", p.ID, p.Title, p.RunbookID, orDash(p.Risk), p.Status, orDash(strings.Join(p.Approvers, ", ")))
+	}
+	if len(inc.Proposals) == 0 {
+		b.WriteString("No proposals yet.\n")
+	}
+	m.Text = strings.TrimRight(b.String(), "\n")
+	return m
+}
+
+// TimelineEntry is one act on an incident, oldest first.
+type TimelineEntry struct {
+	At     time.Time
+	Actor  string // user:ID or system:COMPONENT
+	Action string // e.g. decision.approve
+	Detail string // one line; may be empty
+}
+
+// Timeline shows an incident's acts in order.
+func Timeline(incidentID string, entries []TimelineEntry) Message {
+	m := Message{Kind: KindReply, Title: "Timeline of " + incidentID, Footer: "From the tamper-evident audit trail."}
+	if len(entries) == 0 {
+		m.Text = "Nothing recorded yet."
+		return m
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s  %-22s %s", e.At.UTC().Format("01-02 15:04:05"), e.Action, e.Actor)
+		if e.Detail != "" {
+			b.WriteString("  " + e.Detail)
+		}
+		b.WriteByte('\n')
+	}
+	m.Code = strings.TrimRight(b.String(), "\n")
+	return m
 }

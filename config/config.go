@@ -9,12 +9,16 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilops/vigil/analyzers/anomaly"
 )
 
 // Config is the whole of vigil.yaml. Every field has a default (see Default), so an
@@ -34,6 +38,12 @@ type Config struct {
 	// Groups maps a group name to its member user ids; runbooks name approvers as
 	// group:NAME. Default: {oncall: [local-operator]}.
 	Groups map[string][]string `yaml:"groups"`
+	// OnCall maps an on-call schedule name to the user ids on call; runbooks name
+	// approvers as oncall:SCHEDULE. Default: none.
+	OnCall map[string][]string `yaml:"oncall"`
+	// GitHub is the GitHub API that github runbook steps and a GitHub runbook
+	// source use.
+	GitHub GitHub `yaml:"github"`
 	// Escalation says when incidents escalate on their own and whom they page.
 	Escalation Escalation `yaml:"escalation"`
 	// Autonomy lists the rules under which risk: low runbooks run without a
@@ -41,6 +51,22 @@ type Config struct {
 	Autonomy []AutonomyRule `yaml:"autonomy"`
 	// Console configures the built-in web console.
 	Console Console `yaml:"console"`
+	// Slack configures the Slack surface; off unless slack.bot_token is set.
+	Slack Slack `yaml:"slack"`
+	// Audit configures the audit trail's signed checkpoints (audit.go).
+	Audit Audit `yaml:"audit"`
+	// Retention says how long raw events are kept.
+	Retention Retention `yaml:"retention"`
+	// Postmortems says where postmortem drafts go besides the thread.
+	Postmortems Postmortems `yaml:"postmortems"`
+	// Metrics configures metric ingest and the Prometheus source (signals.go).
+	Metrics Metrics `yaml:"metrics"`
+	// Logs configures log ingest and file tails.
+	Logs Logs `yaml:"logs"`
+	// Anomaly configures the metric anomaly detectors.
+	Anomaly Anomaly `yaml:"anomaly"`
+	// Forecast configures capacity forecasts of pushed metrics.
+	Forecast ForecastSettings `yaml:"forecast"`
 }
 
 // Temporal configures the connection to Temporal.
@@ -74,8 +100,32 @@ type Ingest struct {
 
 // Runbooks configures the runbook library.
 type Runbooks struct {
-	// Dir holds runbook YAML files. Default examples/runbooks.
+	// Dir holds runbook YAML files. Default examples/runbooks. Ignored when
+	// GitHub is set.
 	Dir string `yaml:"dir"`
+	// Reload is how often Dir is checked for changed files (names, sizes,
+	// modification times). A bad edit is logged and the runbook's last good
+	// version stays in force. Default 2s.
+	Reload time.Duration `yaml:"reload"`
+	// GitHub, when set, loads runbooks from a GitHub repository instead of Dir:
+	// owner/repo@ref:path (ref defaults to the default branch, path to the root),
+	// through the API and token of the github section. Every runbook's revision
+	// is the commit SHA.
+	GitHub string `yaml:"github"`
+	// Sync is how often the GitHub source is checked for a new commit. Default 1m.
+	Sync time.Duration `yaml:"sync"`
+}
+
+// GitHub configures access to the GitHub REST API.
+type GitHub struct {
+	// BaseURL of the REST API. Default https://api.github.com/; GitHub
+	// Enterprise Server is https://HOST/api/v3/.
+	BaseURL string `yaml:"base_url"`
+	// Token is a secret reference (env:NAME or file:PATH) to a token that may read
+	// the runbook repository and do what github steps do (dispatch workflows,
+	// open issues, comment). Empty: unauthenticated, enough for a public runbook
+	// repository only.
+	Token Secret `yaml:"token"`
 }
 
 // Console configures the web console.
@@ -83,6 +133,25 @@ type Console struct {
 	// User is the identity the console acts as in development mode, where it has no
 	// login. Default local-operator. Production needs real authentication.
 	User string `yaml:"user"`
+	// Users are the people who may sign in. Any entry (or TrustedHeader) turns
+	// authentication on: pages need a login, the API a bearer token, and acts
+	// are attributed to the authenticated user only. See chat.go.
+	Users []ConsoleUser `yaml:"users"`
+	// SessionSecret signs session cookies (a secret reference). Default: a random
+	// key per process, so sessions end when Vigil restarts; set it when several
+	// Vigil processes serve the console.
+	SessionSecret Secret `yaml:"session_secret"`
+	// SessionTTL is how long a login lasts. Default 12h.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// TrustedHeader names a header an SSO proxy sets to the signed-in user
+	// (e.g. X-Forwarded-User). Off when empty; requires TrustedProxies.
+	TrustedHeader string `yaml:"trusted_header"`
+	// TrustedGroupsHeader optionally names the proxy's header with the user's
+	// groups, comma-separated (e.g. X-Forwarded-Groups).
+	TrustedGroupsHeader string `yaml:"trusted_groups_header"`
+	// TrustedProxies are the CIDRs the trusted headers are accepted from; from
+	// anywhere else they are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // DefaultConsoleUser is the console's identity in development mode; the default
@@ -96,9 +165,13 @@ func Default() Config {
 		Temporal: Temporal{Namespace: "default", TaskQueue: "vigil"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
 		Ingest:   Ingest{GroupBy: []string{"alertname", "service"}},
-		Runbooks: Runbooks{Dir: "examples/runbooks"},
+		Runbooks: Runbooks{Dir: "examples/runbooks", Reload: 2 * time.Second, Sync: time.Minute},
 		Groups:   map[string][]string{"oncall": {DefaultConsoleUser}},
 		Console:  Console{User: DefaultConsoleUser},
+		Metrics:  defaultMetrics(),
+		Logs:     defaultLogs(),
+		Anomaly:  Anomaly{AlertLevel: anomaly.DefaultConfig().AlertLevel},
+		Forecast: ForecastSettings{Every: 5 * time.Minute},
 	}
 }
 
@@ -148,7 +221,11 @@ func yamlMessage(err error) string {
 	return strings.Join(msgs, "; ")
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	// githubRepoRE is the form runbooks.ParseGitHubRepo accepts.
+	githubRepoRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:@[^:]+)?(?::.*)?$`)
+)
 
 // Validate checks cross-field rules and returns every problem at once.
 func (c *Config) Validate() error {
@@ -187,6 +264,23 @@ func (c *Config) Validate() error {
 	if c.Runbooks.Dir == "" {
 		bad("runbooks.dir", "must not be empty (default examples/runbooks)")
 	}
+	if c.Runbooks.Reload < 100*time.Millisecond {
+		bad("runbooks.reload", "must be at least 100ms, got %s (default 2s)", c.Runbooks.Reload)
+	}
+	if c.Runbooks.GitHub != "" && !githubRepoRE.MatchString(c.Runbooks.GitHub) {
+		bad("runbooks.github", "%q must be owner/repo@ref:path (e.g. acme/runbooks@main:runbooks)", c.Runbooks.GitHub)
+	}
+	if c.Runbooks.Sync < 10*time.Second {
+		bad("runbooks.sync", "must be at least 10s, got %s (default 1m); GitHub rate-limits API calls", c.Runbooks.Sync)
+	}
+	if u, err := url.Parse(c.GitHub.BaseURL); c.GitHub.BaseURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		bad("github.base_url", "%q is not an http:// or https:// URL (e.g. https://github.example.com/api/v3/)", c.GitHub.BaseURL)
+	}
+	if c.GitHub.Token != "" {
+		if err := c.GitHub.Token.Validate(); err != nil {
+			bad("github.token", "%v", err)
+		}
+	}
 	for _, g := range slices.Sorted(maps.Keys(c.Groups)) {
 		if !nameRE.MatchString(g) {
 			bad("groups", "group name %q must be letters, digits, '.', '_' or '-'", g)
@@ -195,9 +289,21 @@ func (c *Config) Validate() error {
 			bad("groups."+g, "has no members; list user ids or remove the group")
 		}
 	}
+	for _, s := range slices.Sorted(maps.Keys(c.OnCall)) {
+		if !nameRE.MatchString(s) {
+			bad("oncall", "schedule name %q must be letters, digits, '.', '_' or '-'", s)
+		}
+		if len(c.OnCall[s]) == 0 {
+			bad("oncall."+s, "has nobody on call; list user ids or remove the schedule")
+		}
+	}
 	if c.Console.User == "" {
 		bad("console.user", "must not be empty (default %s)", DefaultConsoleUser)
 	}
 	errs = append(errs, c.validateEscalation()...)
+	errs = append(errs, c.Console.validate()...)
+	errs = append(errs, c.Slack.validate()...)
+	errs = append(errs, c.validateReview()...)
+	errs = append(errs, c.validateSignals()...)
 	return errors.Join(errs...)
 }

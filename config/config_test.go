@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoad(t *testing.T) {
@@ -28,6 +29,15 @@ func TestLoad(t *testing.T) {
 			if !reflect.DeepEqual(c.Groups, want) {
 				t.Errorf("groups = %v, want %v (file groups replace defaults)", c.Groups, want)
 			}
+			if !reflect.DeepEqual(c.OnCall, map[string][]string{"dba-primary": {"carol"}}) {
+				t.Errorf("oncall = %v", c.OnCall)
+			}
+			if c.GitHub.Token != "env:VIGIL_GITHUB_TOKEN" || c.GitHub.BaseURL != "https://github.example.com/api/v3/" {
+				t.Errorf("github = %+v", c.GitHub)
+			}
+			if c.Runbooks.GitHub != "acme/runbooks@main:prod" || c.Runbooks.Sync != 5*time.Minute || c.Runbooks.Reload != 2*time.Second {
+				t.Errorf("runbooks = %+v (reload default lost?)", c.Runbooks)
+			}
 		}},
 		{file: "empty.yaml", check: func(t *testing.T, c Config) {
 			if !reflect.DeepEqual(c, Default()) {
@@ -37,6 +47,14 @@ func TestLoad(t *testing.T) {
 		{file: "unknown-field.yaml", wantErr: []string{"unknown-field.yaml", "line 3", `unknown field "max_body"`}},
 		{file: "inline-secret.yaml", wantErr: []string{"ingest.tokens[0]", "env:NAME or file:PATH"}},
 		{file: "wrong-type.yaml", wantErr: []string{"line 2", "lots"}},
+		{file: "bad-runbooks.yaml", wantErr: []string{
+			"runbooks.reload: must be at least 100ms, got 1ms",
+			`runbooks.github: "not a repo" must be owner/repo@ref:path`,
+			"runbooks.sync: must be at least 10s, got 1s",
+			`github.base_url: "ftp://example.com" is not an http:// or https:// URL`,
+			"github.token: secret must be a reference env:NAME or file:PATH",
+			"oncall.primary: has nobody on call",
+		}},
 		{file: "bad-values.yaml", wantErr: []string{
 			`temporal.address: "no-port" is not host:port`,
 			"http.addr",

@@ -8,10 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -47,45 +43,41 @@ func (ps Problems) Error() string {
 // Library is a loaded, checked set of runbooks.
 type Library struct {
 	Runbooks []*Runbook // sorted by id
+	// Directory is the configuration the runbooks' approvers were checked
+	// against; proposals resolve approvers with it.
+	Directory Directory
 }
 
-// LoadDir loads every *.yaml and *.yml file under dir. Groups lists the approver
-// groups defined in configuration; an approver naming another group is a problem.
-// It returns the runbooks that loaded cleanly and every problem found, sorted by
-// file and position; callers decide whether problems are fatal.
-func LoadDir(dir string, groups map[string][]string) (*Library, Problems, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if ext := filepath.Ext(path); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("runbooks directory %s does not exist; pass the directory that holds your runbook YAML files (--runbooks DIR, or runbooks.dir in vigil.yaml)", dir)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("runbooks: read %s: %w", dir, err)
-	}
-	slices.Sort(files)
-	lib := &Library{}
+// File is one runbook file as a source provides it.
+type File struct {
+	// Path identifies the file within its source across versions (a path in a
+	// directory or repository); empty means Name.
+	Path string
+	Name string // shown in problems, e.g. with the commit it was read at
+	Data []byte
+}
+
+func (f File) path() string { return cmp.Or(f.Path, f.Name) }
+
+// Load parses files into a library. It returns the runbooks that loaded cleanly and
+// every problem found, sorted by file and position; callers decide whether
+// problems are fatal. A non-empty revision (a commit SHA) is the revision of every
+// runbook; otherwise each runbook's revision is its file's content hash.
+func Load(files []File, revision string, d Directory) (*Library, Problems) {
+	lib := &Library{Directory: d}
 	var all Problems
 	seen := map[string]string{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, nil, fmt.Errorf("runbooks: %w", err)
-		}
-		rb, ps := Parse(f, data, groups)
+	for _, f := range slices.SortedFunc(slices.Values(files), func(a, b File) int { return cmp.Compare(a.Name, b.Name) }) {
+		rb, ps := Parse(f.Name, f.Data, d)
 		if rb != nil {
-			if prev, dup := seen[rb.ID]; dup {
-				ps = append(ps, Problem{File: f, Line: rb.Pos.Line, Col: rb.Pos.Col,
+			if revision != "" {
+				rb.Revision = revision
+			}
+			if prev, dup := seen[rb.ID]; dup && rb.ID != "" {
+				ps = append(ps, Problem{File: f.Name, Line: rb.Pos.Line, Col: rb.Pos.Col,
 					Message: fmt.Sprintf("runbook id %q is already used by %s", rb.ID, prev)})
 			} else {
-				seen[rb.ID] = f
+				seen[rb.ID] = f.Name
 			}
 		}
 		if len(ps) > 0 {
@@ -95,14 +87,25 @@ func LoadDir(dir string, groups map[string][]string) (*Library, Problems, error)
 		lib.Runbooks = append(lib.Runbooks, rb)
 	}
 	slices.SortFunc(lib.Runbooks, func(a, b *Runbook) int { return cmp.Compare(a.ID, b.ID) })
-	return lib, all, nil
+	return lib, all
+}
+
+// LoadDir loads every *.yaml and *.yml file under dir, with approver groups and
+// no on-call schedules; see Load.
+func LoadDir(dir string, groups map[string][]string) (*Library, Problems, error) {
+	files, err := Dir(dir).read()
+	if err != nil {
+		return nil, nil, err
+	}
+	lib, ps := Load(files, "", Directory{Groups: groups})
+	return lib, ps, nil
 }
 
 var posRE = regexp.MustCompile(`^(?:yaml: )?(?:line (\d+): |(\d+):(\d+): )`)
 
 // Parse decodes one runbook file. It returns the runbook (nil when the file is not
 // YAML at all) and every problem found.
-func Parse(file string, data []byte, groups map[string][]string) (*Runbook, Problems) {
+func Parse(file string, data []byte, d Directory) (*Runbook, Problems) {
 	var ps Problems
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var rb Runbook
@@ -123,11 +126,8 @@ func Parse(file string, data []byte, groups map[string][]string) (*Runbook, Prob
 	if dec.Decode(&extra) == nil {
 		ps = append(ps, Problem{File: file, Line: extra.Line, Col: extra.Column, Message: "a file holds one runbook; found a second YAML document"})
 	}
-	for _, a := range rb.Approval.Approvers {
-		if _, ok := groups[a.Name]; a.Kind == "group" && !ok {
-			ps = append(ps, Problem{File: file, Line: a.Pos.Line, Col: a.Pos.Col,
-				Message: fmt.Sprintf("approver group %q is not defined in the configuration (groups: %s)", a.Name, strings.Join(slices.Sorted(maps.Keys(groups)), ", "))})
-		}
+	for _, pr := range rb.Approval.check(d) {
+		ps = append(ps, Problem{File: file, Line: pr.Pos.Line, Col: pr.Pos.Col, Message: pr.Msg})
 	}
 	sum := sha256.Sum256(data)
 	rb.File, rb.Revision = file, hex.EncodeToString(sum[:])[:12]
@@ -165,19 +165,34 @@ func (l *Library) Get(id string) *Runbook {
 type Hit struct {
 	Runbook *Runbook
 	Matched []Matcher // the matchers, for "why it matched"
+	// Specificity is how narrowly the matchers select alerts: 2 for each
+	// equality matcher, 1 for each regexp or negative matcher.
+	Specificity int
 }
 
-// Match returns the runbooks whose matchers all match labels, most specific (most
-// matchers) first, then by id.
+// Match returns the runbooks whose matchers all match labels, most specific first,
+// then by id.
 func (l *Library) Match(labels map[string]string) []Hit {
 	var hits []Hit
 	for _, rb := range l.Runbooks {
 		if !slices.ContainsFunc(rb.Match.Matchers, func(m Matcher) bool { return !m.Matches(labels) }) {
-			hits = append(hits, Hit{Runbook: rb, Matched: rb.Match.Matchers})
+			hits = append(hits, Hit{Runbook: rb, Matched: rb.Match.Matchers, Specificity: specificity(rb.Match.Matchers)})
 		}
 	}
-	slices.SortStableFunc(hits, func(a, b Hit) int { return cmp.Compare(len(b.Matched), len(a.Matched)) })
+	slices.SortStableFunc(hits, func(a, b Hit) int { return cmp.Compare(b.Specificity, a.Specificity) })
 	return hits
+}
+
+func specificity(ms []Matcher) int {
+	n := 0
+	for _, m := range ms {
+		if m.Type == MatchEqual {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // Holder holds the library in force; it is safe for concurrent use, so a reloader
@@ -195,3 +210,6 @@ func NewHolder(lib *Library) *Holder {
 
 // Current returns the library in force.
 func (h *Holder) Current() *Library { return h.p.Load() }
+
+// Set puts lib in force.
+func (h *Holder) Set(lib *Library) { h.p.Store(lib) }

@@ -20,7 +20,7 @@ func TestParseReportsEveryProblemWithPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, ps := Parse("testdata/bad/mistakes.yaml", data, testGroups)
+	_, ps := Parse("testdata/bad/mistakes.yaml", data, Directory{Groups: testGroups})
 	want := []string{
 		`testdata/bad/mistakes.yaml:1:5: id "Restart_Service" must be lowercase letters, digits and '-'`,
 		`testdata/bad/mistakes.yaml:4:31: matcher "service=~\"(unclosed\"": bad regexp`,
@@ -146,7 +146,7 @@ func TestMatchAndRender(t *testing.T) {
 	if got := p.Plan(); !reflect.DeepEqual(got, wantPlan) {
 		t.Errorf("plan =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantPlan, "\n"))
 	}
-	if got := hits[0].Runbook.AllowedUsers(testGroups); !reflect.DeepEqual(got, []string{"alice", "local-operator"}) {
+	if got := hits[0].Runbook.AllowedUsers(Directory{Groups: testGroups}); !reflect.DeepEqual(got, []string{"alice", "local-operator"}) {
 		t.Errorf("AllowedUsers = %v", got)
 	}
 
@@ -183,7 +183,8 @@ func TestShellRun(t *testing.T) {
 	t.Setenv("VIGIL_SECRET_FOR_TEST", "leak")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := Shell{MaxOutput: tt.max}.Run(context.Background(), tt.step)
+			tt.step.Run = incident.StepShell
+			res := Executor{Shell: Shell{MaxOutput: tt.max}}.Run(context.Background(), incident.RunRef{}, tt.step)
 			if res.Status != tt.wantStatus || res.ExitCode != tt.wantExit {
 				t.Fatalf("status %s exit %d (%s), want %s exit %d", res.Status, res.ExitCode, res.Error, tt.wantStatus, tt.wantExit)
 			}

@@ -3,7 +3,9 @@ package runbooks
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -77,6 +79,107 @@ func (p *problems) str(n *yaml.Node, what string) string {
 	return n.Value
 }
 
+// boolean decodes true or false; quoted strings and yes/no are refused so that
+// what the author wrote is what the YAML means.
+func (p *problems) boolean(n *yaml.Node, what string) bool {
+	if n == nil {
+		return false
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		p.add(posOf(n), "%s must be true or false, not %s", what, describe(n))
+		return false
+	}
+	b, _ := strconv.ParseBool(n.Value)
+	return b
+}
+
+// integer decodes an integer within [lo, hi].
+func (p *problems) integer(n *yaml.Node, what string, lo, hi int) int {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		p.add(posOf(n), "%s must be a whole number, not %s", what, describe(n))
+		return 0
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil || v < lo || v > hi {
+		p.add(posOf(n), "%s must be between %d and %d, got %s", what, lo, hi, n.Value)
+		return 0
+	}
+	return v
+}
+
+// duration decodes a positive Go duration such as 30s or 5m.
+func (p *problems) duration(n *yaml.Node, what string) time.Duration {
+	s := p.str(n, what)
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		p.add(posOf(n), "%s %q is not a duration (e.g. 30s, 5m)", what, s)
+		return 0
+	case d <= 0:
+		p.add(posOf(n), "%s must be positive, got %s", what, s)
+		return 0
+	}
+	return d
+}
+
+// list checks that n is a sequence and returns its elements.
+func (p *problems) list(n *yaml.Node, what string) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		p.add(posOf(n), "%s must be a list, not %s", what, kindName(n))
+		return nil
+	}
+	return n.Content
+}
+
+// strList decodes a list of strings, keeping each element's position.
+func (p *problems) strList(n *yaml.Node, what string) ([]string, []Pos) {
+	var out []string
+	var at []Pos
+	for _, e := range p.list(n, what) {
+		if e.Kind != yaml.ScalarNode {
+			p.add(posOf(e), "each of %s must be a string, not %s", what, kindName(e))
+			continue
+		}
+		out = append(out, e.Value)
+		at = append(at, posOf(e))
+	}
+	return out, at
+}
+
+// pair is one key and value of a string-to-string mapping, in file order.
+type pair struct {
+	Key, Value       string
+	KeyPos, ValuePos Pos
+}
+
+// strMap decodes a mapping of strings to scalars, in file order. Non-string
+// scalars (numbers, booleans) are taken as written.
+func (p *problems) strMap(n *yaml.Node, what string) []pair {
+	if n.Kind != yaml.MappingNode {
+		p.add(posOf(n), "%s must be a mapping, not %s", what, kindName(n))
+		return nil
+	}
+	var out []pair
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			p.add(posOf(k), "%q appears twice in %s", k.Value, what)
+			continue
+		}
+		seen[k.Value] = true
+		if v.Kind != yaml.ScalarNode {
+			p.add(posOf(v), "%s.%s must be a string, not %s", what, k.Value, kindName(v))
+			continue
+		}
+		out = append(out, pair{Key: k.Value, Value: v.Value, KeyPos: posOf(k), ValuePos: posOf(v)})
+	}
+	return out
+}
+
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -88,4 +191,12 @@ func kindName(n *yaml.Node) string {
 	default:
 		return "a scalar"
 	}
+}
+
+// describe names a node for type errors: the scalar itself, else its kind.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	return kindName(n)
 }

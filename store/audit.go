@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -16,7 +14,7 @@ type AuditEntry struct {
 	// Key makes the append idempotent: appending an entry whose key is already in
 	// the trail returns the existing record (a retried activity records once).
 	Key      string
-	Incident string
+	Incident string // "" for acts that concern no incident (e.g. retention)
 	At       time.Time
 	Actor    string // user:ID for people, system:COMPONENT for Vigil
 	Action   string // e.g. incident.opened, decision.approve, step.finished
@@ -36,53 +34,21 @@ type AuditRecord struct {
 	Hash     string          `json:"-"`
 }
 
-// computeHash is sha256 over the record's canonical JSON: the fields above in
-// declaration order, compact, with PrevHash included and Hash excluded. Changing any
-// field of any record, or removing or reordering records, breaks the chain.
+// Canonical is the record's canonical JSON, the exact bytes its hash covers: the
+// fields above in declaration order, compact, as encoding/json writes them (so
+// <, > and & in strings appear as \u003c, \u003e and \u0026), with PrevHash
+// included and Hash excluded.
+func (r AuditRecord) Canonical() ([]byte, error) { return json.Marshal(r) }
+
+// computeHash is the hex SHA-256 of Canonical. Changing any field of any record,
+// or removing or reordering records, breaks the chain.
 func (r AuditRecord) computeHash() (string, error) {
-	b, err := json.Marshal(r)
+	b, err := r.Canonical()
 	if err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
-}
-
-// AppendAudit adds a record to the end of the chain.
-func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditRecord, error) {
-	details, err := json.Marshal(e.Details)
-	if err != nil {
-		return AuditRecord{}, fmt.Errorf("store: audit %s: details: %w", e.Action, err)
-	}
-	var rec AuditRecord
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		existing, err := scanAudit(tx.QueryRowContext(ctx, auditCols+` WHERE key = ?`, e.Key))
-		if err == nil {
-			rec = existing
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		rec = AuditRecord{Key: e.Key, Incident: e.Incident, At: ts(e.At), Actor: e.Actor, Action: e.Action, Details: details}
-		err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&rec.Seq, &rec.PrevHash)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		rec.Seq++
-		if rec.Hash, err = rec.computeHash(); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO audit (seq, key, incident_id, at, actor, action, details, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			rec.Seq, rec.Key, rec.Incident, rec.At, rec.Actor, rec.Action, string(rec.Details), rec.PrevHash, rec.Hash)
-		return err
-	})
-	if err != nil {
-		return AuditRecord{}, fmt.Errorf("store: audit %s %s: %w", e.Incident, e.Action, err)
-	}
-	return rec, nil
 }
 
 const auditCols = `SELECT seq, key, incident_id, at, actor, action, details, prev_hash, hash FROM audit`
@@ -120,37 +86,3 @@ type ChainError struct {
 }
 
 func (e *ChainError) Error() string { return fmt.Sprintf("audit record %d: %s", e.Seq, e.Reason) }
-
-// VerifyAudit walks the whole chain and returns the number of records checked, or a
-// *ChainError for the first record that was altered, removed or reordered.
-func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
-	rows, err := s.db.QueryContext(ctx, auditCols+` ORDER BY seq`)
-	if err != nil {
-		return 0, fmt.Errorf("store: verify audit: %w", err)
-	}
-	defer rows.Close()
-	var n int
-	var prev AuditRecord
-	for rows.Next() {
-		r, err := scanAudit(rows)
-		if err != nil {
-			return n, fmt.Errorf("store: verify audit: %w", err)
-		}
-		switch {
-		case r.Seq != prev.Seq+1:
-			return n, &ChainError{Seq: prev.Seq + 1, Reason: fmt.Sprintf("missing (record %d is followed by %d): records were deleted", prev.Seq, r.Seq)}
-		case r.PrevHash != prev.Hash:
-			return n, &ChainError{Seq: r.Seq, Reason: "prev_hash does not match the hash of the record before it: the chain was altered"}
-		}
-		want, err := r.computeHash()
-		if err != nil {
-			return n, &ChainError{Seq: r.Seq, Reason: fmt.Sprintf("details are not valid JSON (%v): the record was altered", err)}
-		}
-		if want != r.Hash {
-			return n, &ChainError{Seq: r.Seq, Reason: "content does not match its hash: the record was altered"}
-		}
-		prev = r
-		n++
-	}
-	return n, rows.Err()
-}

@@ -33,17 +33,17 @@ type IngestResult struct {
 	Duplicates int      // resends of an unchanged alert, not stored again
 	Incidents  []string // incidents the new events joined, sorted
 	// Outcomes says, for each alert in input order, what became of it.
-	Outcomes []Outcome
+	Outcomes []IngestOutcome
 }
 
-// Outcome is what became of one ingested alert or event.
-type Outcome struct {
+// IngestOutcome is what became of one ingested alert or event.
+type IngestOutcome struct {
 	Duplicate bool
 	Incident  string // the incident its event joined, if any
 }
 
 // Summarize aggregates outcomes into counts and the sorted incidents touched.
-func Summarize(outcomes []Outcome) IngestResult {
+func Summarize(outcomes []IngestOutcome) IngestResult {
 	res := IngestResult{Outcomes: outcomes}
 	touched := map[string]bool{}
 	for _, o := range outcomes {
@@ -70,9 +70,9 @@ func Summarize(outcomes []Outcome) IngestResult {
 // fired in. When IngestAlerts returns nil the events are durable and queued for
 // delivery; on error nothing of the batch is stored.
 func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
-	var outcomes []Outcome
+	var outcomes []IngestOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		outcomes = make([]Outcome, len(alerts))
+		outcomes = make([]IngestOutcome, len(alerts))
 		groups := map[string]string{} // group key → its open incident, within this batch
 		for i, a := range alerts {
 			incID, dup, delivered, err := routeAlert(ctx, tx, a, now, groups)

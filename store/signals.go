@@ -30,9 +30,9 @@ type SignalIn struct {
 // correlation and timelines). When IngestEvents returns nil the events are durable
 // and queued for delivery; on error nothing of the batch is stored.
 func (s *Store) IngestEvents(ctx context.Context, source string, signals []SignalIn, now time.Time) (IngestResult, error) {
-	var outcomes []Outcome
+	var outcomes []IngestOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		outcomes = make([]Outcome, len(signals))
+		outcomes = make([]IngestOutcome, len(signals))
 		for i, sg := range signals {
 			e := sg.Event
 			var n int

@@ -29,7 +29,8 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db    *sql.DB
+	audit auditLog // the audit chain's single, group-committing writer (audit_commit.go)
 }
 
 // Open opens (creating if needed) the database file and applies pending migrations.

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigilops/vigil/bot"
@@ -27,6 +29,7 @@ type Reader interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]incident.Incident, error)
 	Incident(ctx context.Context, id string) (incident.Incident, error)
 	Messages(ctx context.Context, incidentID string) ([]store.Message, error)
+	AuditTrail(ctx context.Context, incidentID string) ([]store.AuditRecord, error)
 }
 
 // Decider sends decisions to incidents.
@@ -35,34 +38,126 @@ type Decider interface {
 }
 
 // Console serves the web console and the incidents API.
+//
+// With Auth nil it runs in development mode: no login, pages act as User and the
+// API takes the user from the request body. With Auth, every page and API call
+// needs an authenticated user, and acts are attributed to that user only.
 type Console struct {
 	Store   Reader
 	Decider Decider
 	// User is the identity the console acts as in development mode.
 	User   string
+	Auth   *Auth
 	Logger *slog.Logger
+	// Poll is how often a live page checks the store for changes. Default 1s.
+	Poll time.Duration
 
-	pages *template.Template
+	pages    *template.Template
+	stopOnce sync.Once
+	stop     chan struct{}
 }
 
-// Verification strings recorded with decisions made here.
+// Verification strings recorded with decisions made in development mode.
 const (
 	verifyDevConsole = "dev-mode console: no login, acting as the configured console user"
 	verifyDevAPI     = "dev-mode API: unauthenticated, user as given in the request"
 )
 
-// Register adds the console's routes to mux. State-changing routes refuse
-// cross-origin browser requests (CSRF), so another site cannot approve for you.
+// Register adds the console's routes to mux. Pages and the API go through
+// authentication (page and api); state-changing routes also refuse cross-origin
+// browser requests (CSRF), so another site cannot approve for you. To add a
+// page, add one line here: c.page(mux, "GET /incidents/{id}/thing", c.pageThing).
 func (c *Console) Register(mux *http.ServeMux) {
 	c.pages = template.Must(template.New("").Funcs(funcs).ParseFS(assets, "assets/*.html"))
-	csrf := http.NewCrossOriginProtection()
-	mux.HandleFunc("GET /api/v1/incidents", c.apiList)
-	mux.HandleFunc("GET /api/v1/incidents/{id}", c.apiGet)
-	mux.Handle("POST /api/v1/incidents/{id}/decisions", csrf.Handler(http.HandlerFunc(c.apiDecide)))
-	mux.HandleFunc("GET /{$}", c.pageList)
-	mux.HandleFunc("GET /incidents/{id}", c.pageIncident)
-	mux.Handle("POST /incidents/{id}/decide", csrf.Handler(http.HandlerFunc(c.pageDecide)))
+	c.stop = make(chan struct{})
+	c.api(mux, "GET /api/v1/incidents", c.apiList)
+	c.api(mux, "GET /api/v1/incidents/{id}", c.apiGet)
+	c.api(mux, "POST /api/v1/incidents/{id}/decisions", c.apiDecide)
+	c.page(mux, "GET /{$}", c.pageList)
+	c.page(mux, "GET /incidents/{id}", c.pageIncident)
+	c.page(mux, "GET /incidents/{id}/live", c.pageLive)
+	c.page(mux, "POST /incidents/{id}/decide", c.pageDecide)
+	c.open(mux, "GET /login", c.pageLogin)
+	c.open(mux, "POST /login", c.pageLogin)
+	c.open(mux, "POST /logout", c.pageLogout)
+	c.registerReview(mux) // timelines and reports: review.go
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
+}
+
+// Shutdown ends live pages' event streams, so an HTTP server shutting down does
+// not wait for them.
+func (c *Console) Shutdown() {
+	c.stopOnce.Do(func() {
+		if c.stop != nil {
+			close(c.stop)
+		}
+	})
+}
+
+// page registers a page: unauthenticated visitors are sent to the login form.
+func (c *Console) page(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	mux.Handle(pattern, c.guard(pattern, h, func(w http.ResponseWriter, r *http.Request) {
+		if len(c.Auth.opts.Users) == 0 {
+			w.WriteHeader(http.StatusUnauthorized)
+			c.render(w, r, "error.html", map[string]any{"Message": "Sign in through your organisation's single sign-on proxy."})
+			return
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	}))
+}
+
+// api registers an API route: unauthenticated calls get 401.
+func (c *Console) api(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	mux.Handle(pattern, c.guard(pattern, h, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnauthorized, Message: "authentication required: send Authorization: Bearer <token> (console.users in vigil.yaml)"})
+	}))
+}
+
+// open registers a route anyone may reach (the login form), CSRF-protected when
+// it changes state.
+func (c *Console) open(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	var handler http.Handler = h
+	if strings.HasPrefix(pattern, "POST ") {
+		handler = http.NewCrossOriginProtection().Handler(handler)
+	}
+	mux.Handle(pattern, handler)
+}
+
+func (c *Console) guard(pattern string, h http.HandlerFunc, refuse http.HandlerFunc) http.Handler {
+	var handler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.Auth == nil {
+			h(w, r)
+			return
+		}
+		id, ok := c.Auth.authenticate(r)
+		if !ok {
+			refuse(w, r)
+			return
+		}
+		h(w, r.WithContext(withIdentity(r.Context(), id)))
+	})
+	if strings.HasPrefix(pattern, "POST ") {
+		handler = http.NewCrossOriginProtection().Handler(handler)
+	}
+	return handler
+}
+
+// actor is who is acting through this request on surface ("console" or "api").
+// In development mode that is the console user, or for the API the user the
+// body names (given).
+func (c *Console) actor(r *http.Request, surface, given string) incident.Actor {
+	if id, ok := r.Context().Value(identityKey{}).(identity); ok {
+		return incident.Actor{User: id.User, DisplayName: id.Name, Surface: surface, Verification: id.Verification, Groups: id.Groups}
+	}
+	if surface == "api" && given != "" {
+		return incident.Actor{User: given, Surface: surface, Verification: verifyDevAPI}
+	}
+	verification := verifyDevConsole
+	if surface == "api" {
+		verification = verifyDevAPI
+	}
+	return incident.Actor{User: c.User, Surface: surface, Verification: verification}
 }
 
 // IncidentView is an incident with its thread, as the API returns it.
@@ -109,9 +204,37 @@ func (c *Console) view(ctx context.Context, id string) (IncidentView, error) {
 	return v, nil
 }
 
+// listFilter is the incident list's query: ?status=&service=&severity=&since=.
+type listFilter struct {
+	Status, Service, Severity, Since string
+}
+
+// sinceChoices are the detection-time filters offered; Value is a Go duration.
+var sinceChoices = []struct{ Value, Label string }{{"1h", "last hour"}, {"24h", "last day"}, {"168h", "last week"}}
+
+func filterFrom(r *http.Request) listFilter {
+	q := r.URL.Query()
+	return listFilter{Status: q.Get("status"), Service: q.Get("service"), Severity: q.Get("severity"), Since: q.Get("since")}
+}
+
+// list returns the incidents matching f, newest first.
+func (c *Console) list(ctx context.Context, f listFilter) ([]incident.Incident, error) {
+	sf := store.IncidentFilter{Status: incident.Status(f.Status), Limit: 500}
+	if d, err := time.ParseDuration(f.Since); err == nil && d > 0 {
+		sf.Since = time.Now().Add(-d)
+	}
+	list, err := c.Store.ListIncidents(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(inc incident.Incident) bool {
+		return (f.Service != "" && !slices.Contains(inc.Services, f.Service) && inc.GroupLabels["service"] != f.Service) ||
+			(f.Severity != "" && inc.Severity != f.Severity)
+	}), nil
+}
+
 func (c *Console) apiList(w http.ResponseWriter, r *http.Request) {
-	status := incident.Status(r.URL.Query().Get("status"))
-	list, err := c.Store.ListIncidents(r.Context(), store.IncidentFilter{Status: status})
+	list, err := c.list(r.Context(), filterFrom(r))
 	if err != nil {
 		c.fail(w, err)
 		return
@@ -170,12 +293,17 @@ func (c *Console) apiGet(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
-// DecisionRequest is the body of POST /api/v1/incidents/{id}/decisions.
+// DecisionRequest is the body of POST /api/v1/incidents/{id}/decisions. User is
+// honoured in development mode only; with authentication the decision is the
+// authenticated user's, and a different User is refused.
 type DecisionRequest struct {
 	ProposalID string `json:"proposal_id"`
 	Decision   string `json:"decision"`
 	User       string `json:"user"`
 	Comment    string `json:"comment"`
+	// PlanHash, when given, is the plan the caller saw; the workflow refuses an
+	// approval if the plan has changed since.
+	PlanHash string `json:"plan_hash"`
 }
 
 func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
@@ -184,6 +312,7 @@ func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, err)
 		return
 	}
+	actor := c.actor(r, "api", req.User)
 	var problems []string
 	if req.ProposalID == "" {
 		problems = append(problems, "proposal_id: is required (e.g. \"P1\")")
@@ -191,17 +320,15 @@ func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
 	if req.Decision != incident.Approve && req.Decision != incident.Reject {
 		problems = append(problems, `decision: must be "approve" or "reject"`)
 	}
+	if req.User != "" && req.User != actor.User {
+		problems = append(problems, "user: is set by authentication; omit it (you are "+actor.User+")")
+	}
 	if len(problems) > 0 {
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "invalid decision", Problems: problems})
 		return
 	}
-	user := req.User
-	if user == "" {
-		user = c.User
-	}
 	res, err := c.decide(r.Context(), r.PathValue("id"), workflows.DecideRequest{
-		ProposalID: req.ProposalID, Decision: req.Decision, Comment: req.Comment,
-		Actor: incident.Actor{User: user, Surface: "api", Verification: verifyDevAPI},
+		ProposalID: req.ProposalID, Decision: req.Decision, Comment: req.Comment, PlanHash: req.PlanHash, Actor: actor,
 	})
 	if err != nil {
 		c.fail(w, err)
@@ -241,82 +368,4 @@ func (c *Console) fail(w http.ResponseWriter, err error) {
 		c.Logger.Error("console", "err", err)
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusInternalServerError, Message: "internal error; see Vigil's log"})
 	}
-}
-
-func (c *Console) pageList(w http.ResponseWriter, r *http.Request) {
-	status := incident.Status(r.URL.Query().Get("status"))
-	list, err := c.Store.ListIncidents(r.Context(), store.IncidentFilter{Status: status})
-	if err != nil {
-		c.failPage(w, err)
-		return
-	}
-	c.render(w, "list.html", map[string]any{"Incidents": list, "Status": string(status), "User": c.User,
-		"Statuses": []incident.Status{incident.StatusOpen, incident.StatusAwaitingApproval, incident.StatusRemediating, incident.StatusEscalated, incident.StatusResolved}})
-}
-
-func (c *Console) pageIncident(w http.ResponseWriter, r *http.Request) {
-	v, err := c.view(r.Context(), r.PathValue("id"))
-	if err != nil {
-		c.failPage(w, err)
-		return
-	}
-	c.render(w, "incident.html", map[string]any{"I": v, "User": c.User, "Msg": r.URL.Query().Get("msg"), "Err": r.URL.Query().Get("err")})
-}
-
-func (c *Console) pageDecide(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	back := "/incidents/" + url.PathEscape(id)
-	if err := r.ParseForm(); err != nil {
-		http.Redirect(w, r, back+"?err="+url.QueryEscape("could not read the form: "+err.Error()), http.StatusSeeOther)
-		return
-	}
-	decision, proposal, _ := strings.Cut(r.PostForm.Get("action"), ":")
-	res, err := c.decide(r.Context(), id, workflows.DecideRequest{
-		ProposalID: proposal, Decision: decision, Comment: r.PostForm.Get("comment"),
-		Actor: incident.Actor{User: c.User, Surface: "console", Verification: verifyDevConsole},
-	})
-	if err != nil {
-		var refusal *workflows.Refusal
-		msg := "internal error; see Vigil's log"
-		switch {
-		case errors.As(err, &refusal):
-			msg = refusal.Message
-		case errors.Is(err, workflows.ErrIncidentClosed), errors.Is(err, store.ErrNotFound):
-			msg = err.Error()
-		default:
-			c.Logger.Error("console: decide", "incident", id, "err", err)
-		}
-		http.Redirect(w, r, back+"?err="+url.QueryEscape(msg), http.StatusSeeOther)
-		return
-	}
-	http.Redirect(w, r, back+"?msg="+url.QueryEscape(res.Message), http.StatusSeeOther)
-}
-
-func (c *Console) failPage(w http.ResponseWriter, err error) {
-	status := http.StatusInternalServerError
-	msg := "Internal error; see Vigil's log."
-	if errors.Is(err, store.ErrNotFound) {
-		status, msg = http.StatusNotFound, "No such incident."
-	} else {
-		c.Logger.Error("console", "err", err)
-	}
-	w.WriteHeader(status)
-	c.render(w, "error.html", map[string]any{"Message": msg, "User": c.User})
-}
-
-func (c *Console) render(w http.ResponseWriter, name string, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := c.pages.ExecuteTemplate(w, name, data); err != nil {
-		c.Logger.Error("console: render", "page", name, "err", err)
-	}
-}
-
-var funcs = template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
-	"join": strings.Join,
 }

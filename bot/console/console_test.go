@@ -37,6 +37,14 @@ const incID = "incident-1-highlatency-checkout"
 
 func setup(t *testing.T) (*httptest.Server, *fakeDecider) {
 	t.Helper()
+	srv, dec, _ := setupConsole(t, nil)
+	return srv, dec
+}
+
+// setupConsole serves a console over a store holding one incident waiting for a
+// decision on P1; auth nil is development mode.
+func setupConsole(t *testing.T, auth *Auth) (*httptest.Server, *fakeDecider, *store.Store) {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -61,12 +69,13 @@ func setup(t *testing.T) (*httptest.Server, *fakeDecider) {
 		t.Fatal(err)
 	}
 	dec := &fakeDecider{}
-	c := &Console{Store: st, Decider: dec, User: "local-operator", Logger: slog.New(slog.DiscardHandler)}
+	c := &Console{Store: st, Decider: dec, User: "local-operator", Auth: auth, Logger: slog.New(slog.DiscardHandler), Poll: 20 * time.Millisecond}
 	mux := http.NewServeMux()
 	c.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv, dec
+	t.Cleanup(c.Shutdown)
+	return srv, dec, st
 }
 
 func do(t *testing.T, method, url, body string, header ...string) (int, string) {

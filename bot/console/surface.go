@@ -1,9 +1,12 @@
 // Package console is Vigil's built-in web console: the chat surface that keeps every
-// incident thread in the store, the JSON API (/api/v1/incidents...) and the pages
-// that list incidents and show a thread with Approve/Reject buttons.
+// incident thread in the store, the JSON API (/api/v1/incidents...) and the pages:
+// the incident list with filters, and the incident page with its live thread
+// (server-sent events), evidence charts, candidates, proposals with
+// Approve/Reject, and the timeline. Assets are embedded; there is no build step.
 //
 // In development mode the console has no login and acts as one configured user.
-// Production needs real authentication in front of it.
+// In production (Auth set) pages need a login or an SSO proxy's header, the API a
+// bearer token, and every act is the authenticated user's.
 package console
 
 import (

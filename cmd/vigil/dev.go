@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,13 +16,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/bot/commands"
 	"github.com/vigilops/vigil/bot/console"
+	vslack "github.com/vigilops/vigil/bot/slack"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/ingest"
 	"github.com/vigilops/vigil/internal/devtemporal"
@@ -128,20 +134,25 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := store.Open(filepath.Join(cfg.DataDir, vigilDB))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := enableAuditSigning(ctx, st, cfg, logger); err != nil {
+		return err
+	}
+	defer startRetention(ctx, st, cfg.Retention, logger.With("component", "retention"))()
 
-	lib, problems, err := runbooks.LoadDir(cfg.Runbooks.Dir, cfg.Groups)
+	library, gh, err := startRunbooks(ctx, cfg, logger.With("component", "runbooks"))
 	if err != nil {
 		return err
 	}
-	for _, p := range problems {
-		logger.Error("runbook not loaded", "problem", p.String())
-	}
-	logger.Info("runbooks loaded", "dir", cfg.Runbooks.Dir, "count", len(lib.Runbooks), "problems", len(problems))
 
 	addr := cfg.Temporal.Address
 	if addr == "" {
@@ -171,13 +182,26 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	defer tc.Close()
 
 	thread := console.Thread{Store: st}
+	var chat bot.Surface = thread
+	sl, err := newSlack(cfg.Slack, st, logger.With("component", "slack"))
+	if err != nil {
+		return err
+	}
+	if sl != nil {
+		chat = bot.Fanout{thread, sl.surface}
+	}
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.IncidentWorkflow)
 	w.RegisterWorkflow(workflows.RemediationWorkflow)
 	w.RegisterActivity(&activities.Activities{
-		Store: st, Chat: thread, Runbooks: runbooks.NewHolder(lib), Groups: cfg.Groups,
-		Steps: runbooks.Executor{}, Logger: logger,
+		Store: st, Chat: chat, Runbooks: library, Groups: cfg.Groups,
+		Steps: runbooks.Executor{GitHub: gh}, Logger: logger,
 	})
+	rv, err := reviewActivities(cfg, st, chat, logger)
+	if err != nil {
+		return err
+	}
+	w.RegisterActivity(rv)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -200,13 +224,32 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 		Store: st, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	(&console.Console{Store: st, Decider: wf, User: cfg.Console.User, Logger: logger.With("component", "console")}).Register(mux)
+	stopSignals, err := startSignals(ctx, cfg, signalSink(cfg, st), st, mux, tokens, disp.Wake, logger)
+	if err != nil {
+		return err
+	}
+	defer stopSignals()
+	auth, err := consoleAuth(cfg.Console)
+	if err != nil {
+		return err
+	}
+	con := &console.Console{Store: st, Decider: wf, User: cfg.Console.User, Auth: auth, Logger: logger.With("component", "console")}
+	con.Register(mux)
+	if sl != nil {
+		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf}, "/vigil ", logger.With("component", "commands"))
+		stopSlack, err := sl.serve(ctx, mux, cmds)
+		if err != nil {
+			return err
+		}
+		defer stopSlack()
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (use --http-addr to pick another): %w", cfg.HTTP.Addr, err)
 	}
 	hs := &http.Server{Handler: limitBodies(cfg.HTTP.MaxBodyBytes, mux), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(con.Shutdown) // live pages' streams would hold the shutdown open
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
@@ -265,4 +308,91 @@ func incidentPolicy(cfg config.Config) workflows.IncidentPolicy {
 		p.Autonomy = append(p.Autonomy, workflows.AutonomyRule{Name: r.Name, Runbooks: r.Runbooks, Services: r.Services})
 	}
 	return p
+}
+
+// consoleAuth turns console configuration into authentication; nil is
+// development mode (no users, no SSO header).
+func consoleAuth(c config.Console) (*console.Auth, error) {
+	if !c.AuthEnabled() {
+		return nil, nil
+	}
+	o := console.AuthOptions{SessionTTL: c.SessionTTL, TrustedHeader: c.TrustedHeader, TrustedGroupsHeader: c.TrustedGroupsHeader}
+	for _, u := range c.Users {
+		o.Users = append(o.Users, console.User{ID: u.ID, Name: u.Name, TokenSHA256: u.TokenSHA256})
+	}
+	for _, p := range c.TrustedProxies {
+		o.TrustedProxies = append(o.TrustedProxies, netip.MustParsePrefix(p)) // validated by config
+	}
+	if c.SessionSecret != "" {
+		key, err := c.SessionSecret.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("console.session_secret: %w", err)
+		}
+		o.SessionKey = []byte(key)
+	}
+	return console.NewAuth(o)
+}
+
+// slackChat is Slack as configured: the surface that posts threads, and the
+// app that answers people over Socket Mode or HTTP.
+type slackChat struct {
+	cfg     config.Slack
+	client  *slack.Client
+	surface *vslack.Surface
+	threads *store.Store
+	logger  *slog.Logger
+}
+
+// newSlack connects nothing yet; it returns nil when Slack is off.
+func newSlack(cfg config.Slack, st *store.Store, logger *slog.Logger) (*slackChat, error) {
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	token, err := cfg.BotToken.Resolve()
+	if err != nil {
+		return nil, fmt.Errorf("slack.bot_token: %w", err)
+	}
+	var opts []slack.Option
+	if cfg.SocketMode() {
+		appToken, err := cfg.AppToken.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("slack.app_token: %w", err)
+		}
+		opts = append(opts, slack.OptionAppLevelToken(appToken))
+	}
+	client := slack.New(token, opts...)
+	routes := vslack.Routes{Default: cfg.Channel}
+	for _, r := range cfg.Routes {
+		routes.Rules = append(routes.Rules, vslack.Route{Channel: r.Channel, Severities: r.Severities, Services: r.Services})
+	}
+	return &slackChat{cfg: cfg, client: client, threads: st, logger: logger,
+		surface: &vslack.Surface{API: client, Store: st, Routes: routes, Logger: logger}}, nil
+}
+
+// serve starts answering people: over Socket Mode when an app token is set,
+// else on the HTTP endpoints (registered on mux). The returned stop waits for
+// acts in progress.
+func (s *slackChat) serve(ctx context.Context, mux *http.ServeMux, cmds *commands.Bot) (stop func(), err error) {
+	app := &vslack.App{
+		Bot: cmds, Threads: s.threads, API: s.client, Logger: s.logger,
+		Directory: &vslack.Directory{Users: s.cfg.Users, Groups: s.cfg.UserGroups, API: s.client, Logger: s.logger},
+	}
+	if !s.cfg.SocketMode() {
+		secret, err := s.cfg.SigningSecret.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("slack.signing_secret: %w", err)
+		}
+		app.Register(mux, vslack.NewVerifier(secret, nil))
+		s.logger.Info("slack: HTTP mode", "events", vslack.PathEvents, "interactivity", vslack.PathInteractive, "commands", vslack.PathCommands)
+		return app.Wait, nil
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := app.RunSocketMode(sctx, socketmode.New(s.client)); err != nil {
+			s.logger.Error("slack: socket mode stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done; app.Wait() }, nil
 }

@@ -49,10 +49,14 @@ tamper-evident audit trail.
 Start here:
   vigil dev --demo        run everything locally and play a demo incident
   vigil runbook lint DIR  check runbook files
-  vigil audit verify      check the audit trail's hash chain`,
+  vigil audit verify      check the audit trail's hash chain
+  vigil analyze ...       score a metric series or mine a log file offline
+  vigil rca ...           rank root causes from a metrics CSV, with the reasons`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCmd(), newRunbookCmd(), newAuditCmd())
+	root.AddCommand(newTimelineCmd(), newReportCmd(), newBackupCmd(), newRestoreCmd())
+	root.AddCommand(newAnalyzeCmd(), newRCACmd())
 	return root
 }

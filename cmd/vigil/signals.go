@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vigilops/vigil/analyzers/anomaly"
+	"github.com/vigilops/vigil/analyzers/logmine"
+	"github.com/vigilops/vigil/config"
+	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/ingest"
+	"github.com/vigilops/vigil/internal/httpx"
+	"github.com/vigilops/vigil/signals"
+)
+
+// flushEvery is how often the signal pipelines retry storing waiting events
+// and close the log detectors' intervals.
+const flushEvery = 5 * time.Second
+
+// startSignals registers the metrics and logs receivers on mux and starts the
+// Prometheus source and the file tails; their events go to sink, tail
+// offsets to offsets. The returned stop ends them and waits.
+func startSignals(ctx context.Context, cfg config.Config, sink signals.EventSink, offsets ingest.OffsetStore, mux *http.ServeMux, tokens []string, notify func(), logger *slog.Logger) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	stop = func() { cancel(); wg.Wait() }
+
+	det := anomaly.DefaultConfig()
+	det.AlertLevel = cfg.Anomaly.AlertLevel
+	metricsCfg := func(rules []signals.ForecastRule, l *slog.Logger) signals.MetricsConfig {
+		return signals.MetricsConfig{Detector: det, MaxSeries: cfg.Metrics.MaxSeries, WindowPoints: cfg.Metrics.WindowPoints,
+			Forecasts: rules, ForecastEvery: cfg.Forecast.Every, Notify: notify, Logger: l}
+	}
+	logsCfg := func(l *slog.Logger) signals.LogsConfig {
+		return signals.LogsConfig{Detector: logmine.DetectorConfig{Interval: cfg.Logs.Interval, WarmUp: cfg.Logs.WarmUp},
+			MaxStreams: cfg.Logs.MaxStreams, Notify: notify, Logger: l}
+	}
+
+	var rules []signals.ForecastRule
+	for _, r := range cfg.Forecast.Rules {
+		rules = append(rules, forecastRule(r.Match, r.Forecast))
+	}
+	ml := logger.With("component", "metrics")
+	push, err := signals.NewMetrics("metrics", metricsCfg(rules, ml), sink)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	mux.Handle("POST /api/v1/metrics", httpx.RequireBearer(tokens, &ingest.Metrics{Pipeline: push, Logger: ml}))
+	run(func(ctx context.Context) { push.Run(ctx, flushEvery) })
+
+	ll := logger.With("component", "logs")
+	pushLogs := signals.NewLogs("logs", logsCfg(ll), sink)
+	mux.Handle("POST /api/v1/logs", httpx.RequireBearer(tokens, &ingest.Logs{Pipeline: pushLogs, Logger: ll}))
+	run(func(ctx context.Context) { pushLogs.Run(ctx, flushEvery) })
+
+	if p := cfg.Metrics.Prometheus; p.URL != "" {
+		pl := logger.With("component", "prometheus")
+		var promRules []signals.ForecastRule
+		queries := make([]ingest.PromQuery, len(p.Queries))
+		for i, q := range p.Queries {
+			queries[i] = ingest.PromQuery{Name: q.Name, Query: q.Query, Labels: q.Labels}
+			if q.Forecast != nil {
+				promRules = append(promRules, forecastRule(map[string]string{"__name__": q.Name}, *q.Forecast))
+			}
+		}
+		prom, err := signals.NewMetrics("prometheus", metricsCfg(promRules, pl), sink)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		api, err := ingest.NewPrometheusAPI(p.URL)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		step := p.Step
+		if step == 0 {
+			step = p.Interval
+		}
+		src := &ingest.Prometheus{API: api, Queries: queries, Pipeline: prom, Interval: p.Interval, Step: step,
+			Lookback: p.Lookback, Timeout: p.Timeout, Now: time.Now, Logger: pl}
+		run(src.Run)
+		run(func(ctx context.Context) { prom.Run(ctx, flushEvery) })
+		logger.Info("polling Prometheus", "url", p.URL, "queries", len(queries), "interval", p.Interval)
+	}
+
+	if len(cfg.Logs.Files) > 0 {
+		tl := logger.With("component", "tail")
+		tails := signals.NewLogs("tail", logsCfg(tl), sink)
+		run(func(ctx context.Context) { tails.Run(ctx, flushEvery) })
+		for _, f := range cfg.Logs.Files {
+			labels := maps.Clone(f.Labels)
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			if labels["source"] == "" {
+				labels["source"] = f.Path
+			}
+			stream, err := signals.NewStream(labels)
+			if err != nil {
+				stop()
+				return nil, fmt.Errorf("logs.files %s: %w", f.Path, err)
+			}
+			parser, err := signals.NewLineParser(f.Format)
+			if err != nil {
+				stop()
+				return nil, fmt.Errorf("logs.files %s: %w", f.Path, err)
+			}
+			t := &ingest.Tail{Path: f.Path, Stream: stream, Parser: parser, Pipeline: tails, Offsets: offsets,
+				RotateGrace: 5 * time.Second, Now: time.Now, Logger: tl.With("path", f.Path)}
+			run(func(ctx context.Context) {
+				if err := t.Run(ctx); err != nil {
+					tl.Error("tail stopped", "path", f.Path, "err", err)
+				}
+			})
+		}
+		logger.Info("following log files", "files", len(cfg.Logs.Files))
+	}
+	return stop, nil
+}
+
+// signalSink routes the signal pipelines' events into the store, grouped like
+// alerts; predictions may open incidents, anomalies when configured to.
+func signalSink(cfg config.Config, st ingest.SignalStore) *ingest.SignalSink {
+	return &ingest.SignalSink{Store: st, GroupBy: cfg.Ingest.GroupBy, Open: map[incident.EventKind]bool{
+		incident.KindPredicted:     true,
+		incident.KindMetricAnomaly: cfg.Anomaly.OpenIncidents,
+		incident.KindLogAnomaly:    cfg.Logs.OpenIncidents,
+	}}
+}
+
+// forecastRule turns a configured forecast into a pipeline rule.
+func forecastRule(match map[string]string, f config.Forecast) signals.ForecastRule {
+	r := signals.ForecastRule{Match: match, Horizon: f.Horizon, Summary: f.Summary, Labels: f.Labels}
+	if f.Above != nil {
+		r.Threshold, r.Rising = *f.Above, true
+	} else {
+		r.Threshold = *f.Below
+	}
+	return r
+}
