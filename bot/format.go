@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -135,6 +136,9 @@ func Candidates(cs []incident.Candidate) Message {
 // and through which surface, so the edited message shows it where the buttons
 // were. Callers that have no decisions at hand may pass none.
 func Proposal(p *incident.Proposal, decisions ...incident.Decision) Message {
+	if p.Status == incident.ProposalNeedsInput {
+		return needsInput(p)
+	}
 	m := Message{
 		Kind:  KindProposal,
 		Title: fmt.Sprintf("%s · Proposed: %s (%s)", p.ID, p.Title, p.RunbookID),
@@ -145,6 +149,9 @@ func Proposal(p *incident.Proposal, decisions ...incident.Decision) Message {
 			{"Runbook revision", p.Revision},
 		},
 		Code: p.PlanText(),
+	}
+	if p.RequestedBy != "" {
+		m.Fields = append(m.Fields, Field{"Requested by", p.RequestedBy})
 	}
 	for _, pr := range p.Params {
 		m.Fields = append(m.Fields, Field{"param " + pr.Name, pr.Value})
@@ -207,13 +214,13 @@ func StepRunning(n, total int, s incident.Step) Message {
 	return Message{
 		Kind:  KindStep,
 		Title: fmt.Sprintf("Step %d/%d %s: running", n, total, s.ID),
-		Code:  "$ " + s.CommandLine(),
+		Code:  "$ " + s.Describe(),
 	}
 }
 
 // Step shows a finished step: status, exit code, duration and the start of its
 // output.
-func Step(n, total int, r incident.StepResult) Message {
+func Step(n, total int, s incident.Step, r incident.StepResult) Message {
 	m := Message{
 		Kind:  KindStep,
 		Title: fmt.Sprintf("Step %d/%d %s: %s (exit %d, %s)", n, total, r.StepID, r.Status, r.ExitCode, r.Duration.Round(time.Millisecond)),
@@ -224,7 +231,7 @@ func Step(n, total int, r incident.StepResult) Message {
 	if cut {
 		out = out[:MaxOutputInChat]
 	}
-	m.Code = "$ " + incident.ShellQuote(r.Command) + "\n" + out
+	m.Code = "$ " + s.Describe() + "\n" + out
 	if cut || r.Truncated {
 		m.Code += "\n… (output truncated)"
 	}
@@ -367,5 +374,37 @@ func Timeline(incidentID string, entries []TimelineEntry) Message {
 		b.WriteByte('\n')
 	}
 	m.Code = strings.TrimRight(b.String(), "\n")
+	return m
+}
+
+// needsInput asks the proposal's approvers for the runbook's input params, and
+// says how to answer; there is nothing to approve until they are answered.
+func needsInput(p *incident.Proposal) Message {
+	var b, example strings.Builder
+	for _, q := range p.Inputs {
+		kind := cmp.Or(q.Type, "string")
+		if len(q.Values) > 0 {
+			kind += ": " + strings.Join(q.Values, " | ")
+		}
+		fmt.Fprintf(&b, "- %s (%s): %s", q.Name, kind, q.Prompt)
+		if q.Answer != "" {
+			fmt.Fprintf(&b, " [answered: %s]", q.Answer)
+		} else {
+			fmt.Fprintf(&example, " %s=VALUE", q.Name)
+		}
+		b.WriteByte('\n')
+	}
+	m := Message{
+		Kind:  KindProposal,
+		Title: fmt.Sprintf("%s · Needs input: %s (%s)", p.ID, p.Title, p.RunbookID),
+		Text:  p.Why + "\nBefore it can be planned and approved, answer:\n" + strings.TrimRight(b.String(), "\n"),
+		Fields: []Field{
+			{"Risk", p.Risk},
+			{"Who may answer", strings.Join(p.Approvers, ", ")},
+		},
+	}
+	if example.Len() > 0 {
+		m.Code = "/vigil input " + p.ID + example.String()
+	}
 	return m
 }

@@ -70,7 +70,7 @@ func RollbackStep(n, total int, s incident.Step, res *incident.StepResult) Messa
 	if res == nil {
 		return Message{Kind: KindStep, Title: fmt.Sprintf("Rollback %d/%d %s: running", n, total, s.ID), Code: "$ " + s.Describe()}
 	}
-	m := Step(n, total, *res)
+	m := Step(n, total, s, *res)
 	m.Title = "Rollback " + strings.TrimPrefix(m.Title, "Step ")
 	return m
 }

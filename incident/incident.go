@@ -196,6 +196,9 @@ const (
 	ProposalFailed    ProposalStatus = "failed"
 	ProposalAborted   ProposalStatus = "aborted"
 	ProposalExpired   ProposalStatus = "expired"
+	// ProposalNeedsInput waits for a human to answer the runbook's input
+	// params; it is rendered, and can be approved, once they are answered.
+	ProposalNeedsInput ProposalStatus = "needs_input"
 )
 
 // Proposal is a runbook offered as a remediation, fully rendered: the steps hold
@@ -211,6 +214,13 @@ type Proposal struct {
 	// Rollback runs in reverse order when a step or verification fails.
 	Rollback []Step `json:"rollback,omitempty"`
 	Why      string `json:"why"`
+	// Service is the service the proposal was made for (its alert's service).
+	Service string `json:"service,omitempty"`
+	// Inputs are the runbook's input params a human answers before approval.
+	Inputs []Input `json:"inputs,omitempty"`
+	// Request is the evidence id of the manual run request this proposal
+	// answers; empty for proposals matched against alerts or signals.
+	Request string `json:"request,omitempty"`
 	// History summarises past outcomes of this runbook for similar incidents.
 	History string `json:"history,omitempty"`
 
@@ -260,6 +270,16 @@ func (p *Proposal) Plan() []string {
 		lines = append(lines, "rollback "+s.ID+": "+s.Describe())
 	}
 	return lines
+}
+
+// Input is a runbook input param: a question for a human, and its answer.
+type Input struct {
+	Name    string   `json:"name"`
+	Type    string   `json:"type"`
+	Pattern string   `json:"pattern,omitempty"` // the whole answer must match
+	Values  []string `json:"values,omitempty"`  // the choices of an enum
+	Prompt  string   `json:"prompt"`
+	Answer  string   `json:"answer,omitempty"`
 }
 
 // Param is one rendered runbook parameter.

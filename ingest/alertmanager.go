@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/incident"
@@ -137,18 +136,11 @@ func (h *Alertmanager) normalise(p *webhook) ([]store.AlertIn, error) {
 		if fp == "" {
 			fp = Fingerprint(a.Labels)
 		}
-		group := make(map[string]string, len(h.GroupBy))
-		var key strings.Builder
-		for _, l := range h.GroupBy {
-			if v, ok := a.Labels[l]; ok {
-				group[l] = v
-			}
-			fmt.Fprintf(&key, "%s=%q,", l, a.Labels[l])
-		}
+		key, group := groupOf(h.GroupBy, a.Labels)
 		out = append(out, store.AlertIn{
 			Fingerprint: fp, Status: a.Status, Labels: a.Labels, Annotations: a.Annotations,
 			StartsAt: starts, EndsAt: ends, GeneratorURL: a.GeneratorURL,
-			GroupKey: key.String(), GroupLabels: group,
+			GroupKey: key, GroupLabels: group,
 		})
 	}
 	if len(problems) > 0 {

@@ -63,16 +63,23 @@ func (r *Runbook) Render(ctx Context) (incident.Proposal, error) {
 	if err != nil {
 		return incident.Proposal{}, fmt.Errorf("runbook %s: rollback %w", r.ID, err)
 	}
+	p := r.Policy(ctx.Directory)
+	p.Params, p.Steps, p.Rollback = rendered, steps, rollback
+	return p, nil
+}
+
+// Policy is the runbook's identity and approval policy as a proposal with no
+// plan yet: who may approve (resolved through the directory), how many, and
+// expiry. Render fills in the plan; a proposal waiting for input answers
+// carries only this.
+func (r *Runbook) Policy(d Directory) incident.Proposal {
 	p := incident.Proposal{
 		RunbookID:    r.ID,
 		Revision:     r.Revision,
 		Title:        r.Title,
 		Risk:         r.Risk,
-		Params:       rendered,
-		Steps:        steps,
-		Rollback:     rollback,
 		Approvers:    specs(r.Approval.Approvers),
-		Allowed:      r.AllowedUsers(ctx.Directory),
+		Allowed:      r.AllowedUsers(d),
 		MinApprovals: r.Approval.MinApprovals,
 		SelfApproval: r.Approval.SelfApproval,
 		Expires:      r.Approval.Expires,
@@ -81,7 +88,7 @@ func (r *Runbook) Render(ctx Context) (incident.Proposal, error) {
 	if p.Expires > 0 {
 		p.OnExpiry = r.Approval.OnExpiry
 	}
-	return p, nil
+	return p
 }
 
 func renderSteps(rc *renderContext, steps []Step) ([]incident.Step, error) {

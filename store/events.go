@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -162,6 +163,14 @@ func createIncident(ctx context.Context, tx *sql.Tx, key string, group, labels m
 		INSERT INTO incidents (id, num, group_key, group_labels, status, title, severity, created_at, updated_at)
 		VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)`,
 		id, num, key, string(gl), incident.TitleFor(group), labels["severity"], ts(now), ts(now))
+	if err != nil {
+		return "", err
+	}
+	// Known at once, so signals about the service join the incident before its
+	// workflow has saved anything.
+	if svc := cmp.Or(group["service"], labels["service"]); svc != "" {
+		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_services (incident_id, service) VALUES (?, ?)`, id, svc)
+	}
 	return id, err
 }
 

@@ -85,7 +85,7 @@ func (r *incidentRun) fireDeadlines(ctx workflow.Context) error {
 			return err
 		}
 		p.Status, p.Outcome = incident.ProposalExpired, fmt.Sprintf("expired at %s without a decision; not run", p.ExpiresAt.UTC().Format(time.RFC3339))
-		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
+		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p, r.inc().Decisions...)); err != nil {
 			return err
 		}
 		if err := r.note(ctx, p.ID+" expired", fmt.Sprintf("%s (%s) was not decided in time and will not run. Propose it again by hand (run %s for SERVICE) if it is still needed.", p.ID, p.RunbookID, p.RunbookID)); err != nil {

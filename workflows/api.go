@@ -22,6 +22,9 @@ const (
 	UpdateDecide = "decide"
 	// QueryState returns the incident (incident.Incident).
 	QueryState = "state"
+	// UpdateInput answers input params of a proposal waiting for them
+	// (InputRequest → Answer); the proposal is rendered once all are answered.
+	UpdateInput = "input"
 	// SignalAbort asks a RemediationWorkflow to stop and roll back (AbortSignal).
 	SignalAbort = "abort"
 )
@@ -78,6 +81,13 @@ type DecideRequest struct {
 	// step or an approval step) instead of the proposal itself.
 	RunID  string `json:"run_id,omitempty"`
 	StepID string `json:"step_id,omitempty"`
+}
+
+// InputRequest answers some or all of a proposal's input params.
+type InputRequest struct {
+	ProposalID string            `json:"proposal_id"`
+	Answers    map[string]string `json:"answers"`
+	Actor      incident.Actor    `json:"actor"`
 }
 
 // Answer is what an update tells whoever sent it, shown on their surface.

@@ -79,6 +79,11 @@ func target(incidentID, runID string) (string, error) {
 	return runID, nil
 }
 
+// Input answers input params of a proposal waiting for them.
+func (c Client) Input(ctx context.Context, incidentID string, req InputRequest) (Answer, error) {
+	return c.update(ctx, incidentID, UpdateInput, req)
+}
+
 // update sends one update and waits for its answer, mapping policy refusals to
 // *Refusal and a finished incident to ErrIncidentClosed.
 func (c Client) update(ctx context.Context, incidentID, name string, arg any) (Answer, error) {

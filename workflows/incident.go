@@ -14,6 +14,7 @@ import (
 	"github.com/vigilops/vigil/activities"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/store"
 )
 
 // a is the nil receiver through which workflows name activities.
@@ -41,15 +42,19 @@ type IncidentState struct {
 	Pending  []int     // indexes into Incident.Decisions the main loop has yet to act on
 	// AckEscalated is set once the no-ack timer has escalated.
 	AckEscalated bool
+	// Told lists notes about runbooks not proposed that were already posted,
+	// so re-analysis does not repeat them.
+	Told []string
 }
 
 // incidentRun is one IncidentWorkflow run's state.
 type incidentRun struct {
-	st     IncidentState
-	policy IncidentPolicy
-	active *incident.Proposal // the proposal whose remediation is running
-	runID  string
-	wake   bool // a handler changed a deadline; recompute
+	st        IncidentState
+	policy    IncidentPolicy
+	active    *incident.Proposal // the proposal whose remediation is running
+	runID     string
+	wake      bool // a handler changed a deadline; recompute
+	reanalyze bool // input answers arrived; render proposals again
 }
 
 func (r *incidentRun) inc() *incident.Incident { return &r.st.Incident }
@@ -101,7 +106,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident
 			return *r.inc(), workflow.NewContinueAsNewError(ctx, IncidentWorkflow, in)
 		}
 		ready := func() bool {
-			return alerts.Len() > 0 || len(r.st.Pending) > 0 || r.wake ||
+			return alerts.Len() > 0 || len(r.st.Pending) > 0 || r.wake || r.reanalyze ||
 				(r.continueAsNew(ctx) && workflow.AllHandlersFinished(ctx))
 		}
 		if deadline, ok := r.nextDeadline(); ok {
@@ -116,6 +121,15 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident
 		r.wake = false
 		if alerts.Len() > 0 {
 			if err := r.afterAlerts(ctx, r.receive(alerts)); err != nil {
+				return *r.inc(), err
+			}
+		}
+		if r.reanalyze {
+			r.reanalyze = false
+			if err := r.analyze(ctx); err != nil {
+				return *r.inc(), err
+			}
+			if err := r.sync(ctx); err != nil {
 				return *r.inc(), err
 			}
 		}
@@ -134,6 +148,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return *r.inc(), err
 	}
+	r.seal(ctx)
 	return *r.inc(), nil
 }
 
@@ -143,6 +158,10 @@ func (r *incidentRun) register(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.decide,
 		workflow.UpdateHandlerOptions{Validator: r.validateDecide}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateInput, r.input,
+		workflow.UpdateHandlerOptions{Validator: r.validateInput}); err != nil {
 		return err
 	}
 	for _, act := range Acts {
@@ -344,8 +363,9 @@ func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string) error 
 }
 
 // analyze ranks root-cause candidates and renders runbooks: new ones become
-// proposals; a pending proposal whose plan changed with the evidence is replaced,
-// and its approvals so far are void.
+// proposals (or proposals waiting for input answers); a pending proposal whose
+// plan changed with the evidence is replaced, and its approvals so far are void;
+// a proposal whose inputs are all answered is rendered and offered.
 func (r *incidentRun) analyze(ctx workflow.Context) error {
 	inc := r.inc()
 	var cands []incident.Candidate
@@ -364,58 +384,134 @@ func (r *incidentRun) analyze(ctx workflow.Context) error {
 	if err := r.post(ctx, "candidates", bot.Candidates(cands)); err != nil {
 		return err
 	}
-	var exclude []string
+	in := activities.ProposeInput{Incident: *inc, Requests: r.requests(), Inputs: map[string]map[string]string{}}
 	for _, p := range inc.Proposals {
-		if p.Status != incident.ProposalPending {
-			exclude = append(exclude, p.RunbookID)
+		switch p.Status {
+		case incident.ProposalPending:
+		case incident.ProposalNeedsInput:
+			answers := map[string]string{}
+			for _, q := range p.Inputs {
+				if q.Answer != "" {
+					answers[q.Name] = q.Answer
+				}
+			}
+			in.Inputs[p.RunbookID] = answers
+		default:
+			if p.Request == "" {
+				in.Exclude = append(in.Exclude, p.RunbookID)
+			}
 		}
 	}
 	var res activities.ProposeResult
-	if err := workflow.ExecuteActivity(ctx, a.ProposeRemediations, activities.ProposeInput{Incident: *inc, Exclude: exclude}).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.ProposeRemediations, in).Get(ctx, &res); err != nil {
 		return err
 	}
 	for _, n := range res.Notes {
+		if slices.Contains(r.st.Told, n) {
+			continue
+		}
+		r.st.Told = append(r.st.Told, n)
 		if err := r.note(ctx, "Runbook not proposed", n); err != nil {
 			return err
 		}
 	}
 	now := workflow.Now(ctx)
-	for _, p := range res.Proposals {
-		p.SetPlanHash()
-		if i := slices.IndexFunc(inc.Proposals, func(q incident.Proposal) bool { return q.RunbookID == p.RunbookID }); i >= 0 {
-			if err := r.replan(ctx, &inc.Proposals[i], p); err != nil {
+	for _, p := range res.NeedsInput {
+		if r.slot(p) == nil {
+			if err := r.askInput(ctx, p, now); err != nil {
 				return err
 			}
-			continue
 		}
-		if err := r.offer(ctx, p, now); err != nil {
-			return err
+	}
+	for _, p := range res.Proposals {
+		p.SetPlanHash()
+		cur := r.slot(p)
+		switch {
+		case cur == nil:
+			if err := r.offer(ctx, p, now); err != nil {
+				return err
+			}
+		case cur.Status == incident.ProposalNeedsInput:
+			if err := r.fill(ctx, cur, p, now); err != nil {
+				return err
+			}
+		default:
+			if err := r.replan(ctx, cur, p); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// offer adds a new proposal and, where an autonomy rule allows, approves it on
-// the rule's authority.
+// slot is the existing proposal a rendered one belongs to: the one answering
+// the same request, or for matched runbooks the one of the same runbook.
+func (r *incidentRun) slot(p incident.Proposal) *incident.Proposal {
+	props := r.inc().Proposals
+	i := slices.IndexFunc(props, func(q incident.Proposal) bool {
+		return q.RunbookID == p.RunbookID && q.Request == p.Request
+	})
+	if i < 0 {
+		return nil
+	}
+	return &props[i]
+}
+
+// requests are the manual run requests among the evidence that no proposal has
+// answered yet.
+func (r *incidentRun) requests() []activities.RunRequest {
+	inc := r.inc()
+	var out []activities.RunRequest
+	for _, ev := range inc.Evidence {
+		if ev.Kind != incident.KindManual || ev.Data["runbook"] == "" {
+			continue
+		}
+		if slices.ContainsFunc(inc.Proposals, func(p incident.Proposal) bool { return p.Request == ev.ID }) {
+			continue
+		}
+		out = append(out, activities.RunRequest{
+			RunbookID: ev.Data["runbook"], Labels: map[string]string{"service": ev.Data["service"]},
+			RequestedBy: ev.Data["requested_by"], EvidenceID: ev.ID,
+		})
+	}
+	return out
+}
+
+// offer adds a new proposal.
 func (r *incidentRun) offer(ctx workflow.Context, p incident.Proposal, now time.Time) error {
 	inc := r.inc()
 	p.ID = fmt.Sprintf("P%d", len(inc.Proposals)+1)
+	inc.Proposals = append(inc.Proposals, p)
+	return r.offerAt(ctx, &inc.Proposals[len(inc.Proposals)-1], now)
+}
+
+// fill renders a proposal whose inputs are all answered, then offers it.
+func (r *incidentRun) fill(ctx workflow.Context, cur *incident.Proposal, p incident.Proposal, now time.Time) error {
+	p.ID, p.Inputs = cur.ID, cur.Inputs
+	*cur = p
+	return r.offerAt(ctx, cur, now)
+}
+
+// offerAt puts a rendered proposal up for decision and, where an autonomy rule
+// allows, approves it on the rule's authority. The audit record comes first.
+func (r *incidentRun) offerAt(ctx workflow.Context, p *incident.Proposal, now time.Time) error {
+	inc := r.inc()
 	p.Status, p.OfferedAt = incident.ProposalPending, now
 	p.OnExpiry = cmp.Or(p.OnExpiry, OnExpiryEscalate)
 	if p.Expires > 0 {
 		p.ExpiresAt = now.Add(p.Expires)
 	}
-	if rule, ok := AutonomyFor(&p, inc.Services, r.policy.Autonomy); ok {
+	if rule, ok := AutonomyFor(p, inc.Services, r.policy.Autonomy); ok {
 		p.Autonomy = rule
 	}
 	if err := r.audit(ctx, actorVigil, "proposal.offered", map[string]any{
 		"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "risk": p.Risk, "plan": p.Plan(),
-		"plan_hash": p.PlanHash, "why": p.Why, "approvers": p.Approvers, "min_approvals": needed(&p), "autonomy": p.Autonomy,
+		"plan_hash": p.PlanHash, "why": p.Why, "approvers": p.Approvers, "min_approvals": needed(p), "autonomy": p.Autonomy,
+		"requested_by": p.RequestedBy,
 	}); err != nil {
 		return err
 	}
-	inc.Proposals = append(inc.Proposals, p)
-	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(&p)); err != nil {
+	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p, inc.Decisions...)); err != nil {
 		return err
 	}
 	if p.Autonomy == "" {
@@ -425,10 +521,28 @@ func (r *incidentRun) offer(ctx workflow.Context, p incident.Proposal, now time.
 		Actor:   incident.Actor{User: actorAutonomy, DisplayName: "Vigil autonomy", Surface: "system", Verification: "autonomy rule " + p.Autonomy},
 		Comment: fmt.Sprintf("Runs without a human: %s is low risk and autonomy rule %q allows it for %s.", p.RunbookID, p.Autonomy, strings.Join(inc.Services, ", ")),
 	}
-	inc.Proposals[len(inc.Proposals)-1].Status = incident.ProposalApproved
+	p.Status = incident.ProposalApproved
 	inc.Decisions = append(inc.Decisions, d)
 	r.st.Pending = append(r.st.Pending, len(inc.Decisions)-1)
 	return nil
+}
+
+// askInput adds a proposal that waits for a human to answer its input params.
+func (r *incidentRun) askInput(ctx workflow.Context, p incident.Proposal, now time.Time) error {
+	inc := r.inc()
+	p.ID = fmt.Sprintf("P%d", len(inc.Proposals)+1)
+	p.Status, p.OfferedAt = incident.ProposalNeedsInput, now
+	names := make([]string, len(p.Inputs))
+	for i, q := range p.Inputs {
+		names[i] = q.Name
+	}
+	if err := r.audit(ctx, actorVigil, "proposal.needs_input", map[string]any{
+		"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "inputs": names, "why": p.Why, "requested_by": p.RequestedBy,
+	}); err != nil {
+		return err
+	}
+	inc.Proposals = append(inc.Proposals, p)
+	return r.post(ctx, "proposal-"+p.ID, bot.Proposal(&inc.Proposals[len(inc.Proposals)-1], inc.Decisions...))
 }
 
 // replan replaces a pending proposal's plan when the evidence changed it.
@@ -444,7 +558,7 @@ func (r *incidentRun) replan(ctx workflow.Context, cur *incident.Proposal, next 
 	}
 	cur.Params, cur.Steps, cur.Rollback, cur.Revision, cur.Why = next.Params, next.Steps, next.Rollback, next.Revision, next.Why
 	cur.PlanHash, cur.Approvals = next.PlanHash, nil
-	if err := r.post(ctx, "proposal-"+cur.ID, bot.Proposal(cur)); err != nil {
+	if err := r.post(ctx, "proposal-"+cur.ID, bot.Proposal(cur, r.inc().Decisions...)); err != nil {
 		return err
 	}
 	return r.note(ctx, "Plan of "+cur.ID+" changed", "The evidence moved on, so the plan of "+cur.ID+" was rendered again. Approvals given so far no longer count: review the new plan and approve again.")
@@ -506,8 +620,17 @@ func (r *incidentRun) actOnDecisions(ctx workflow.Context) error {
 		if err := r.post(ctx, fmt.Sprintf("decision-%d", n+1), bot.Decision(d, p)); err != nil {
 			return err
 		}
-		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
+		if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p, r.inc().Decisions...)); err != nil {
 			return err
+		}
+		if d.Decision == incident.Reject {
+			r.recordOutcome(ctx, p, store.OutcomeRejected)
+			if r.requestsOnly() && !r.hasOpenProposals() {
+				if err := r.resolve(ctx, auditActor(d.Actor), fmt.Sprintf("The requested run of %s was rejected by %s; nothing is left to do.", p.RunbookID, d.Actor.Name())); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if d.Decision == incident.Approve && p.Status == incident.ProposalApproved && !slices.ContainsFunc(r.st.Pending, func(m int) bool { return inc.Decisions[m].ProposalID == p.ID }) {
 			if err := r.remediate(ctx, p); err != nil {
@@ -546,7 +669,7 @@ func (r *incidentRun) remediate(ctx workflow.Context, p *incident.Proposal) erro
 	inc.Runs = append(inc.Runs, incident.Run{ID: runID, ProposalID: p.ID, RunbookID: p.RunbookID, Status: incident.ProposalRunning, StartedAt: now})
 	r.active, r.runID = p, runID
 	defer func() { r.active, r.runID = nil, "" }()
-	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
+	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p, r.inc().Decisions...)); err != nil {
 		return err
 	}
 	if err := r.sync(ctx); err != nil {
@@ -562,7 +685,8 @@ func (r *incidentRun) remediate(ctx workflow.Context, p *incident.Proposal) erro
 	inc.Runs[len(inc.Runs)-1] = run
 	p.Status, p.Outcome = run.Status, run.Reason
 	r.active, r.runID = nil, ""
-	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
+	r.recordOutcome(ctx, p, outcomeOf(run.Status))
+	if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p, r.inc().Decisions...)); err != nil {
 		return err
 	}
 	if run.Status == incident.ProposalSucceeded {
@@ -606,7 +730,7 @@ func (r *incidentRun) resolve(ctx workflow.Context, actor, reason string) error 
 	for i := range inc.Proposals {
 		if p := &inc.Proposals[i]; p.Status == incident.ProposalPending {
 			p.Status, p.Outcome = incident.ProposalRejected, "not needed: the incident resolved"
-			if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p)); err != nil {
+			if err := r.post(ctx, "proposal-"+p.ID, bot.Proposal(p, r.inc().Decisions...)); err != nil {
 				return err
 			}
 		}
@@ -614,7 +738,24 @@ func (r *incidentRun) resolve(ctx workflow.Context, actor, reason string) error 
 	if err := r.note(ctx, "Resolved", reason); err != nil {
 		return err
 	}
-	return r.sync(ctx)
+	if err := r.sync(ctx); err != nil {
+		return err
+	}
+	return r.postmortem(ctx)
+}
+
+// requestsOnly reports whether the incident holds nothing but manual run
+// requests: no alerts, no signals.
+func (r *incidentRun) requestsOnly() bool {
+	inc := r.inc()
+	return len(inc.Alerts) == 0 && !slices.ContainsFunc(inc.Evidence, func(e incident.Evidence) bool { return e.Kind != incident.KindManual })
+}
+
+// hasOpenProposals reports whether a proposal still waits for a decision or input.
+func (r *incidentRun) hasOpenProposals() bool {
+	return slices.ContainsFunc(r.inc().Proposals, func(p incident.Proposal) bool {
+		return p.Status == incident.ProposalPending || p.Status == incident.ProposalNeedsInput
+	})
 }
 
 // refreshStatus derives the status from the facts, most urgent first.

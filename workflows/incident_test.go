@@ -23,10 +23,11 @@ import (
 
 // thread records what the workflow posted, as a chat surface would show it.
 type thread struct {
-	mu    sync.Mutex
-	keys  []string
-	msgs  map[string]bot.Message
-	posts int
+	mu      sync.Mutex
+	keys    []string
+	msgs    map[string]bot.Message
+	posts   int
+	history []bot.Message // every version of every message, in posting order
 }
 
 func (t *thread) Post(_ context.Context, _, key string, m bot.Message) error {
@@ -40,7 +41,19 @@ func (t *thread) Post(_ context.Context, _, key string, m bot.Message) error {
 	}
 	t.msgs[key] = m
 	t.posts++
+	t.history = append(t.history, m)
 	return nil
+}
+
+// everything renders every version of every message, edits included.
+func (t *thread) everything() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	for _, m := range t.history {
+		b.WriteString(m.Title + "\n" + m.Text + "\n" + m.Code + "\n")
+	}
+	return b.String()
 }
 
 // text renders the thread in order, one message title per line plus its text.
@@ -94,6 +107,7 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 	f := &fixture{env: env, store: st, thread: &thread{}, scratch: t.TempDir()}
 	f.acts = &activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Executor{}}
 	env.RegisterActivity(f.acts)
+	env.RegisterActivity(&activities.Review{Store: st, Chat: f.thread})
 	env.RegisterWorkflow(RemediationWorkflow)
 	return f
 }
@@ -258,7 +272,7 @@ func TestApprovedRunbookRunsAndResolves(t *testing.T) {
 	}
 	got := f.auditActions(t)
 	want := []string{"incident.opened", "alert.firing", "alert.firing", "candidates.ranked", "proposal.offered", "proposal.offered",
-		"decision.approve", "run.started", "step.finished", "step.finished", "step.finished", "run.finished", "incident.resolved"}
+		"decision.approve", "run.started", "step.finished", "step.finished", "step.finished", "run.finished", "incident.resolved", "postmortem.posted"}
 	if !slices.Equal(got, want) {
 		t.Errorf("audit actions\n got %v\nwant %v", got, want)
 	}
@@ -394,8 +408,11 @@ func TestAlertsResolvingResolveIncident(t *testing.T) {
 	if n := countOf(acts, "alert.resolved"); n != 2 {
 		t.Errorf("audit has %d alert.resolved, want 2 (a resent resolve is not new): %v", n, acts)
 	}
-	if acts[len(acts)-1] != "incident.resolved" {
-		t.Errorf("last audit action %s", acts[len(acts)-1])
+	if acts[len(acts)-2] != "incident.resolved" || acts[len(acts)-1] != "postmortem.posted" {
+		t.Errorf("audit ends with %v, want the resolution then the postmortem", acts[len(acts)-2:])
+	}
+	if pm, ok := f.thread.msgs["postmortem"]; !ok || !strings.Contains(pm.Title+pm.Text+pm.Code, "DiskFillingUp on db") {
+		t.Errorf("no postmortem draft in the thread: %+v", pm)
 	}
 }
 

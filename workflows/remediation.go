@@ -166,7 +166,7 @@ func (r *remediationRun) runStep(ctx workflow.Context, i int, s incident.Step) (
 				res.Output += fmt.Sprintf("\n(interrupted; marked done by %s)", r.chooser.Name())
 			}
 		}
-		if err := r.post(ctx, "step-"+s.ID, bot.Step(i+1, n, res)); err != nil {
+		if err := r.post(ctx, "step-"+s.ID, bot.Step(i+1, n, s, res)); err != nil {
 			return res, err
 		}
 		if err := r.audit(ctx, "step.finished", stepDetails(r.in.RunID, s, res, attempt)); err != nil {

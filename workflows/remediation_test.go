@@ -40,6 +40,7 @@ func newRunFixture(t *testing.T) *runFixture {
 	t.Cleanup(func() { _ = st.Close() })
 	f := &runFixture{env: env, store: st, thread: &thread{}, log: filepath.Join(t.TempDir(), "steps.log")}
 	env.RegisterActivity(&activities.Activities{Store: st, Chat: f.thread, Steps: runbooks.Executor{}})
+	env.RegisterActivity(&activities.Review{Store: st, Chat: f.thread})
 	return f
 }
 

@@ -60,6 +60,12 @@ type Acter interface {
 // Runner starts a manual run of a runbook for a service. The run is offered as a
 // proposal under the runbook's approval policy like any other, so asking is not
 // approving. It returns the incident that holds the proposal.
+// Inputter answers input params of proposals waiting for them.
+type Inputter interface {
+	Input(ctx context.Context, incidentID string, req workflows.InputRequest) (workflows.Answer, error)
+}
+
+// Runner asks for a manual run.
 type Runner interface {
 	RequestRun(ctx context.Context, runbookID, service string, actor incident.Actor) (incidentID string, err error)
 }
@@ -80,6 +86,7 @@ type Deps struct {
 	Decider   Decider
 	Acter     Acter
 	Runner    Runner
+	Inputs    Inputter
 }
 
 // Command is one chat command.
@@ -107,7 +114,7 @@ type Bot struct {
 func New(deps Deps, prefix string, logger *slog.Logger) *Bot {
 	return &Bot{deps: deps, prefix: prefix, logger: logger, cmds: []*Command{
 		&helpCommand, &listCommand, &showCommand, &ackCommand, &approveCommand, &rejectCommand,
-		&resolveCommand, &escalateCommand, &noteCommand, &runCommand, &timelineCommand,
+		&resolveCommand, &escalateCommand, &noteCommand, &runCommand, &inputCommand, &timelineCommand,
 	}}
 }
 
@@ -140,16 +147,36 @@ func (b *Bot) Handle(ctx context.Context, c Call) bot.Message {
 // incidentID's thread, "approve:P1" or "reject:P1", optionally followed by
 // ":PLANHASH", the plan the button was shown with.
 func (b *Bot) Press(ctx context.Context, incidentID, action string, actor incident.Actor) bot.Message {
-	verb, ref, _ := strings.Cut(action, ":")
-	proposal, planHash, _ := strings.Cut(ref, ":")
-	if (verb != incident.Approve && verb != incident.Reject) || proposal == "" {
-		return bot.Reply("Unknown button", fmt.Sprintf("Vigil has no button %q; nothing was done.", action))
-	}
-	m, err := handleDecide(ctx, b.deps.Decider, incidentID, workflows.DecideRequest{ProposalID: proposal, Decision: verb, PlanHash: planHash, Actor: actor})
+	p, err := bot.ParseAction(action)
 	if err != nil {
-		return b.failed(Call{Actor: actor, IncidentID: incidentID}, verb, err)
+		return bot.Reply("Unknown button", err.Error()+"; nothing was done.")
 	}
-	return m
+	ans, err := Apply(ctx, b.deps.Decider, b.deps.Acter, incidentID, p, "", actor)
+	if err != nil {
+		return b.failed(Call{Actor: actor, IncidentID: incidentID}, p.Verb, err)
+	}
+	return bot.Reply(ans.Message, "")
+}
+
+// Apply carries out a button press for actor: a decision on a proposal or on a
+// gate of a run, or a choice for an interrupted step. Every surface's buttons go
+// through here, so they all mean the same thing.
+func Apply(ctx context.Context, d Decider, a Acter, incidentID string, p bot.Press, comment string, actor incident.Actor) (workflows.Answer, error) {
+	switch p.Verb {
+	case bot.VerbRerun, bot.VerbMarkDone:
+		choice := workflows.ChoiceRerun
+		if p.Verb == bot.VerbMarkDone {
+			choice = workflows.ChoiceMarkDone
+		}
+		return a.Act(ctx, incidentID, workflows.ActStep, workflows.ActRequest{
+			Actor: actor, RunID: p.RunID, StepID: p.StepID, Choice: choice, Text: comment,
+		})
+	default:
+		return d.Decide(ctx, incidentID, workflows.DecideRequest{
+			ProposalID: p.ProposalID, RunID: p.RunID, StepID: p.StepID, Decision: p.Verb,
+			PlanHash: p.PlanHash, Comment: comment, Actor: actor,
+		})
+	}
 }
 
 // failed turns an error into a reply: refusals and unknown incidents are the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/bot/commands"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/httpx"
 	"github.com/vigilops/vigil/store"
@@ -35,6 +36,8 @@ type Reader interface {
 // Decider sends decisions to incidents.
 type Decider interface {
 	Decide(ctx context.Context, incidentID string, req workflows.DecideRequest) (workflows.Answer, error)
+	Act(ctx context.Context, incidentID, act string, req workflows.ActRequest) (workflows.Answer, error)
+	Input(ctx context.Context, incidentID string, req workflows.InputRequest) (workflows.Answer, error)
 }
 
 // Console serves the web console and the incidents API.
@@ -45,6 +48,8 @@ type Decider interface {
 type Console struct {
 	Store   Reader
 	Decider Decider
+	// Runner takes manual run requests (POST /api/v1/runs); nil refuses them.
+	Runner commands.Runner
 	// User is the identity the console acts as in development mode.
 	User   string
 	Auth   *Auth
@@ -76,11 +81,12 @@ func (c *Console) Register(mux *http.ServeMux) {
 	c.page(mux, "GET /{$}", c.pageList)
 	c.page(mux, "GET /incidents/{id}", c.pageIncident)
 	c.page(mux, "GET /incidents/{id}/live", c.pageLive)
-	c.page(mux, "POST /incidents/{id}/decide", c.pageDecide)
+	c.page(mux, "POST /incidents/{id}/decide", c.pageDecide) // acts.go
 	c.open(mux, "GET /login", c.pageLogin)
 	c.open(mux, "POST /login", c.pageLogin)
 	c.open(mux, "POST /logout", c.pageLogout)
 	c.registerReview(mux) // timelines and reports: review.go
+	c.registerActs(mux)   // acts, input answers, manual runs: acts.go
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 }
 

@@ -22,7 +22,22 @@ import (
 
 type fakeDecider struct {
 	got    []workflows.DecideRequest
+	acts   []string // "act:user:text"
+	inputs []workflows.InputRequest
 	answer error
+}
+
+func (f *fakeDecider) Act(_ context.Context, _, act string, req workflows.ActRequest) (workflows.Answer, error) {
+	f.acts = append(f.acts, act+":"+req.Actor.User+":"+req.Text+req.Choice)
+	if f.answer != nil {
+		return workflows.Answer{}, f.answer
+	}
+	return workflows.Answer{Message: act + " by " + req.Actor.User}, nil
+}
+
+func (f *fakeDecider) Input(_ context.Context, _ string, req workflows.InputRequest) (workflows.Answer, error) {
+	f.inputs = append(f.inputs, req)
+	return workflows.Answer{Message: "thanks " + req.Actor.User}, nil
 }
 
 func (f *fakeDecider) Decide(_ context.Context, _ string, req workflows.DecideRequest) (workflows.Answer, error) {
@@ -44,6 +59,13 @@ func setup(t *testing.T) (*httptest.Server, *fakeDecider) {
 // setupConsole serves a console over a store holding one incident waiting for a
 // decision on P1; auth nil is development mode.
 func setupConsole(t *testing.T, auth *Auth) (*httptest.Server, *fakeDecider, *store.Store) {
+	t.Helper()
+	srv, dec, st, _ := setupConsoleWith(t, auth, nil)
+	return srv, dec, st
+}
+
+// setupConsoleWith is setupConsole with a runner for manual runs.
+func setupConsoleWith(t *testing.T, auth *Auth, runner *fakeRunner) (*httptest.Server, *fakeDecider, *store.Store, *Console) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
@@ -70,12 +92,15 @@ func setupConsole(t *testing.T, auth *Auth) (*httptest.Server, *fakeDecider, *st
 	}
 	dec := &fakeDecider{}
 	c := &Console{Store: st, Decider: dec, User: "local-operator", Auth: auth, Logger: slog.New(slog.DiscardHandler), Poll: 20 * time.Millisecond}
+	if runner != nil {
+		c.Runner = runner
+	}
 	mux := http.NewServeMux()
 	c.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(c.Shutdown)
-	return srv, dec, st
+	return srv, dec, st, c
 }
 
 func do(t *testing.T, method, url, body string, header ...string) (int, string) {

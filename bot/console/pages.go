@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/vigilops/vigil/bot/commands"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
 )
 
 var statuses = []incident.Status{incident.StatusOpen, incident.StatusAcknowledged, incident.StatusAwaitingApproval,
@@ -120,37 +118,6 @@ func (c *Console) pageLive(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 		}
 	}
-}
-
-func (c *Console) pageDecide(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	back := "/incidents/" + url.PathEscape(id)
-	if err := r.ParseForm(); err != nil {
-		http.Redirect(w, r, back+"?err="+url.QueryEscape("could not read the form: "+err.Error()), http.StatusSeeOther)
-		return
-	}
-	// The button's value is a bot.Action ID: approve:P1 or approve:P1:PLANHASH.
-	decision, ref, _ := strings.Cut(r.PostForm.Get("action"), ":")
-	proposal, planHash, _ := strings.Cut(ref, ":")
-	res, err := c.decide(r.Context(), id, workflows.DecideRequest{
-		ProposalID: proposal, Decision: decision, Comment: r.PostForm.Get("comment"), PlanHash: planHash,
-		Actor: c.actor(r, "console", ""),
-	})
-	if err != nil {
-		var refusal *workflows.Refusal
-		msg := "internal error; see Vigil's log"
-		switch {
-		case errors.As(err, &refusal):
-			msg = refusal.Message
-		case errors.Is(err, workflows.ErrIncidentClosed), errors.Is(err, store.ErrNotFound):
-			msg = err.Error()
-		default:
-			c.Logger.Error("console: decide", "incident", id, "err", err)
-		}
-		http.Redirect(w, r, back+"?err="+url.QueryEscape(msg), http.StatusSeeOther)
-		return
-	}
-	http.Redirect(w, r, back+"?msg="+url.QueryEscape(res.Message), http.StatusSeeOther)
 }
 
 // pageLogin shows the login form and signs in with a token.

@@ -36,7 +36,7 @@ func TestRenderGolden(t *testing.T) {
 		"candidates":       bot.Candidates([]incident.Candidate{{Component: "checkout", Score: 0.82, Reason: "alerting and upstream of nothing", Factors: []incident.Factor{{Name: "anomaly", Weight: 0.6, Value: 0.9, Evidence: []string{"E1"}}}}}),
 		"proposal-pending": bot.Proposal(&proposal),
 		"proposal-decided": bot.Proposal(&decided, decision),
-		"step":             bot.Step(1, 1, incident.StepResult{StepID: "restart", Command: []string{"systemctl", "restart", "checkout"}, Status: incident.StepSucceeded, Duration: 1500 * time.Millisecond, Output: "```done```"}),
+		"step":             bot.Step(1, 1, incident.Step{ID: "restart", Run: incident.StepShell, Command: []string{"systemctl", "restart", "checkout"}}, incident.StepResult{StepID: "restart", Command: []string{"systemctl", "restart", "checkout"}, Status: incident.StepSucceeded, Duration: 1500 * time.Millisecond, Output: "```done```"}),
 		"reply-help":       bot.Help("/vigil ", []bot.HelpEntry{{Usage: "ack [INCIDENT]", Summary: "Take the incident.", Examples: []string{"ack"}}}),
 	}
 	for name, m := range tests {

@@ -268,3 +268,13 @@ func (s *Surface) retry(ctx context.Context, op string, idempotent bool, f func(
 		}
 	}
 }
+
+// Announce posts text as a message of its own to a channel (a notify step that
+// names one), outside any incident thread. Rate limits are waited out; any other
+// failure is returned, not retried here, since the message may have landed.
+func (s *Surface) Announce(ctx context.Context, channel, text string) error {
+	return s.retry(ctx, "chat.postMessage", false, func() error {
+		_, _, err := s.API.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false))
+		return err
+	})
+}

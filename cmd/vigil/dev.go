@@ -190,12 +190,16 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if sl != nil {
 		chat = bot.Fanout{thread, sl.surface}
 	}
+	notify := notifier{chat: chat}
+	if sl != nil {
+		notify.slack = sl.surface
+	}
 	w := worker.New(tc, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.IncidentWorkflow)
 	w.RegisterWorkflow(workflows.RemediationWorkflow)
 	w.RegisterActivity(&activities.Activities{
 		Store: st, Chat: chat, Runbooks: library, Groups: cfg.Groups,
-		Steps: runbooks.Executor{GitHub: gh}, Logger: logger,
+		Steps: runbooks.Executor{GitHub: gh, Notifier: notify}, Logger: logger,
 	})
 	rv, err := reviewActivities(cfg, st, chat, logger)
 	if err != nil {
@@ -219,9 +223,17 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if err != nil {
 		return err
 	}
+	// Alerts from concurrent requests are committed together. The batcher
+	// outlives the HTTP server's shutdown, so requests in flight are answered.
+	batch := ingest.NewBatcher(st, 0)
+	bctx, stopBatch := context.WithCancel(context.WithoutCancel(ctx))
+	batched := make(chan struct{})
+	go func() { defer close(batched); batch.Run(bctx) }()
+	defer func() { stopBatch(); <-batched }()
+	manual := &ingest.Manual{Store: st, Runbooks: library, Notify: disp.Wake}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/alerts/alertmanager", httpx.RequireBearer(tokens, &ingest.Alertmanager{
-		Store: st, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
+		Store: batch, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	stopSignals, err := startSignals(ctx, cfg, signalSink(cfg, st), st, mux, tokens, disp.Wake, logger)
@@ -233,10 +245,10 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if err != nil {
 		return err
 	}
-	con := &console.Console{Store: st, Decider: wf, User: cfg.Console.User, Auth: auth, Logger: logger.With("component", "console")}
+	con := &console.Console{Store: st, Decider: wf, Runner: manual, User: cfg.Console.User, Auth: auth, Logger: logger.With("component", "console")}
 	con.Register(mux)
 	if sl != nil {
-		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf}, "/vigil ", logger.With("component", "commands"))
+		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf, Runner: manual, Inputs: wf}, "/vigil ", logger.With("component", "commands"))
 		stopSlack, err := sl.serve(ctx, mux, cmds)
 		if err != nil {
 			return err

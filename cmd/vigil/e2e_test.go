@@ -51,8 +51,17 @@ var consoleURL = regexp.MustCompile(`console:\s+(http://\S+)/`)
 
 func startVigil(t *testing.T, dataDir string, logs *syncBuffer) *vigil {
 	t.Helper()
+	return startVigilWith(t, dataDir, logs, nil)
+}
+
+// startVigilWith starts Vigil with configuration changed by edit (may be nil).
+func startVigilWith(t *testing.T, dataDir string, logs *syncBuffer, edit func(*config.Config)) *vigil {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir, cfg.HTTP.Addr, cfg.Runbooks.Dir = dataDir, "127.0.0.1:0", "../../examples/runbooks"
+	if edit != nil {
+		edit(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)

@@ -56,6 +56,7 @@ func TestRecordHistories(t *testing.T) {
 	w.RegisterWorkflow(workflows.IncidentWorkflow)
 	w.RegisterWorkflow(workflows.RemediationWorkflow)
 	w.RegisterActivity(&activities.Activities{Store: st, Chat: console.Thread{Store: st}, Runbooks: runbooks.NewHolder(lib), Groups: groups, Steps: runbooks.Executor{}})
+	w.RegisterActivity(&activities.Review{Store: st, Chat: console.Thread{Store: st}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
