@@ -67,6 +67,8 @@ type Config struct {
 	Anomaly Anomaly `yaml:"anomaly"`
 	// Forecast configures capacity forecasts of pushed metrics.
 	Forecast ForecastSettings `yaml:"forecast"`
+	// Assist configures the optional investigation assistant (assist.go).
+	Assist Assist `yaml:"assist"`
 }
 
 // Temporal configures the connection to Temporal.
@@ -305,5 +307,6 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Slack.validate()...)
 	errs = append(errs, c.validateReview()...)
 	errs = append(errs, c.validateSignals()...)
+	errs = append(errs, c.validateAssist()...)
 	return errors.Join(errs...)
 }

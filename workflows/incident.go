@@ -45,6 +45,8 @@ type IncidentState struct {
 	// Told lists notes about runbooks not proposed that were already posted,
 	// so re-analysis does not repeat them.
 	Told []string
+	// Briefs counts incident briefs asked for (for their idempotency keys).
+	Briefs int
 }
 
 // incidentRun is one IncidentWorkflow run's state.
@@ -441,7 +443,7 @@ func (r *incidentRun) analyze(ctx workflow.Context) error {
 			}
 		}
 	}
-	return nil
+	return r.brief(ctx)
 }
 
 // slot is the existing proposal a rendered one belongs to: the one answering

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/assist"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/runbooks"
@@ -108,6 +109,7 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 	f.acts = &activities.Activities{Store: st, Chat: f.thread, Runbooks: staticLib{lib}, Groups: groups, Steps: runbooks.Executor{}}
 	env.RegisterActivity(f.acts)
 	env.RegisterActivity(&activities.Review{Store: st, Chat: f.thread})
+	env.RegisterActivity(&activities.Assist{Assistant: offAssistant(t), Store: st})
 	env.RegisterWorkflow(RemediationWorkflow)
 	return f
 }
@@ -263,6 +265,9 @@ func TestApprovedRunbookRunsAndResolves(t *testing.T) {
 		if !strings.Contains(thread, want) {
 			t.Errorf("thread lacks %q:\n%s", want, thread)
 		}
+	}
+	if m := f.thread.msgs["brief"]; !strings.Contains(m.Title+m.Text, "Vigil's own summary") || len(m.Actions) != 0 {
+		t.Errorf("brief with the assistant off: %+v", m)
 	}
 	if m := f.thread.msgs["proposal-P1"]; len(m.Actions) != 0 || !strings.HasPrefix(m.Footer, "succeeded") {
 		t.Errorf("decided proposal still offers buttons or lacks outcome: %+v", m)
@@ -424,4 +429,19 @@ func countOf(ss []string, s string) int {
 		}
 	}
 	return n
+}
+
+// offAssistant is the investigation assistant with no model configured: every
+// brief is Vigil's own summary, saying so.
+func offAssistant(t *testing.T) *assist.Assistant {
+	t.Helper()
+	red, err := assist.NewRedactor(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := assist.New(assist.Options{Redactor: red})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -68,3 +68,28 @@ func (r *incidentRun) seal(ctx workflow.Context) {
 		workflow.GetLogger(ctx).Error("incident audit records not sealed at close", "error", err)
 	}
 }
+
+// as is the nil receiver through which workflows name the assistant's activities.
+var as *activities.Assist
+
+// brief asks for the incident's brief after each analysis: a model-written
+// summary when the assistant is on and its answer checks out, Vigil's own
+// otherwise, saying why. The thread shows the latest under one key. The brief
+// is advice: a failure to get one is logged, never fatal, and nothing in it can
+// approve or run anything.
+func (r *incidentRun) brief(ctx workflow.Context) error {
+	r.st.Briefs++
+	bctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+	})
+	var res activities.BriefResult
+	err := workflow.ExecuteActivity(bctx, as.BriefIncident, activities.BriefInput{
+		Key: fmt.Sprintf("%s/brief/%d", r.inc().ID, r.st.Briefs), Incident: *r.inc(),
+	}).Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("incident brief failed", "error", err)
+		return nil
+	}
+	return r.post(ctx, "brief", res.Message)
+}

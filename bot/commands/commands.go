@@ -78,8 +78,15 @@ func (f RunnerFunc) RequestRun(ctx context.Context, runbookID, service string, a
 	return f(ctx, runbookID, service, actor)
 }
 
+// Asker answers a question about an incident from its evidence and timeline,
+// with citations. The answer is a message and nothing else: asking can change
+// nothing about the incident.
+type Asker interface {
+	Ask(ctx context.Context, inc incident.Incident, question string, actor incident.Actor) (bot.Message, error)
+}
+
 // Deps are what commands use. Runner may be nil: run then says manual runs are
-// not available.
+// not available; so may Asker, and ask and why say questions are not.
 type Deps struct {
 	Incidents Incidents
 	Audit     AuditTrail
@@ -87,6 +94,7 @@ type Deps struct {
 	Acter     Acter
 	Runner    Runner
 	Inputs    Inputter
+	Asker     Asker
 }
 
 // Command is one chat command.
@@ -115,6 +123,7 @@ func New(deps Deps, prefix string, logger *slog.Logger) *Bot {
 	return &Bot{deps: deps, prefix: prefix, logger: logger, cmds: []*Command{
 		&helpCommand, &listCommand, &showCommand, &ackCommand, &approveCommand, &rejectCommand,
 		&resolveCommand, &escalateCommand, &noteCommand, &runCommand, &inputCommand, &timelineCommand,
+		&askCommand, &whyCommand,
 	}}
 }
 

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 	"github.com/spf13/cobra"
@@ -206,6 +208,13 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 		return err
 	}
 	w.RegisterActivity(rv)
+	metrics := prometheus.NewRegistry()
+	assistant, err := newAssistant(cfg, metrics, logger.With("component", "assist"))
+	if err != nil {
+		return err
+	}
+	asks := &activities.Assist{Assistant: assistant, Store: st, Logger: logger.With("component", "assist")}
+	w.RegisterActivity(asks)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -236,6 +245,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 		Store: batch, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	stopSignals, err := startSignals(ctx, cfg, signalSink(cfg, st), st, mux, tokens, disp.Wake, logger)
 	if err != nil {
 		return err
@@ -248,7 +258,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	con := &console.Console{Store: st, Decider: wf, Runner: manual, User: cfg.Console.User, Auth: auth, Logger: logger.With("component", "console")}
 	con.Register(mux)
 	if sl != nil {
-		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf, Runner: manual, Inputs: wf}, "/vigil ", logger.With("component", "commands"))
+		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf, Runner: manual, Inputs: wf, Asker: asks}, "/vigil ", logger.With("component", "commands"))
 		stopSlack, err := sl.serve(ctx, mux, cmds)
 		if err != nil {
 			return err

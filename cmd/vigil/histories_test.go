@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/vigilops/vigil/activities"
 	"github.com/vigilops/vigil/bot/console"
+	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/devtemporal"
 	"github.com/vigilops/vigil/runbooks"
@@ -57,6 +59,11 @@ func TestRecordHistories(t *testing.T) {
 	w.RegisterWorkflow(workflows.RemediationWorkflow)
 	w.RegisterActivity(&activities.Activities{Store: st, Chat: console.Thread{Store: st}, Runbooks: runbooks.NewHolder(lib), Groups: groups, Steps: runbooks.Executor{}})
 	w.RegisterActivity(&activities.Review{Store: st, Chat: console.Thread{Store: st}})
+	off, err := newAssistant(config.Default(), nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.RegisterActivity(&activities.Assist{Assistant: off, Store: st})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
