@@ -45,8 +45,11 @@ type Activities struct {
 	Runbooks Library
 	// Groups maps approver group names to user ids (from configuration).
 	Groups map[string][]string
-	Steps  StepRunner
-	Logger *slog.Logger
+	// Dependencies are the services' calls as [caller, callee] pairs (from the
+	// service catalogue), for root-cause ranking.
+	Dependencies [][2]string
+	Steps        StepRunner
+	Logger       *slog.Logger
 }
 
 // PostInput is a message to post or edit.
