@@ -67,6 +67,9 @@ type Config struct {
 	Anomaly Anomaly `yaml:"anomaly"`
 	// Forecast configures capacity forecasts of pushed metrics.
 	Forecast ForecastSettings `yaml:"forecast"`
+	// Changes configures change events from GitHub and the service catalogue
+	// (changes.go).
+	Changes Changes `yaml:"changes"`
 	// Assist configures the optional investigation assistant (assist.go).
 	Assist Assist `yaml:"assist"`
 }
@@ -307,6 +310,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Slack.validate()...)
 	errs = append(errs, c.validateReview()...)
 	errs = append(errs, c.validateSignals()...)
+	errs = append(errs, c.validateChanges()...)
 	errs = append(errs, c.validateAssist()...)
 	return errors.Join(errs...)
 }

@@ -202,6 +202,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	w.RegisterActivity(&activities.Activities{
 		Store: st, Chat: chat, Runbooks: library, Groups: cfg.Groups,
 		Steps: runbooks.Executor{GitHub: gh, Notifier: notify}, Logger: logger,
+		Dependencies: cfg.Changes.Edges(),
 	})
 	rv, err := reviewActivities(cfg, st, chat, logger)
 	if err != nil {
@@ -246,6 +247,11 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
+	stopChanges, err := startChanges(ctx, cfg, st, gh, mux, disp.Wake, logger)
+	if err != nil {
+		return err
+	}
+	defer stopChanges()
 	stopSignals, err := startSignals(ctx, cfg, signalSink(cfg, st), st, mux, tokens, disp.Wake, logger)
 	if err != nil {
 		return err

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/ingest"
+	"github.com/vigilops/vigil/store"
+)
+
+// BenchmarkIngest sends the default storm's payloads over HTTP to the
+// Alertmanager receiver on a real store, without Temporal or the dispatcher:
+// the ceiling of the durable ingest path alone, by number of senders. One
+// iteration is the whole storm on a fresh store; run it with -benchtime 1x
+// and -cpuprofile to see where the time goes.
+func BenchmarkIngest(b *testing.B) {
+	spec := Spec{Incidents: 100, AlertsPerIncident: 50, Noise: 200, Flapping: 20, Flaps: 3, Span: 2 * time.Minute,
+		Cascade: 3 * time.Minute, Hold: 10 * time.Minute, Start: time.Now().Add(-time.Hour).Truncate(time.Second), Seed: 1}
+	s, err := Generate(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	alerts := 0
+	for _, p := range s.Payloads {
+		alerts += p.Alerts
+	}
+	for _, senders := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				st, err := store.Open(filepath.Join(b.TempDir(), "vigil.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := httptest.NewServer(&ingest.Alertmanager{Store: st, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
+				d := &driver{client: newClient(senders), url: srv.URL, workers: senders}
+				b.StartTimer()
+				sent := d.run(context.Background(), s.Payloads)
+				b.StopTimer()
+				for _, x := range sent {
+					if x.Status != http.StatusOK {
+						b.Fatalf("a payload got %d", x.Status)
+					}
+				}
+				srv.Close()
+				_ = st.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.N*alerts)/b.Elapsed().Seconds(), "alerts/s")
+			b.ReportMetric(float64(b.N*len(s.Payloads))/b.Elapsed().Seconds(), "payloads/s")
+		})
+	}
+}

@@ -1,0 +1,226 @@
+// Command storm drives an alert storm with known ground truth through Vigil's
+// real ingest path and measures what came of it.
+//
+// It generates N true incidents, each a cascade of alerts across the
+// services of one stack (a backing service fails, its callers follow), plus
+// unrelated noise alerts and flapping alerts; runs the storm through
+// Alertmanager's grouping (group_by [alertname, service], default timers) to
+// get the webhook payloads Alertmanager would send; starts Vigil in this
+// process (store, embedded Temporal, worker, dispatcher, Alertmanager
+// receiver); sends the payloads over HTTP; and waits for every incident's
+// first thread post.
+//
+// It reports:
+//   - alerts/s accepted durably: alerts in payloads answered 200 (Vigil
+//     answers 200 only once they are stored), over the time from the first
+//     send to the last answer;
+//   - incidents opened against true incidents, and the pairwise precision,
+//     recall and F1 of the grouping (pairs of alerts in one incident against
+//     pairs in one true incident);
+//   - alert → first thread post latency p50/p99: from the send of the first
+//     payload whose answer named an incident to that incident's "summary"
+//     message in the store;
+//   - the same grouping scores for analyzers/correlate run offline over the
+//     same firings with the storm's dependency graph, to show what routing
+//     through it would give.
+//
+// Usage:
+//
+//	go run ./bench/storm [--incidents 100] [--alerts-per-incident 50] [--noise 200]
+//	    [--flapping 20] [--concurrency 16] [--duration 0] [--json] [--cpuprofile FILE]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/vigilops/vigil/analyzers/correlate"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// options are the command line.
+type options struct {
+	spec        Spec
+	concurrency int
+	duration    time.Duration
+	groupBy     []string
+	maxBody     int64
+	dataDir     string
+	settle      time.Duration
+	json        bool
+	cpuprofile  string
+	logLevel    slog.Level
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("storm", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.spec.Incidents, "incidents", 100, "true incidents, all starting within --span (a storm of that many concurrent incidents)")
+	fs.IntVar(&o.spec.AlertsPerIncident, "alerts-per-incident", 50, "distinct alerts each incident's cascade raises")
+	fs.IntVar(&o.spec.Noise, "noise", 200, "unrelated alerts on random services")
+	fs.IntVar(&o.spec.Flapping, "flapping", 20, "alerts that fire and resolve repeatedly")
+	fs.IntVar(&o.spec.Flaps, "flaps", 3, "firings of each flapping alert")
+	fs.DurationVar(&o.spec.Span, "span", 2*time.Minute, "simulated time over which the incidents start")
+	fs.DurationVar(&o.spec.Cascade, "cascade", 3*time.Minute, "simulated time a cascade takes to reach its last service")
+	fs.DurationVar(&o.spec.Hold, "hold", 10*time.Minute, "simulated time a cascade's alerts keep firing before they resolve")
+	fs.Uint64Var(&o.spec.Seed, "seed", 1, "random seed; the same seed gives the same storm")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "concurrent HTTP senders")
+	fs.DurationVar(&o.duration, "duration", 0, "wall time to spread the storm over; 0 sends as fast as Vigil answers")
+	groupBy := fs.String("group-by", "alertname,service", "Vigil's ingest.group_by")
+	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "Vigil's http.max_body_bytes")
+	fs.StringVar(&o.dataDir, "data-dir", "", "directory for Vigil's databases (default: a temporary one, removed afterwards)")
+	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "how long to wait after the storm for every incident's first post")
+	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the storm, sending and settling (Vigil and the driver), to this file")
+	level := fs.String("log-level", "error", "Vigil's log level: debug, info, warn or error (to stderr)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.concurrency < 1 {
+		return o, errors.New("--concurrency must be at least 1")
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return o, fmt.Errorf("--log-level: %w", err)
+	}
+	o.groupBy = strings.Split(*groupBy, ",")
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "storm:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := storm(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "storm:", err)
+		return 1
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "storm:", err)
+			return 1
+		}
+		return 0
+	}
+	rep.print(stdout)
+	return 0
+}
+
+// storm runs one storm end to end.
+func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
+	progress := func(format string, args ...any) { fmt.Fprintf(stderr, "storm: "+format+"\n", args...) }
+	// The simulated storm ends about now, so alerts start in the past.
+	o.spec.Start = time.Now().Add(-o.spec.Span - o.spec.Cascade - o.spec.Hold).Truncate(time.Second)
+	s, err := Generate(o.spec)
+	if err != nil {
+		return nil, err
+	}
+	alerts := 0
+	for _, p := range s.Payloads {
+		alerts += p.Alerts
+	}
+	progress("%d payloads carrying %d alerts (%d distinct sent firing, %d true incidents) over %s simulated", len(s.Payloads), alerts, len(s.Truth), s.Clusters, s.Span)
+
+	dir := o.dataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "vigil-storm-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
+	v, err := startVigil(ctx, dir, o.groupBy, o.maxBody, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := v.Close(); err != nil {
+			progress("stopping Vigil: %v", err)
+		}
+	}()
+	progress("Vigil is up in %s; sending with %d senders", dir, o.concurrency)
+
+	d := &driver{client: newClient(o.concurrency), url: v.URL, workers: o.concurrency}
+	if o.duration > 0 && s.Span > 0 {
+		d.pace = float64(o.duration) / float64(s.Span)
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				progress("%d/%d payloads answered", d.sent.Load(), len(s.Payloads))
+			}
+		}
+	}()
+	sent := d.run(ctx, s.Payloads)
+	close(done)
+	progress("all payloads answered; waiting up to %s for every incident's first post", o.settle)
+
+	settleStart := time.Now()
+	var known []string
+	seen := map[string]bool{}
+	for _, x := range sent {
+		for _, id := range x.Incidents {
+			if !seen[id] {
+				seen[id] = true
+				known = append(known, id)
+			}
+		}
+	}
+	obs, err := observe(ctx, v.Store, s.Truth, known, time.Now().Add(o.settle))
+	if o.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return nil, err
+	}
+	settled := time.Since(settleStart)
+	offline, offlineIncidents, err := correlateOffline(s, correlate.DefaultConfig())
+	if err != nil {
+		return nil, err
+	}
+	obs.HandOvers = v.Deliveries.HandOvers()
+	rep := newReport(o, s, sent, obs, settled)
+	rep.Offline.Precision, rep.Offline.Recall, rep.Offline.F1 = Pairwise(s.Truth, offline)
+	rep.Offline.Incidents = offlineIncidents
+	return rep, nil
+}

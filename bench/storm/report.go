@@ -1,0 +1,225 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Targets from the issue.
+const (
+	targetAlertsPerSecond = 20000
+	targetF1              = 0.95
+	targetThreadP99       = 2 * time.Second
+)
+
+// Report is the storm's summary; --json prints it as is.
+type Report struct {
+	Storm struct {
+		Incidents         int    `json:"incidents"`
+		AlertsPerIncident int    `json:"alerts_per_incident"`
+		Noise             int    `json:"noise"`
+		Flapping          int    `json:"flapping"`
+		Concurrency       int    `json:"concurrency"`
+		Duration          string `json:"duration"`
+		SimulatedSpan     string `json:"simulated_span"`
+		Payloads          int    `json:"payloads"`
+		Alerts            int    `json:"alerts"`          // alerts in all payloads, resends included
+		DistinctAlerts    int    `json:"distinct_alerts"` // by fingerprint
+		TrueIncidents     int    `json:"true_incidents"`  // cascades, noise and flapping alerts
+		// NeverFiring counts alerts Alertmanager only ever sent resolved
+		// (they fired and resolved between two flushes of their group); they
+		// are left out of the truth.
+		NeverFiring      int     `json:"never_firing"`
+		AlertsPerPayload float64 `json:"alerts_per_payload"`
+	} `json:"storm"`
+	Ingest struct {
+		Seconds         float64        `json:"seconds"`           // first send to last answer
+		Answered200     int            `json:"answered_200"`      // payloads
+		Failed          map[string]int `json:"failed"`            // payloads by status ("0": no answer)
+		AlertsAccepted  int            `json:"alerts_accepted"`   // alerts in payloads answered 200
+		AlertsPerSecond float64        `json:"alerts_per_second"` // accepted durably
+		NewEvents       int            `json:"new_events"`        // alerts stored as new events
+		Duplicates      int            `json:"duplicates"`
+		RequestP50      string         `json:"request_p50"`
+		RequestP99      string         `json:"request_p99"`
+	} `json:"ingest"`
+	Grouping struct {
+		IncidentsOpened int     `json:"incidents_opened"`
+		TrueIncidents   int     `json:"true_incidents"`
+		Precision       float64 `json:"precision"`
+		Recall          float64 `json:"recall"`
+		F1              float64 `json:"f1"`
+		Unassigned      int     `json:"unassigned"` // alerts in no incident's projection
+		// UnassignedExamples are up to 10 of them, by fingerprint.
+		UnassignedExamples []string `json:"unassigned_examples,omitempty"`
+	} `json:"grouping"`
+	Thread struct {
+		P50 string `json:"p50"`
+		P99 string `json:"p99"`
+		Max string `json:"max"`
+		// Measured counts incidents opened by a payload's answer; Missing
+		// those without a summary post by the deadline; Unattributed those no
+		// answer named (opened by the dispatcher rerouting events of a
+		// finished incident).
+		Measured     int `json:"measured"`
+		Missing      int `json:"missing"`
+		Unattributed int `json:"unattributed"`
+		// Stages split the latency of the measured incidents: from the send
+		// to the dispatcher starting the first delivery (the outbox wait and
+		// its queue), the delivery itself (SignalWithStart), and from it to
+		// the summary post (the workflow's first task and activity).
+		Stages struct {
+			DispatchP50 string `json:"dispatch_p50"`
+			DispatchP99 string `json:"dispatch_p99"`
+			SignalP50   string `json:"signal_p50"`
+			SignalP99   string `json:"signal_p99"`
+			WorkflowP50 string `json:"workflow_p50"`
+			WorkflowP99 string `json:"workflow_p99"`
+		} `json:"stages"`
+	} `json:"thread"`
+	// Offline is analyzers/correlate's grouping of the same firings with the
+	// storm's dependency graph, not yet wired into ingest.
+	Offline struct {
+		Incidents int     `json:"incidents"`
+		Precision float64 `json:"precision"`
+		Recall    float64 `json:"recall"`
+		F1        float64 `json:"f1"`
+	} `json:"offline_correlate"`
+	SettleSeconds float64 `json:"settle_seconds"`
+	// Drained: the outbox emptied, every incident posted its summary and
+	// every alert reached an incident before --settle ran out.
+	Drained     bool `json:"drained"`
+	OutboxEmpty bool `json:"outbox_empty"`
+	Targets     struct {
+		AlertsPerSecond bool `json:"alerts_per_second"`
+		F1              bool `json:"f1"`
+		ThreadP99       bool `json:"thread_p99"`
+	} `json:"targets_met"`
+}
+
+func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.Duration) *Report {
+	r := &Report{}
+	st := &r.Storm
+	st.Incidents, st.AlertsPerIncident, st.Noise, st.Flapping = o.spec.Incidents, o.spec.AlertsPerIncident, o.spec.Noise, o.spec.Flapping
+	st.Concurrency, st.Duration, st.SimulatedSpan = o.concurrency, o.duration.String(), s.Span.String()
+	st.Payloads, st.DistinctAlerts, st.TrueIncidents, st.NeverFiring = len(s.Payloads), len(s.Truth), s.Clusters, s.Invisible
+	for _, p := range s.Payloads {
+		st.Alerts += p.Alerts
+	}
+	if st.Payloads > 0 {
+		st.AlertsPerPayload = float64(st.Alerts) / float64(st.Payloads)
+	}
+
+	in := &r.Ingest
+	in.Failed = map[string]int{}
+	var first, last time.Time
+	var took []time.Duration
+	opener := map[string]time.Time{}
+	for _, x := range sent {
+		if first.IsZero() || x.At.Before(first) {
+			first = x.At
+		}
+		if end := x.At.Add(x.Took); end.After(last) {
+			last = end
+		}
+		took = append(took, x.Took)
+		if x.Status != 200 {
+			in.Failed[fmt.Sprint(x.Status)]++
+			continue
+		}
+		in.Answered200++
+		in.AlertsAccepted += x.Alerts
+		in.NewEvents += x.Accepted
+		in.Duplicates += x.Duplicates
+		for _, id := range x.Incidents {
+			if t, ok := opener[id]; !ok || x.At.Before(t) {
+				opener[id] = x.At
+			}
+		}
+	}
+	in.Seconds = last.Sub(first).Seconds()
+	if in.Seconds > 0 {
+		in.AlertsPerSecond = float64(in.AlertsAccepted) / in.Seconds
+	}
+	in.RequestP50, in.RequestP99 = Percentile(took, 0.5).String(), Percentile(took, 0.99).String()
+
+	g := &r.Grouping
+	g.IncidentsOpened, g.TrueIncidents = len(obs.Incidents), s.Clusters
+	g.Precision, g.Recall, g.F1 = Pairwise(s.Truth, obs.Assigned)
+	for _, fp := range slices.Sorted(maps.Keys(s.Truth)) {
+		if _, ok := obs.Assigned[fp]; !ok {
+			g.Unassigned++
+			if len(g.UnassignedExamples) < 10 {
+				g.UnassignedExamples = append(g.UnassignedExamples, fp)
+			}
+		}
+	}
+
+	th := &r.Thread
+	var lat, dispatch, signal, wf []time.Duration
+	for _, id := range obs.Incidents {
+		sentAt, ok := opener[id]
+		posted, has := obs.Summaries[id]
+		switch {
+		case !ok:
+			th.Unattributed++
+		case !has:
+			th.Missing++
+		default:
+			lat = append(lat, posted.Sub(sentAt))
+			if h, ok := obs.HandOvers[id]; ok {
+				dispatch, signal, wf = append(dispatch, h.Start.Sub(sentAt)), append(signal, h.End.Sub(h.Start)), append(wf, posted.Sub(h.End))
+			}
+		}
+	}
+	sg := &th.Stages
+	sg.DispatchP50, sg.DispatchP99 = Percentile(dispatch, 0.5).String(), Percentile(dispatch, 0.99).String()
+	sg.SignalP50, sg.SignalP99 = Percentile(signal, 0.5).String(), Percentile(signal, 0.99).String()
+	sg.WorkflowP50, sg.WorkflowP99 = Percentile(wf, 0.5).String(), Percentile(wf, 0.99).String()
+	th.Measured = len(lat)
+	th.P50, th.P99 = Percentile(lat, 0.5).String(), Percentile(lat, 0.99).String()
+	th.Max = Percentile(lat, 1).String()
+
+	r.SettleSeconds, r.Drained, r.OutboxEmpty = settled.Seconds(), obs.Drained, obs.OutboxEmpty
+	r.Targets.AlertsPerSecond = in.AlertsPerSecond >= targetAlertsPerSecond
+	r.Targets.F1 = g.F1 >= targetF1
+	r.Targets.ThreadP99 = th.Missing == 0 && th.Measured > 0 && Percentile(lat, 0.99) < targetThreadP99
+	return r
+}
+
+func (r *Report) print(w io.Writer) {
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	st, in, g, th, off := r.Storm, r.Ingest, r.Grouping, r.Thread, r.Offline
+	fmt.Fprintf(w, "storm: %d incidents × %d alerts, %d noise, %d flapping → %d payloads, %d alerts (%.1f per payload; %d distinct alerts sent firing, %d only ever sent resolved) over %s simulated; %d senders\n",
+		st.Incidents, st.AlertsPerIncident, st.Noise, st.Flapping, st.Payloads, st.Alerts, st.AlertsPerPayload, st.DistinctAlerts, st.NeverFiring, st.SimulatedSpan, st.Concurrency)
+	fmt.Fprintf(w, "ingest: %d alerts accepted durably in %.2fs = %.0f alerts/s (target %d: %s); %d new events, %d duplicates; request p50 %s p99 %s\n",
+		in.AlertsAccepted, in.Seconds, in.AlertsPerSecond, targetAlertsPerSecond, met(r.Targets.AlertsPerSecond), in.NewEvents, in.Duplicates, in.RequestP50, in.RequestP99)
+	if len(in.Failed) > 0 {
+		fmt.Fprintf(w, "ingest: failed payloads by status:")
+		for _, k := range slices.Sorted(maps.Keys(in.Failed)) {
+			fmt.Fprintf(w, " %s×%d", k, in.Failed[k])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "grouping: %d incidents opened for %d true ones; pairwise precision %.3f recall %.3f F1 %.3f (target %.2f: %s); %d alerts in no incident\n",
+		g.IncidentsOpened, g.TrueIncidents, g.Precision, g.Recall, g.F1, targetF1, met(r.Targets.F1), g.Unassigned)
+	fmt.Fprintf(w, "thread: alert → first post p50 %s p99 %s max %s over %d incidents (target p99 < %s: %s); %d without a post, %d unattributed\n",
+		th.P50, th.P99, th.Max, th.Measured, targetThreadP99, met(r.Targets.ThreadP99), th.Missing, th.Unattributed)
+	sg := th.Stages
+	fmt.Fprintf(w, "thread: stages p50/p99: send → dispatcher %s/%s, SignalWithStart %s/%s, signal → summary post %s/%s\n",
+		sg.DispatchP50, sg.DispatchP99, sg.SignalP50, sg.SignalP99, sg.WorkflowP50, sg.WorkflowP99)
+	fmt.Fprintf(w, "offline analyzers/correlate on the same firings: %d incidents; precision %.3f recall %.3f F1 %.3f\n",
+		off.Incidents, off.Precision, off.Recall, off.F1)
+	fmt.Fprintf(w, "settled in %.1fs (drained: %v; outbox empty: %v)\n", r.SettleSeconds, r.Drained, r.OutboxEmpty)
+	if len(g.UnassignedExamples) > 0 {
+		fmt.Fprintf(w, "alerts in no incident (fingerprints): %v\n", g.UnassignedExamples)
+	}
+}

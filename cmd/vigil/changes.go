@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/vigilops/vigil/changes"
+	"github.com/vigilops/vigil/config"
+	"github.com/vigilops/vigil/ingest"
+	"github.com/vigilops/vigil/store"
+)
+
+// startChanges registers the GitHub webhook on mux when changes.webhook_secret
+// is set (outside the bearer tokens: the HMAC signature is its
+// authentication), and polls GitHub for changes when changes.poll is set,
+// through gh (validation requires github.token for polling). The returned
+// stop ends the poller and waits for it.
+func startChanges(ctx context.Context, cfg config.Config, st *store.Store, gh *github.Client, mux *http.ServeMux, notify func(), logger *slog.Logger) (stop func(), err error) {
+	logger = logger.With("component", "changes")
+	var services []changes.Service
+	for _, name := range slices.Sorted(maps.Keys(cfg.Changes.Services)) {
+		s := cfg.Changes.Services[name]
+		services = append(services, changes.Service{Name: name, Repo: s.Repo, Branch: s.Branch, Environments: s.Environments})
+	}
+	catalog := changes.NewCatalog(services)
+	if cfg.Changes.WebhookSecret != "" {
+		secret, err := cfg.Changes.WebhookSecret.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("changes.webhook_secret: %w", err)
+		}
+		mux.Handle("POST /api/v1/github/webhook", &ingest.GitHub{Store: st, Secret: []byte(secret), Catalog: catalog, Notify: notify, Logger: logger})
+		logger.Info("GitHub webhooks on", "path", "/api/v1/github/webhook")
+	}
+	if cfg.Changes.Poll == 0 {
+		return func() {}, nil
+	}
+	p := &changes.Poller{
+		Fetcher: changes.NewFetcher(gh, catalog, cfg.Changes.LookbackOrDefault(), logger), Store: st,
+		Interval: cfg.Changes.Poll, Notify: notify, Logger: logger, Now: time.Now,
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	logger.Info("polling GitHub for changes", "repos", catalog.Repos(), "every", cfg.Changes.Poll)
+	return func() { cancel(); <-done }, nil
+}
