@@ -9,8 +9,11 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
@@ -22,6 +25,7 @@ import (
 type Store interface {
 	SaveIncident(ctx context.Context, inc incident.Incident, version int64) error
 	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditRecord, error)
+	AppendAudits(ctx context.Context, es []store.AuditEntry) ([]store.AuditRecord, error)
 	StepRun(ctx context.Context, key string) (store.StepRun, error)
 	StartStep(ctx context.Context, key, incidentID, runID, stepID string, now time.Time) error
 	FinishStep(ctx context.Context, key string, res incident.StepResult) error
@@ -64,6 +68,38 @@ func (a *Activities) PostMessage(ctx context.Context, in PostInput) error {
 	return a.Chat.Post(ctx, in.IncidentID, in.Key, in.Message)
 }
 
+// PostMessages posts several thread messages in order. Run as an activity,
+// it posts one at a time, stopping at the first that fails, and heartbeats how
+// many are posted, so a retry resumes after those and a slow surface (Slack's
+// rate limits) is not asked again for what it already has. Run as a local
+// activity (no slow surface), it posts them all in one write where the
+// surface can. Every post is idempotent by its key, so one repeated edits the
+// message, changing nothing a reader sees.
+func (a *Activities) PostMessages(ctx context.Context, in []PostInput) error {
+	if activity.GetInfo(ctx).IsLocalActivity { // local activities cannot heartbeat
+		posts := make([]bot.Post, len(in))
+		for i, p := range in {
+			posts[i] = bot.Post{IncidentID: p.IncidentID, Key: p.Key, Message: p.Message}
+		}
+		if err := bot.PostAll(ctx, a.Chat, posts); err != nil {
+			return fmt.Errorf("post %d messages: %w", len(in), err)
+		}
+		return nil
+	}
+	var done int
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &done) != nil {
+		done = 0 // progress unreadable: post them all again, which edits
+	}
+	for i := done; i < len(in); i++ {
+		p := in[i]
+		if err := a.Chat.Post(ctx, p.IncidentID, p.Key, p.Message); err != nil {
+			return fmt.Errorf("post %s of %s: %w", p.Key, p.IncidentID, err)
+		}
+		activity.RecordHeartbeat(ctx, i+1)
+	}
+	return nil
+}
+
 // SaveInput is a projection to save.
 type SaveInput struct {
 	Incident incident.Incident
@@ -87,8 +123,21 @@ type AuditInput struct {
 
 // Audit appends a record to the hash-chained audit trail.
 func (a *Activities) Audit(ctx context.Context, in AuditInput) error {
-	_, err := a.Store.AppendAudit(ctx, store.AuditEntry{
-		Key: in.Key, Incident: in.IncidentID, At: in.At, Actor: in.Actor, Action: in.Action, Details: in.Details,
-	})
+	_, err := a.Store.AppendAudit(ctx, in.entry())
 	return err
+}
+
+// AuditMany appends records to the audit trail in order, in one commit. Each is
+// idempotent by its own key, so a retried activity records each once.
+func (a *Activities) AuditMany(ctx context.Context, in []AuditInput) error {
+	es := make([]store.AuditEntry, len(in))
+	for i, r := range in {
+		es[i] = r.entry()
+	}
+	_, err := a.Store.AppendAudits(ctx, es)
+	return err
+}
+
+func (in AuditInput) entry() store.AuditEntry {
+	return store.AuditEntry{Key: in.Key, Incident: in.IncidentID, At: in.At, Actor: in.Actor, Action: in.Action, Details: in.Details}
 }

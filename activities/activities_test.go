@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
@@ -162,5 +165,75 @@ func TestRankCauses(t *testing.T) {
 	}
 	if got := 0.5*1 + 0.3*0.5 + 0.2*0.9; math.Abs(db.Score-got) > 1e-9 {
 		t.Errorf("db score %v, want the weighted sum %v", db.Score, got)
+	}
+}
+
+// flakyThread is a chat surface that records post keys in order and fails the
+// post of one key once.
+type flakyThread struct {
+	keys   []string
+	failOn string
+}
+
+func (f *flakyThread) Post(_ context.Context, _, key string, _ bot.Message) error {
+	if key == f.failOn {
+		f.failOn = ""
+		return errors.New("chat unavailable")
+	}
+	f.keys = append(f.keys, key)
+	return nil
+}
+
+// TestBatchesAreIdempotent: AuditMany and PostMessages keep their order, and a
+// retry after a failure part-way records each act once and leaves every
+// message posted; a retry that has the failed attempt's heartbeat resumes
+// after the posts it reported.
+func TestBatchesAreIdempotent(t *testing.T) {
+	env, st, _, acts := newEnv(t)
+	chat := &flakyThread{failOn: "evidence-E2"}
+	acts.Chat = chat
+	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	audits := []AuditInput{
+		{Key: "inc/1", IncidentID: "inc", At: at, Actor: "system:ingest", Action: "incident.opened"},
+		{Key: "inc/2", IncidentID: "inc", At: at, Actor: "system:ingest", Action: "alert.firing", Details: map[string]any{"evidence": "E1"}},
+		{Key: "inc/3", IncidentID: "inc", At: at, Actor: "system:ingest", Action: "alert.firing", Details: map[string]any{"evidence": "E2"}},
+	}
+	for range 2 {
+		if _, err := env.ExecuteActivity(acts.AuditMany, audits); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := st.AuditTrail(context.Background(), "inc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Key+" "+r.Action)
+	}
+	if want := []string{"inc/1 incident.opened", "inc/2 alert.firing", "inc/3 alert.firing"}; !slices.Equal(got, want) {
+		t.Errorf("audit trail after a retried batch = %v, want %v", got, want)
+	}
+
+	posts := []PostInput{{IncidentID: "inc", Key: "evidence-E1"}, {IncidentID: "inc", Key: "evidence-E2"}, {IncidentID: "inc", Key: "evidence-E3"}}
+	if _, err := env.ExecuteActivity(acts.PostMessages, posts); err == nil || !strings.Contains(err.Error(), "post evidence-E2 of inc: chat unavailable") {
+		t.Fatalf("batch with a failing post = %v", err)
+	}
+	if !slices.Equal(chat.keys, []string{"evidence-E1"}) {
+		t.Errorf("posted %v before the failure, want only E1 (posts stop at the first failure)", chat.keys)
+	}
+	env.SetHeartbeatDetails(1) // what the failed attempt reported
+	if _, err := env.ExecuteActivity(acts.PostMessages, posts); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"evidence-E1", "evidence-E2", "evidence-E3"}; !slices.Equal(chat.keys, want) {
+		t.Errorf("posts = %v, want %v (the retry resumes after E1)", chat.keys, want)
+	}
+	env.SetHeartbeatDetails(nil)
+	if _, err := env.ExecuteActivity(acts.PostMessages, posts); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"evidence-E1", "evidence-E2", "evidence-E3", "evidence-E1", "evidence-E2", "evidence-E3"}; !slices.Equal(chat.keys, want) {
+		t.Errorf("posts = %v, want %v (without progress, everything is posted again in order)", chat.keys, want)
 	}
 }

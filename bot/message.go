@@ -60,6 +60,33 @@ type Surface interface {
 	Post(ctx context.Context, incidentID, key string, m Message) error
 }
 
+// Post is one keyed message for an incident's thread.
+type Post struct {
+	IncidentID string
+	Key        string
+	Message    Message
+}
+
+// BatchSurface is a Surface that can also post several messages in one write,
+// all or none of them, with Post's meaning for each.
+type BatchSurface interface {
+	Surface
+	PostMany(ctx context.Context, posts []Post) error
+}
+
+// PostAll posts in order, in one write where s can.
+func PostAll(ctx context.Context, s Surface, posts []Post) error {
+	if b, ok := s.(BatchSurface); ok {
+		return b.PostMany(ctx, posts)
+	}
+	for _, p := range posts {
+		if err := s.Post(ctx, p.IncidentID, p.Key, p.Message); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Fanout posts to several surfaces; every surface is tried and errors are joined.
 type Fanout []Surface
 
@@ -68,6 +95,16 @@ func (f Fanout) Post(ctx context.Context, incidentID, key string, m Message) err
 	var errs []error
 	for _, s := range f {
 		errs = append(errs, s.Post(ctx, incidentID, key, m))
+	}
+	return errors.Join(errs...)
+}
+
+// PostMany implements BatchSurface: each surface gets the posts, in one write
+// where it can.
+func (f Fanout) PostMany(ctx context.Context, posts []Post) error {
+	var errs []error
+	for _, s := range f {
+		errs = append(errs, PostAll(ctx, s, posts))
 	}
 	return errors.Join(errs...)
 }

@@ -101,6 +101,33 @@ type Ingest struct {
 	// Tokens are bearer tokens accepted on ingest endpoints, as secret references
 	// (env:NAME or file:PATH). Empty accepts unauthenticated requests (development).
 	Tokens []Secret `yaml:"tokens"`
+	// Correlation routes a signal that has no open incident of its own to an
+	// open incident it is connected to, instead of opening one.
+	Correlation Correlation `yaml:"correlation"`
+}
+
+// Correlation configures cross-group correlation at ingest (analyzers/correlate).
+// A firing alert whose group has no open incident, or a signal whose service
+// has none, joins an open incident when it happened within Window of the
+// incident's signals and its service is at most MaxHops dependency edges from
+// one of the incident's services. Edges come from changes.services.*.calls and,
+// with Learn, from which services have alerted together. A group that joined an
+// incident keeps routing there while the incident is open.
+type Correlation struct {
+	// Enabled turns correlation on. Default true; false groups alerts by
+	// group_by alone and signals by service alone.
+	Enabled bool `yaml:"enabled"`
+	// Window is how close in time a signal must be to an incident's first and
+	// latest signals (their start times). Default 10m.
+	Window time.Duration `yaml:"window"`
+	// MaxHops is how many dependency edges may separate a signal's service
+	// from one of the incident's. 0 joins only the same service. Default 1: a
+	// cascade is followed one service at a time, as each joins the incident.
+	MaxHops int `yaml:"max_hops"`
+	// Learn adds edges between services that often alert together (support,
+	// confidence and lift over 5-minute windows, halving weekly; see the
+	// README). Learned in memory, so relearned after a restart. Default true.
+	Learn bool `yaml:"learn"`
 }
 
 // Runbooks configures the runbook library.
@@ -169,7 +196,8 @@ func Default() Config {
 		DataDir:  "./.vigil",
 		Temporal: Temporal{Namespace: "default", TaskQueue: "vigil"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
-		Ingest:   Ingest{GroupBy: []string{"alertname", "service"}},
+		Ingest: Ingest{GroupBy: []string{"alertname", "service"},
+			Correlation: Correlation{Enabled: true, Window: 10 * time.Minute, MaxHops: 1, Learn: true}},
 		Runbooks: Runbooks{Dir: "examples/runbooks", Reload: 2 * time.Second, Sync: time.Minute},
 		Groups:   map[string][]string{"oncall": {DefaultConsoleUser}},
 		Console:  Console{User: DefaultConsoleUser},
@@ -260,6 +288,12 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Ingest.GroupBy) == 0 {
 		bad("ingest.group_by", "must list at least one label (default [alertname, service])")
+	}
+	if c.Ingest.Correlation.Window <= 0 {
+		bad("ingest.correlation.window", "must be positive, got %s (default 10m)", c.Ingest.Correlation.Window)
+	}
+	if c.Ingest.Correlation.MaxHops < 0 || c.Ingest.Correlation.MaxHops > 5 {
+		bad("ingest.correlation.max_hops", "must be between 0 and 5, got %d (default 1)", c.Ingest.Correlation.MaxHops)
 	}
 	for i, t := range c.Ingest.Tokens {
 		if err := t.Validate(); err != nil {

@@ -40,6 +40,11 @@ const (
 	KindManual        EventKind = "manual"
 	// KindPredicted is a forecast that a metric will cross a threshold soon.
 	KindPredicted EventKind = "predicted"
+	// KindMerge tells an incident that correlation found it and another open
+	// incident to be one: Labels["into"] names the incident it merged into
+	// (it is over), or Labels["from"] the incident that merged into it (whose
+	// events follow). Summary says why.
+	KindMerge EventKind = "merge"
 )
 
 // Alert statuses as Alertmanager sends them.

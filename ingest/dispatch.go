@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
@@ -14,7 +18,10 @@ import (
 // Outbox is the store's queue of accepted, undelivered events.
 type Outbox interface {
 	Outbox(ctx context.Context, limit int) ([]store.Delivery, error)
-	MarkDelivered(ctx context.Context, ids []int64, now time.Time) error
+	// MarkDelivered takes delivered events out of the outbox, each only while
+	// it still belongs to the incident it was delivered to (correlation may
+	// have merged that incident away meanwhile, and queued it for another).
+	MarkDelivered(ctx context.Context, delivered []store.Delivery, now time.Time) error
 	Reroute(ctx context.Context, d store.Delivery, now time.Time) (string, error)
 }
 
@@ -34,13 +41,20 @@ type Dispatcher struct {
 	Poll time.Duration
 	// Policy is what new incidents run under (escalation, autonomy).
 	Policy workflows.IncidentPolicy
+	// Concurrency is how many incidents of one outbox batch are handed to
+	// Temporal at once (default 16). An incident appears once per batch and
+	// batches go one after another, so each incident's events keep their order.
+	Concurrency int
 
 	wake chan struct{}
 }
 
+// DefaultDispatchConcurrency is the Dispatcher's Concurrency when unset.
+const DefaultDispatchConcurrency = 16
+
 // NewDispatcher returns a dispatcher; call Run to start it.
 func NewDispatcher(s Outbox, to Deliverer, logger *slog.Logger) *Dispatcher {
-	return &Dispatcher{Store: s, To: to, Logger: logger, Poll: 2 * time.Second, wake: make(chan struct{}, 1)}
+	return &Dispatcher{Store: s, To: to, Logger: logger, Poll: 2 * time.Second, Concurrency: DefaultDispatchConcurrency, wake: make(chan struct{}, 1)}
 }
 
 // Wake asks the dispatcher to look at the outbox now. It never blocks.
@@ -78,35 +92,72 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // drain delivers outbox batches until the outbox is empty or a delivery fails.
 func (d *Dispatcher) drain(ctx context.Context) error {
 	for {
-		batch, err := d.Store.Outbox(ctx, 500)
+		// A large read gives each incident more events per signal: fewer
+		// signals, fewer workflow tasks for Temporal to persist in a storm.
+		batch, err := d.Store.Outbox(ctx, 5000)
 		if err != nil || len(batch) == 0 {
 			return err
 		}
-		for _, dl := range batch {
-			if err := d.deliver(ctx, dl); err != nil {
-				return err
+		// New incidents first: their first thread post should not wait behind
+		// more evidence for incidents already open.
+		slices.SortStableFunc(batch, func(a, b store.Delivery) int {
+			switch {
+			case a.New && !b.New:
+				return -1
+			case b.New && !a.New:
+				return 1
 			}
+			return 0
+		})
+		if err := d.deliverAll(ctx, batch); err != nil {
+			return err
 		}
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, dl store.Delivery) error {
+// deliverAll hands a batch's incidents to Temporal, Concurrency at a time, then
+// marks the events Temporal has delivered, in one store call. Once a delivery
+// fails no more start; the ones in flight finish, those that succeeded are
+// marked, and the first error is returned so the rest wait for the retry.
+func (d *Dispatcher) deliverAll(ctx context.Context, batch []store.Delivery) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cmp.Or(d.Concurrency, DefaultDispatchConcurrency))
+	delivered := make([]store.Delivery, len(batch))
+	for i, dl := range batch {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return nil // a delivery failed or ctx ended: leave this one for the retry
+			}
+			ok, err := d.deliver(ctx, dl)
+			if ok {
+				delivered[i] = dl
+			}
+			return err
+		})
+	}
+	err := g.Wait()
+	delivered = slices.DeleteFunc(delivered, func(dl store.Delivery) bool { return len(dl.Events) == 0 })
+	if len(delivered) > 0 {
+		if merr := d.Store.MarkDelivered(ctx, delivered, time.Now()); merr != nil {
+			return errors.Join(err, merr)
+		}
+	}
+	return err
+}
+
+// deliver hands one incident's events to its workflow and reports whether
+// Temporal now has them. Events of a finished incident are rerouted to a new
+// one instead (and stay in the outbox for it).
+func (d *Dispatcher) deliver(ctx context.Context, dl store.Delivery) (bool, error) {
 	in := workflows.IncidentInput{ID: dl.IncidentID, Key: dl.GroupKey, GroupLabels: dl.GroupLabels, Policy: d.Policy}
 	err := d.To.Deliver(ctx, in, dl.Events)
 	if errors.Is(err, workflows.ErrIncidentClosed) {
 		newID, err := d.Store.Reroute(ctx, dl, time.Now())
 		if err != nil {
-			return err
+			return false, err
 		}
 		d.Logger.Info("dispatch: incident already finished; events moved", "from", dl.IncidentID, "to", newID)
-		return nil
+		return false, nil
 	}
-	if err != nil {
-		return err
-	}
-	ids := make([]int64, len(dl.Events))
-	for i, e := range dl.Events {
-		ids[i] = e.ID
-	}
-	return d.Store.MarkDelivered(ctx, ids, time.Now())
+	return err == nil, err
 }

@@ -23,8 +23,9 @@ var ErrAuditUnsealed = errors.New("the audit trail's head is not covered by a tr
 // ErrNotSigning is returned by SealIncident when the store has no signing key.
 var ErrNotSigning = errors.New("audit signing is not enabled")
 
-// maxAuditBatch bounds one group commit, so a burst never builds a transaction
-// that holds SQLite's write lock for long.
+// maxAuditBatch bounds the requests in one group commit, so a burst never builds
+// a transaction that holds SQLite's write lock for long. A request of
+// AppendAudits counts once however many entries it carries; it is never split.
 const maxAuditBatch = 256
 
 // auditLog is the single writer of the audit chain. Appends from concurrent
@@ -60,11 +61,11 @@ const (
 type auditReq struct {
 	kind     auditReqKind
 	ctx      context.Context
-	entry    AuditEntry
-	details  []byte
+	entries  []AuditEntry // appended in order, in one transaction
+	details  [][]byte     // entries' details, marshalled
 	incident string
 
-	rec     AuditRecord
+	recs    []AuditRecord // one per entry
 	cp      Checkpoint
 	adopted int64
 	err     error
@@ -79,16 +80,38 @@ type auditReq struct {
 // share one transaction. A call whose ctx ends while it waits returns ctx's error;
 // its record may still have been written, and a retry with the same Key returns it.
 func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditRecord, error) {
-	details, err := json.Marshal(e.Details)
+	recs, err := s.appendAudits(ctx, []AuditEntry{e})
 	if err != nil {
-		return AuditRecord{}, fmt.Errorf("store: audit %s: details: %w", e.Action, err)
+		return AuditRecord{}, fmt.Errorf("store: audit %s %s: %w", e.Incident, e.Action, err)
 	}
-	req := &auditReq{kind: reqAppend, entry: e, details: details}
+	return recs[0], nil
+}
+
+// AppendAudits adds records to the end of the chain in the order given, all in
+// one transaction: either every one is durable when it returns, or none is
+// written. Each entry is idempotent by its own Key, as with AppendAudit, so a
+// retried batch records each entry once and returns the records it has.
+func (s *Store) AppendAudits(ctx context.Context, entries []AuditEntry) ([]AuditRecord, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	recs, err := s.appendAudits(ctx, entries)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit %d records from %s %s: %w", len(entries), entries[0].Incident, entries[0].Action, err)
+	}
+	return recs, nil
+}
+
+func (s *Store) appendAudits(ctx context.Context, entries []AuditEntry) ([]AuditRecord, error) {
+	req := &auditReq{kind: reqAppend, entries: entries, details: make([][]byte, len(entries))}
+	for i, e := range entries {
+		var err error
+		if req.details[i], err = json.Marshal(e.Details); err != nil {
+			return nil, fmt.Errorf("details of %s: %w", e.Action, err)
+		}
+	}
 	s.submitAudit(ctx, req)
-	if req.err != nil {
-		return AuditRecord{}, fmt.Errorf("store: audit %s %s: %w", e.Incident, e.Action, req.err)
-	}
-	return req.rec, nil
+	return req.recs, req.err
 }
 
 // EnableSigning makes every later commit of audit records write a checkpoint
@@ -205,7 +228,7 @@ func (s *Store) commitAudit(batch []*auditReq, w *auditWrite) bool {
 	})
 	if err != nil {
 		for _, r := range live {
-			r.rec, r.cp, r.adopted, r.err = AuditRecord{}, Checkpoint{}, 0, err
+			r.recs, r.cp, r.adopted, r.err = nil, Checkpoint{}, 0, err
 		}
 		return false
 	}
@@ -336,35 +359,37 @@ func (w *auditWrite) appendAll(reqs []*auditReq) (int, error) {
 		if r.kind != reqAppend {
 			continue
 		}
-		e := r.entry
-		if rec, ok := byKey[e.Key]; ok {
-			r.rec = rec
-			continue
+		r.recs = make([]AuditRecord, len(r.entries))
+		for i, e := range r.entries {
+			if rec, ok := byKey[e.Key]; ok {
+				r.recs[i] = rec
+				continue
+			}
+			existing, err := scanAudit(w.tx.QueryRowContext(w.ctx, auditCols+` WHERE key = ?`, e.Key))
+			if err == nil {
+				r.recs[i], byKey[e.Key] = existing, existing
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return 0, fmt.Errorf("look up key %q: %w", e.Key, err)
+			}
+			rec := AuditRecord{
+				Seq: w.head.Seq + 1, Key: e.Key, Incident: e.Incident, At: ts(e.At), Actor: e.Actor, Action: e.Action,
+				Details: r.details[i], PrevHash: w.head.Hash,
+			}
+			if rec.Hash, err = rec.computeHash(); err != nil {
+				return 0, fmt.Errorf("hash record %d: %w", rec.Seq, err)
+			}
+			_, err = w.tx.ExecContext(w.ctx, `
+				INSERT INTO audit (seq, key, incident_id, at, actor, action, details, prev_hash, hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				rec.Seq, rec.Key, rec.Incident, rec.At, rec.Actor, rec.Action, string(rec.Details), rec.PrevHash, rec.Hash)
+			if err != nil {
+				return 0, fmt.Errorf("insert record %d: %w", rec.Seq, err)
+			}
+			w.head, r.recs[i], byKey[e.Key] = rec, rec, rec
+			added++
 		}
-		existing, err := scanAudit(w.tx.QueryRowContext(w.ctx, auditCols+` WHERE key = ?`, e.Key))
-		if err == nil {
-			r.rec, byKey[e.Key] = existing, existing
-			continue
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, fmt.Errorf("look up key %q: %w", e.Key, err)
-		}
-		rec := AuditRecord{
-			Seq: w.head.Seq + 1, Key: e.Key, Incident: e.Incident, At: ts(e.At), Actor: e.Actor, Action: e.Action,
-			Details: r.details, PrevHash: w.head.Hash,
-		}
-		if rec.Hash, err = rec.computeHash(); err != nil {
-			return 0, fmt.Errorf("hash record %d: %w", rec.Seq, err)
-		}
-		_, err = w.tx.ExecContext(w.ctx, `
-			INSERT INTO audit (seq, key, incident_id, at, actor, action, details, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			rec.Seq, rec.Key, rec.Incident, rec.At, rec.Actor, rec.Action, string(rec.Details), rec.PrevHash, rec.Hash)
-		if err != nil {
-			return 0, fmt.Errorf("insert record %d: %w", rec.Seq, err)
-		}
-		w.head, r.rec, byKey[e.Key] = rec, rec, rec
-		added++
 	}
 	return added, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -380,6 +381,46 @@ func TestAppendIsIdempotentAndSealed(t *testing.T) {
 	}
 	if _, err := s.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAppendAuditsInOneCommit: a batch is appended in order under one signed
+// checkpoint; entries whose key is already in the trail, or earlier in the
+// batch, record nothing new; a retried batch returns the same records.
+func TestAppendAuditsInOneCommit(t *testing.T) {
+	s, signer := signedStore(t) // 5 records, checkpoints #1..#6
+	ctx := context.Background()
+	entry := func(key, action string) AuditEntry {
+		return AuditEntry{Key: key, Incident: "inc-3", At: t0, Actor: "system:ingest", Action: action, Details: map[string]any{"k": key}}
+	}
+	batch := []AuditEntry{
+		entry("inc-3/1", "incident.opened"), entry("inc-1/1", "retried"), entry("inc-3/2", "alert.firing"),
+		entry("inc-3/2", "duplicate"), entry("inc-3/3", "alert.firing"),
+	}
+	recs, err := s.AppendAudits(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		seq    int64
+		action string
+	}
+	want := []got{{6, "incident.opened"}, {2, "decision.approve"}, {7, "alert.firing"}, {7, "alert.firing"}, {8, "alert.firing"}}
+	for i, r := range recs {
+		if (got{r.Seq, r.Action}) != want[i] {
+			t.Errorf("record %d = seq %d %s, want %+v", i, r.Seq, r.Action, want[i])
+		}
+	}
+	again, err := s.AppendAudits(ctx, batch)
+	if err != nil || !slices.EqualFunc(again, recs, func(a, b AuditRecord) bool { return a.Seq == b.Seq && a.Hash == b.Hash }) {
+		t.Errorf("retried batch = %+v, %v; want the same records", again, err)
+	}
+	if recs, err := s.AppendAudits(ctx, nil); err != nil || recs != nil {
+		t.Errorf("empty batch = %v, %v", recs, err)
+	}
+	v, err := s.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil)
+	if err != nil || v.Records != 8 || v.Checkpoints != 7 {
+		t.Errorf("verify = %+v, %v; want 8 records, one more checkpoint", v, err)
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/incident"
 )
 
@@ -74,9 +76,14 @@ func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertI
 	var outcomes []IngestOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		outcomes = make([]IngestOutcome, len(alerts))
-		groups := map[string]string{} // group key → its open incident, within this batch
+		rt := newRouting(s.corr, now)
+		known, err := alertStates(ctx, tx, alerts)
+		if err != nil {
+			return err
+		}
+		events := make([]eventRow, 0, len(alerts))
 		for i, a := range alerts {
-			incID, dup, delivered, err := routeAlert(ctx, tx, a, now, groups)
+			incID, dup, delivered, err := rt.routeAlert(ctx, tx, a, known)
 			if err != nil {
 				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
 			}
@@ -84,12 +91,16 @@ func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertI
 				outcomes[i].Duplicate = true
 				continue
 			}
-			if err := insertEvent(ctx, tx, source, a, incID, delivered, now); err != nil {
-				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
-			}
+			events = append(events, eventRow{alert: &alerts[i], incident: incID, delivered: delivered})
 			outcomes[i].Incident = incID
 		}
-		return nil
+		if err := writeAlertStates(ctx, tx, known, now); err != nil {
+			return err
+		}
+		if err := insertEvents(ctx, tx, source, events, now); err != nil {
+			return err
+		}
+		return rt.flush(ctx, tx)
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest: %w", err)
@@ -97,53 +108,163 @@ func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertI
 	return Summarize(outcomes), nil
 }
 
-// routeAlert decides whether an alert is a duplicate and which incident its event
-// joins, and records the alert's new state. delivered is true when the event needs
-// no delivery (a resolve for an incident that is already over).
-func routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time, groups map[string]string) (incID string, dup, delivered bool, err error) {
-	var prevStatus, prevStart string
-	var prevInc, prevIncStatus sql.NullString
-	err = tx.QueryRowContext(ctx, `
-		SELECT a.status, a.starts_at, a.incident_id, i.status
-		FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
-		WHERE a.fingerprint = ?`, a.Fingerprint).Scan(&prevStatus, &prevStart, &prevInc, &prevIncStatus)
-	seen := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", false, false, err
+// alertState is what the store knows of an alert: its latest status and
+// start, its incident and whether that incident is still open. changed marks
+// states this batch has to write.
+type alertState struct {
+	status, start string
+	incident      string
+	incidentOpen  bool
+	changed       bool
+}
+
+// Rows per multi-row statement: few enough to stay far below SQLite's bound
+// on parameters, enough that a batch costs a handful of statements.
+const rowsPerStatement = 64
+
+// alertStates reads the stored state of every alert of the batch, in a few
+// queries rather than one per alert.
+func alertStates(ctx context.Context, tx *sql.Tx, alerts []AlertIn) (map[string]*alertState, error) {
+	known := make(map[string]*alertState, len(alerts))
+	var fps []any
+	for _, a := range alerts {
+		if _, ok := known[a.Fingerprint]; !ok {
+			known[a.Fingerprint] = nil
+			fps = append(fps, a.Fingerprint)
+		}
 	}
-	if seen && prevStatus == a.Status && prevStart == ts(a.StartsAt) {
+	for len(fps) > 0 {
+		n := min(len(fps), 8*rowsPerStatement)
+		rows, err := tx.QueryContext(ctx, `
+			SELECT a.fingerprint, a.status, a.starts_at, COALESCE(a.incident_id, ''), COALESCE(i.status, '')
+			FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
+			WHERE a.fingerprint IN (?`+strings.Repeat(", ?", n-1)+`)`, fps[:n]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var fp, incStatus string
+			st := &alertState{}
+			if err := rows.Scan(&fp, &st.status, &st.start, &st.incident, &incStatus); err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			st.incidentOpen = st.incident != "" && incStatus != string(incident.StatusResolved)
+			known[fp] = st
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+		fps = fps[n:]
+	}
+	return known, nil
+}
+
+// writeAlertStates stores the states the batch changed.
+func writeAlertStates(ctx context.Context, tx *sql.Tx, known map[string]*alertState, now time.Time) error {
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		n := len(args) / 5
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO alerts (fingerprint, status, starts_at, incident_id, updated_at) VALUES (?, ?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?, ?)", n-1)+`
+			ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
+				incident_id = COALESCE(excluded.incident_id, alerts.incident_id), updated_at = excluded.updated_at`, args...)
+		args = args[:0]
+		return err
+	}
+	for fp, st := range known {
+		if st == nil || !st.changed {
+			continue
+		}
+		args = append(args, fp, st.status, st.start, nullable(st.incident), ts(now))
+		if len(args) == 5*rowsPerStatement {
+			if err := flush(); err != nil {
+				return fmt.Errorf("alert states: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("alert states: %w", err)
+	}
+	return nil
+}
+
+// routeAlert decides whether an alert is a duplicate and which incident its event
+// joins, and records the alert's new state in known. delivered is true when the
+// event needs no delivery (a resolve for an incident that is already over).
+//
+// A firing alert joins, in order: the open incident it fired in before; the
+// open incident of its group key; with correlation, an open incident it is
+// connected to (its group key then routes there too); or a new incident.
+func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known map[string]*alertState) (incID string, dup, delivered bool, err error) {
+	prev := known[a.Fingerprint]
+	start := ts(a.StartsAt)
+	if prev != nil && prev.status == a.Status && prev.start == start {
 		return "", true, false, nil
 	}
-	incOpen := prevInc.Valid && prevIncStatus.String != string(incident.StatusResolved)
+	service := cmp.Or(a.Labels["service"], a.GroupLabels["service"])
 	switch {
-	case a.Status == incident.AlertResolved && prevInc.Valid:
-		incID, delivered = prevInc.String, !incOpen
+	case a.Status == incident.AlertResolved && prev != nil && prev.incident != "":
+		incID, delivered = prev.incident, !prev.incidentOpen
 	case a.Status == incident.AlertResolved:
 		// Resolved without ever firing here: keep the record, open nothing.
-	case incOpen:
-		incID = prevInc.String
-	case groups[a.GroupKey] != "":
-		incID = groups[a.GroupKey]
+	case prev != nil && prev.incidentOpen:
+		incID = prev.incident
 	default:
-		incID, err = openIncidentFor(ctx, tx, a, now)
-		groups[a.GroupKey] = incID
-		if err != nil {
+		if incID, err = rt.firingIncident(ctx, tx, a, service, rt.now); err != nil {
 			return "", false, false, err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO alerts (fingerprint, status, starts_at, incident_id, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
-			incident_id = COALESCE(excluded.incident_id, alerts.incident_id), updated_at = excluded.updated_at`,
-		a.Fingerprint, a.Status, ts(a.StartsAt), nullable(incID), ts(now))
-	return incID, false, delivered, err
+	if incID != "" && a.Status == incident.AlertFiring {
+		rt.saw(incID, service, a.StartsAt)
+		if prev == nil || prev.start != start {
+			rt.observe(service, a.StartsAt)
+		}
+	}
+	next := &alertState{status: a.Status, start: start, changed: true}
+	switch {
+	case incID != "":
+		next.incident, next.incidentOpen = incID, !delivered
+	case prev != nil:
+		next.incident, next.incidentOpen = prev.incident, prev.incidentOpen
+	}
+	known[a.Fingerprint] = next
+	return incID, false, delivered, nil
+}
+
+// firingIncident returns the incident a firing alert with no open incident of
+// its own joins, opening one when none fits.
+func (rt *routing) firingIncident(ctx context.Context, tx *sql.Tx, a AlertIn, service string, now time.Time) (string, error) {
+	if id := rt.groups[a.GroupKey]; id != "" {
+		return id, nil
+	}
+	id, err := groupIncident(ctx, tx, a.GroupKey)
+	if err != nil || id != "" {
+		rt.groups[a.GroupKey] = id
+		return id, err
+	}
+	if id, err = rt.join(ctx, tx, correlate.KindAlert, service, a.StartsAt); err != nil {
+		return "", err
+	}
+	if id != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_groups (group_key, incident_id) VALUES (?, ?)`, a.GroupKey, id); err != nil {
+			return "", err
+		}
+	} else if id, err = createIncident(ctx, tx, a.GroupKey, a.GroupLabels, a.Labels, now); err != nil {
+		return "", err
+	}
+	rt.groups[a.GroupKey] = id
+	return id, nil
 }
 
 // openIncidentFor returns the group's open incident, creating one if there is none.
 func openIncidentFor(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time) (string, error) {
-	var id string
-	err := tx.QueryRowContext(ctx, `SELECT id FROM incidents WHERE group_key = ? AND status <> 'resolved' ORDER BY num DESC LIMIT 1`, a.GroupKey).Scan(&id)
-	if err == nil || !errors.Is(err, sql.ErrNoRows) {
+	id, err := groupIncident(ctx, tx, a.GroupKey)
+	if err != nil || id != "" {
 		return id, err
 	}
 	return createIncident(ctx, tx, a.GroupKey, a.GroupLabels, a.Labels, now)
@@ -174,25 +295,47 @@ func createIncident(ctx context.Context, tx *sql.Tx, key string, group, labels m
 	return id, err
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, source string, a AlertIn, incID string, delivered bool, now time.Time) error {
-	labels, err := json.Marshal(a.Labels)
-	if err != nil {
-		return err
+// eventRow is an alert event to insert.
+type eventRow struct {
+	alert     *AlertIn
+	incident  string
+	delivered bool
+}
+
+// insertEvents stores alert events in input order, a few rows per statement.
+func insertEvents(ctx context.Context, tx *sql.Tx, source string, events []eventRow, now time.Time) error {
+	const cols = 11
+	received := ts(now)
+	args := make([]any, 0, cols*min(len(events), rowsPerStatement))
+	for i, e := range events {
+		a := e.alert
+		labels, err := json.Marshal(a.Labels)
+		if err != nil {
+			return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
+		}
+		ann, err := json.Marshal(nonNil(a.Annotations))
+		if err != nil {
+			return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
+		}
+		var deliveredAt any
+		if e.delivered {
+			deliveredAt = received
+		}
+		args = append(args, nullable(e.incident), source, a.Fingerprint, a.Status, string(labels), string(ann),
+			ts(a.StartsAt), ts(a.EndsAt), a.GeneratorURL, received, deliveredAt)
+		if len(args) < cols*rowsPerStatement && i < len(events)-1 {
+			continue
+		}
+		n := len(args) / cols
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO events (incident_id, source, kind, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, received_at, delivered_at)
+			VALUES (?, ?, 'alert', ?, ?, ?, ?, ?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, 'alert', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1), args...)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		args = args[:0]
 	}
-	ann, err := json.Marshal(nonNil(a.Annotations))
-	if err != nil {
-		return err
-	}
-	var deliveredAt any
-	if delivered {
-		deliveredAt = ts(now)
-	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO events (incident_id, source, kind, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, received_at, delivered_at)
-		VALUES (?, ?, 'alert', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nullable(incID), source, a.Fingerprint, a.Status, string(labels), string(ann),
-		ts(a.StartsAt), ts(a.EndsAt), a.GeneratorURL, ts(now), deliveredAt)
-	return err
+	return nil
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -215,6 +358,9 @@ type Delivery struct {
 	GroupKey    string
 	GroupLabels map[string]string
 	Events      []incident.Event
+	// New says the incident's workflow has not saved anything yet: most
+	// likely it has not started, and this delivery starts it.
+	New bool
 }
 
 // Outbox returns up to limit undelivered events, oldest first, batched by incident
@@ -223,7 +369,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT e.id, e.incident_id, e.source, e.kind, e.fingerprint, e.status, e.labels, e.annotations,
 		       e.starts_at, e.ends_at, e.generator_url, e.received_at, i.group_key, i.group_labels,
-		       e.summary, e.value, e.series, e.examples
+		       e.summary, e.value, e.series, e.examples, i.version = 0
 		FROM events e JOIN incidents i ON i.id = e.incident_id
 		WHERE e.delivered_at IS NULL AND e.incident_id IS NOT NULL
 		ORDER BY e.id LIMIT ?`, limit)
@@ -237,8 +383,9 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 		var e incident.Event
 		var incID, labels, ann, starts, ends, received, gkey, glabels string
 		var series, examples sql.NullString
+		var isNew bool
 		if err := rows.Scan(&e.ID, &incID, &e.Source, &e.Kind, &e.Fingerprint, &e.Status, &labels, &ann,
-			&starts, &ends, &e.GeneratorURL, &received, &gkey, &glabels, &e.Summary, &e.Value, &series, &examples); err != nil {
+			&starts, &ends, &e.GeneratorURL, &received, &gkey, &glabels, &e.Summary, &e.Value, &series, &examples, &isNew); err != nil {
 			return nil, fmt.Errorf("store: outbox: %w", err)
 		}
 		errs := []error{json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(ann), &e.Annotations)}
@@ -254,7 +401,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 		e.StartsAt, e.EndsAt, e.ReceivedAt = parseTS(starts), parseTS(ends), parseTS(received)
 		i, ok := index[incID]
 		if !ok {
-			d := Delivery{IncidentID: incID, GroupKey: gkey}
+			d := Delivery{IncidentID: incID, GroupKey: gkey, New: isNew}
 			if err := json.Unmarshal([]byte(glabels), &d.GroupLabels); err != nil {
 				return nil, fmt.Errorf("store: outbox: incident %s: %w", incID, err)
 			}
@@ -267,12 +414,16 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 	return out, rows.Err()
 }
 
-// MarkDelivered takes events out of the outbox.
-func (s *Store) MarkDelivered(ctx context.Context, ids []int64, now time.Time) error {
+// MarkDelivered takes events out of the outbox, each only while it belongs to
+// the incident it was delivered to: an incident merged away meanwhile had its
+// events queued for the incident it merged into, and they stay queued.
+func (s *Store) MarkDelivered(ctx context.Context, delivered []Delivery, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `UPDATE events SET delivered_at = ? WHERE id = ?`, ts(now), id); err != nil {
-				return fmt.Errorf("store: mark event %d delivered: %w", id, err)
+		for _, d := range delivered {
+			for _, e := range d.Events {
+				if _, err := tx.ExecContext(ctx, `UPDATE events SET delivered_at = ? WHERE id = ? AND incident_id = ?`, ts(now), e.ID, d.IncidentID); err != nil {
+					return fmt.Errorf("store: mark event %d delivered: %w", e.ID, err)
+				}
 			}
 		}
 		return nil

@@ -12,6 +12,8 @@ import (
 )
 
 // SaveIncident stores the workflow's projection of an incident and its services.
+// An incident merged into another stays resolved here, whatever its workflow
+// says, so nothing routes to it.
 // version must grow with every save; a save carrying an older version than the
 // stored one (a retried activity overtaken by a newer save) is ignored.
 func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version int64) error {
@@ -21,7 +23,8 @@ func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			UPDATE incidents SET status = ?, title = ?, severity = ?, updated_at = ?, state = ?, version = ?
+			UPDATE incidents SET status = CASE WHEN merged_into IS NULL THEN ? ELSE 'resolved' END,
+				title = ?, severity = ?, updated_at = ?, state = ?, version = ?
 			WHERE id = ? AND version < ?`,
 			string(inc.Status), inc.Title, inc.Severity, ts(inc.UpdatedAt), string(state), version, inc.ID, version)
 		if err != nil {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -30,6 +31,31 @@ func (s *Store) PutMessage(ctx context.Context, incidentID, key string, body []b
 		return 0, fmt.Errorf("store: put message %s/%s: %w", incidentID, key, err)
 	}
 	return id, nil
+}
+
+// MessageIn is a message to put.
+type MessageIn struct {
+	IncidentID, Key string
+	Body            []byte
+}
+
+// PutMessages puts messages as PutMessage does, in order, in one transaction.
+func (s *Store) PutMessages(ctx context.Context, msgs []MessageIn, now time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, m := range msgs {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO messages (incident_id, key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (incident_id, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+				m.IncidentID, m.Key, string(m.Body), ts(now), ts(now)); err != nil {
+				return fmt.Errorf("%s/%s: %w", m.IncidentID, m.Key, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: put messages: %w", err)
+	}
+	return nil
 }
 
 // Messages returns an incident's thread in posting order.

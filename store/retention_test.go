@@ -15,7 +15,8 @@ func TestPruneEventsKeepsTheOutboxAndRecordsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _ := s.Outbox(ctx, 10)
-	if err := s.MarkDelivered(ctx, []int64{out[0].Events[0].ID}, old); err != nil { // a1 delivered, b1 still waiting
+	a1 := Delivery{IncidentID: out[0].IncidentID, Events: out[0].Events[:1]}
+	if err := s.MarkDelivered(ctx, []Delivery{a1}, old); err != nil { // a1 delivered, b1 still waiting
 		t.Fatal(err)
 	}
 	if _, err := s.IngestAlerts(ctx, "am", []AlertIn{alert("a1", "X", "y", "resolved", old)}, recent); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/incident"
 )
 
@@ -33,6 +34,7 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 	var outcomes []IngestOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		outcomes = make([]IngestOutcome, len(signals))
+		rt := newRouting(s.corr, now)
 		for i, sg := range signals {
 			e := sg.Event
 			var n int
@@ -44,7 +46,7 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 				outcomes[i].Duplicate = true
 				continue
 			}
-			incID, err := routeSignal(ctx, tx, sg, now)
+			incID, err := rt.routeSignal(ctx, tx, sg, now)
 			if err != nil {
 				return fmt.Errorf("event %s: %w", e.Fingerprint, err)
 			}
@@ -52,8 +54,11 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 				return fmt.Errorf("event %s: %w", e.Fingerprint, err)
 			}
 			outcomes[i].Incident = incID
+			if incID != "" {
+				rt.saw(incID, e.Labels["service"], e.StartsAt)
+			}
 		}
-		return nil
+		return rt.flush(ctx, tx)
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest events: %w", err)
@@ -61,8 +66,12 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 	return Summarize(outcomes), nil
 }
 
-func routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now time.Time) (string, error) {
-	if svc := sg.Event.Labels["service"]; svc != "" {
+// routeSignal picks a new signal's incident: the most recent open incident
+// that concerns its service; with correlation, an open incident it is
+// connected to; an incident of its own when MayOpen; or none.
+func (rt *routing) routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now time.Time) (string, error) {
+	svc := sg.Event.Labels["service"]
+	if svc != "" {
 		var id string
 		err := tx.QueryRowContext(ctx, `
 			SELECT i.id FROM incidents i JOIN incident_services s ON s.incident_id = i.id
@@ -71,8 +80,9 @@ func routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now time.Time) (s
 			return id, err
 		}
 	}
-	if !sg.MayOpen {
-		return "", nil
+	id, err := rt.join(ctx, tx, correlate.Kind(sg.Event.Kind), svc, sg.Event.StartsAt)
+	if err != nil || id != "" || !sg.MayOpen {
+		return id, err
 	}
 	return openIncidentFor(ctx, tx, AlertIn{GroupKey: sg.GroupKey, GroupLabels: sg.GroupLabels, Labels: sg.Event.Labels}, now)
 }

@@ -30,7 +30,8 @@ var ErrNotFound = errors.New("not found")
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
 	db    *sql.DB
-	audit auditLog // the audit chain's single, group-committing writer (audit_commit.go)
+	audit auditLog     // the audit chain's single, group-committing writer (audit_commit.go)
+	corr  *correlation // nil: no correlation across groups (correlate.go)
 }
 
 // Open opens (creating if needed) the database file and applies pending migrations.

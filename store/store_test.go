@@ -74,11 +74,7 @@ func TestIngestDedupAndGrouping(t *testing.T) {
 	if out[0].GroupLabels["service"] != "checkout" || out[0].Events[0].Labels["instance"] != "a1" {
 		t.Errorf("outbox lost labels: %+v", out[0])
 	}
-	var ids []int64
-	for _, e := range out[0].Events {
-		ids = append(ids, e.ID)
-	}
-	if err := s.MarkDelivered(ctx, ids, t0); err != nil {
+	if err := s.MarkDelivered(ctx, out[:1], t0); err != nil {
 		t.Fatal(err)
 	}
 	if out, _ = s.Outbox(ctx, 100); len(out) != 1 || out[0].IncidentID != "incident-2-diskfull-db" {
@@ -179,6 +175,18 @@ func TestMessagesAreIdempotentByKey(t *testing.T) {
 	msgs, err := s.Messages(ctx, "inc")
 	if err != nil || len(msgs) != 2 || string(msgs[0].Body) != `{"text":"v2"}` || msgs[1].Key != "evidence" {
 		t.Errorf("messages = %+v, %v", msgs, err)
+	}
+	// A batch keeps the same meaning: a new key adds, a known key edits in place.
+	err = s.PutMessages(ctx, []MessageIn{
+		{IncidentID: "inc", Key: "evidence", Body: []byte(`{"text":"e2"}`)},
+		{IncidentID: "inc", Key: "note-1", Body: []byte(`{"text":"n"}`)},
+	}, t0.Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err = s.Messages(ctx, "inc")
+	if err != nil || len(msgs) != 3 || string(msgs[1].Body) != `{"text":"e2"}` || msgs[2].Key != "note-1" || msgs[0].ID != id1 {
+		t.Errorf("after a batch, messages = %+v, %v", msgs, err)
 	}
 }
 

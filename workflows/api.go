@@ -53,6 +53,14 @@ type IncidentPolicy struct {
 	// MaxHistory is the history length past which the incident continues as new
 	// (default DefaultMaxHistory); Temporal's own suggestion also triggers it.
 	MaxHistory int
+	// ModelBriefs says the investigation assistant is on, so an incident brief
+	// is a model call and runs as an activity. Off, Vigil's own brief is quick
+	// and runs as a local activity.
+	ModelBriefs bool
+	// SlowChat says a rate-limited chat surface (Slack) mirrors the thread, so
+	// a batch of posts runs as an activity that resumes where it stopped.
+	// Without one, posts go to the store and a batch runs as a local activity.
+	SlowChat bool
 }
 
 // AbortSignal asks a running remediation to stop.

@@ -22,10 +22,11 @@ var a *activities.Activities
 
 // Actors of system acts in the audit trail.
 const (
-	actorVigil    = "system:vigil"
-	actorIngest   = "system:ingest"
-	actorTimer    = "system:timer"
-	actorAutonomy = "system:autonomy"
+	actorVigil     = "system:vigil"
+	actorIngest    = "system:ingest"
+	actorTimer     = "system:timer"
+	actorAutonomy  = "system:autonomy"
+	actorCorrelate = "system:correlate"
 )
 
 // DefaultMaxHistory is the history length past which an incident continues as new
@@ -47,6 +48,8 @@ type IncidentState struct {
 	Told []string
 	// Briefs counts incident briefs asked for (for their idempotency keys).
 	Briefs int
+	// Merges lists the merge notices already taken in, by fingerprint.
+	Merges []string
 }
 
 // incidentRun is one IncidentWorkflow run's state.
@@ -55,8 +58,9 @@ type incidentRun struct {
 	policy    IncidentPolicy
 	active    *incident.Proposal // the proposal whose remediation is running
 	runID     string
-	wake      bool // a handler changed a deadline; recompute
-	reanalyze bool // input answers arrived; render proposals again
+	wake      bool             // a handler changed a deadline; recompute
+	reanalyze bool             // input answers arrived; render proposals again
+	merges    []incident.Event // merge notices received and not yet acted on
 }
 
 func (r *incidentRun) inc() *incident.Incident { return &r.st.Incident }
@@ -92,12 +96,10 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident
 		if err := r.post(ctx, "summary", bot.Summary(r.inc())); err != nil {
 			return *r.inc(), err
 		}
-		if err := r.audit(ctx, actorIngest, "incident.opened", map[string]any{
+		opened := auditRecord{actorIngest, "incident.opened", map[string]any{
 			"title": r.inc().Title, "group": r.inc().GroupLabels, "alerts": len(r.inc().Alerts),
-		}); err != nil {
-			return *r.inc(), err
-		}
-		if err := r.afterAlerts(ctx, changed); err != nil {
+		}}
+		if err := r.afterAlerts(ctx, changed, opened); err != nil {
 			return *r.inc(), err
 		}
 	}
@@ -184,13 +186,20 @@ func (r *incidentRun) continueAsNew(ctx workflow.Context) bool {
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= limit
 }
 
+// withActivityDefaults sets the options of activities and of local
+// activities. Short, idempotent acts on Vigil's own store and the thread
+// (audit records, saves, single posts, ranking, proposing) run as local
+// activities: in the worker, inside the workflow task, with their results
+// recorded in its completion. That spares Temporal a task dispatch and three
+// history writes each, which during a storm of hundreds of incidents is what
+// kept a new incident's first post waiting behind every other incident's
+// bookkeeping. Runbook steps, model calls and batches of posts stay activities.
 func withActivityDefaults(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		},
+	retry := &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute}
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry,
 	})
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})
 }
 
 // receive applies every signal already queued and returns the ids of evidence
@@ -215,6 +224,13 @@ func (r *incidentRun) receive(ch workflow.ReceiveChannel) []string {
 // and reports false.
 func (r *incidentRun) apply(e incident.Event) (string, bool) {
 	inc := r.inc()
+	if e.Kind == incident.KindMerge {
+		if !slices.Contains(r.st.Merges, e.Fingerprint) {
+			r.st.Merges = append(r.st.Merges, e.Fingerprint)
+			r.merges = append(r.merges, e)
+		}
+		return "", false
+	}
 	if e.Kind != "" && e.Kind != incident.KindAlert {
 		if slices.ContainsFunc(inc.Evidence, func(ev incident.Evidence) bool {
 			return ev.Fingerprint == e.Fingerprint && ev.Start.Equal(e.StartsAt)
@@ -307,37 +323,43 @@ func earliestStart(alerts []incident.Alert, fallback time.Time) time.Time {
 	return t
 }
 
-// afterAlerts posts what changed, re-ranks and re-proposes, and resolves an
-// incident of alerts when every alert has resolved.
-func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string) error {
-	if len(changed) == 0 {
-		return nil
-	}
+// afterAlerts records and posts what changed, re-ranks and re-proposes, and
+// resolves an incident of alerts when every alert has resolved. The records in
+// first are audited ahead of the evidence's. However many alerts changed, one
+// activity audits them all and then one posts them all (per maxBatch), so a
+// storm's batch does not cost two round trips per alert.
+func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string, first ...auditRecord) error {
 	inc := r.inc()
+	recs := first
+	var posts []activities.PostInput
 	newFiring := false
 	for _, id := range changed {
 		if i := slices.IndexFunc(inc.Alerts, func(al incident.Alert) bool { return al.EvidenceID == id }); i >= 0 {
 			al := &inc.Alerts[i]
-			if err := r.audit(ctx, actorIngest, "alert."+al.Status, map[string]any{
+			recs = append(recs, auditRecord{actorIngest, "alert." + al.Status, map[string]any{
 				"evidence": al.EvidenceID, "fingerprint": al.Fingerprint, "labels": al.Labels,
-			}); err != nil {
-				return err
-			}
-			if err := r.post(ctx, "evidence-"+al.EvidenceID, bot.Evidence(al)); err != nil {
-				return err
-			}
+			}})
+			posts = append(posts, r.message("evidence-"+al.EvidenceID, bot.Evidence(al)))
 			newFiring = newFiring || al.Status == incident.AlertFiring
 			continue
 		}
 		ev := &inc.Evidence[slices.IndexFunc(inc.Evidence, func(e incident.Evidence) bool { return e.ID == id })]
-		if err := r.audit(ctx, actorIngest, "evidence.added", map[string]any{
+		recs = append(recs, auditRecord{actorIngest, "evidence.added", map[string]any{
 			"evidence": ev.ID, "kind": ev.Kind, "fingerprint": ev.Fingerprint, "summary": ev.Summary, "labels": ev.Data,
-		}); err != nil {
-			return err
-		}
-		if err := r.post(ctx, "evidence-"+ev.ID, bot.SignalEvidence(ev)); err != nil {
-			return err
-		}
+		}})
+		posts = append(posts, r.message("evidence-"+ev.ID, bot.SignalEvidence(ev)))
+	}
+	if err := r.auditAll(ctx, recs); err != nil {
+		return err
+	}
+	if err := r.postAll(ctx, posts); err != nil {
+		return err
+	}
+	if err := r.afterMerges(ctx); err != nil {
+		return err
+	}
+	if len(changed) == 0 {
+		return nil
 	}
 	if inc.Status == incident.StatusResolved && newFiring {
 		if err := r.audit(ctx, actorIngest, "incident.reopened", nil); err != nil {
@@ -364,6 +386,31 @@ func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string) error 
 	return r.sync(ctx)
 }
 
+// afterMerges acts on merge notices from correlation. An incident merged into
+// another resolves, saying into which and why (unless a remediation is
+// running; it then only says so); the incident it merged into notes it. The
+// merged incident's evidence arrives at the survivor as events of its own.
+func (r *incidentRun) afterMerges(ctx workflow.Context) error {
+	for len(r.merges) > 0 {
+		m := r.merges[0]
+		r.merges = r.merges[1:]
+		into, from := m.Labels["into"], m.Labels["from"]
+		if err := r.audit(ctx, actorCorrelate, "incident.merged", map[string]any{"into": into, "from": from, "why": m.Summary}); err != nil {
+			return err
+		}
+		if into != "" && r.inc().Status != incident.StatusResolved && r.active == nil {
+			if err := r.resolve(ctx, actorCorrelate, m.Summary); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := r.note(ctx, "Merged", m.Summary); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // analyze ranks root-cause candidates and renders runbooks: new ones become
 // proposals (or proposals waiting for input answers); a pending proposal whose
 // plan changed with the evidence is replaced, and its approvals so far are void;
@@ -371,7 +418,7 @@ func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string) error 
 func (r *incidentRun) analyze(ctx workflow.Context) error {
 	inc := r.inc()
 	var cands []incident.Candidate
-	if err := workflow.ExecuteActivity(ctx, a.RankCauses, activities.RankInput{Incident: *inc}).Get(ctx, &cands); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, a.RankCauses, activities.RankInput{Incident: *inc}).Get(ctx, &cands); err != nil {
 		return err
 	}
 	inc.Candidates = cands
@@ -405,7 +452,7 @@ func (r *incidentRun) analyze(ctx workflow.Context) error {
 		}
 	}
 	var res activities.ProposeResult
-	if err := workflow.ExecuteActivity(ctx, a.ProposeRemediations, in).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteLocalActivity(ctx, a.ProposeRemediations, in).Get(ctx, &res); err != nil {
 		return err
 	}
 	for _, n := range res.Notes {
@@ -789,11 +836,40 @@ func (r *incidentRun) sync(ctx workflow.Context) error {
 		return err
 	}
 	r.st.Version++
-	return workflow.ExecuteActivity(ctx, a.SaveIncident, activities.SaveInput{Incident: *inc, Version: r.st.Version}).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(ctx, a.SaveIncident, activities.SaveInput{Incident: *inc, Version: r.st.Version}).Get(ctx, nil)
 }
 
 func (r *incidentRun) post(ctx workflow.Context, key string, m bot.Message) error {
-	return workflow.ExecuteActivity(ctx, a.PostMessage, activities.PostInput{IncidentID: r.inc().ID, Key: key, Message: m}).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(ctx, a.PostMessage, r.message(key, m)).Get(ctx, nil)
+}
+
+func (r *incidentRun) message(key string, m bot.Message) activities.PostInput {
+	return activities.PostInput{IncidentID: r.inc().ID, Key: key, Message: m}
+}
+
+// maxBatch bounds the items one batched activity carries, so its input stays
+// well under Temporal's payload size limit however many alerts arrive at once.
+const maxBatch = 100
+
+// postAll posts messages in order with one PostMessages activity per maxBatch.
+// Each post keeps the time it would have had as an activity of its own: the
+// activity may run that long per message, and must heartbeat after each.
+func (r *incidentRun) postAll(ctx workflow.Context, posts []activities.PostInput) error {
+	for batch := range slices.Chunk(posts, maxBatch) {
+		if !r.policy.SlowChat {
+			if err := workflow.ExecuteLocalActivity(ctx, a.PostMessages, batch).Get(ctx, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		opts := workflow.GetActivityOptions(ctx)
+		opts.HeartbeatTimeout = opts.StartToCloseTimeout
+		opts.StartToCloseTimeout *= time.Duration(len(batch))
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.PostMessages, batch).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *incidentRun) note(ctx workflow.Context, title, text string) error {
@@ -802,9 +878,37 @@ func (r *incidentRun) note(ctx workflow.Context, title, text string) error {
 }
 
 func (r *incidentRun) audit(ctx workflow.Context, actor, action string, details map[string]any) error {
+	in := r.auditInput(workflow.Now(ctx), auditRecord{actor, action, details})
+	return workflow.ExecuteLocalActivity(ctx, a.Audit, in).Get(ctx, nil)
+}
+
+// auditRecord is an act to audit, before it is numbered.
+type auditRecord struct {
+	actor, action string
+	details       map[string]any
+}
+
+// auditAll audits records in order with one AuditMany activity per maxBatch.
+// Each record is numbered (its idempotency key) as audit would number it.
+func (r *incidentRun) auditAll(ctx workflow.Context, recs []auditRecord) error {
+	now := workflow.Now(ctx)
+	for batch := range slices.Chunk(recs, maxBatch) {
+		in := make([]activities.AuditInput, len(batch))
+		for i, rec := range batch {
+			in[i] = r.auditInput(now, rec)
+		}
+		if err := workflow.ExecuteLocalActivity(ctx, a.AuditMany, in).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditInput numbers the incident's next audit record.
+func (r *incidentRun) auditInput(at time.Time, rec auditRecord) activities.AuditInput {
 	r.st.Audits++
-	return workflow.ExecuteActivity(ctx, a.Audit, activities.AuditInput{
-		Key: fmt.Sprintf("%s/%d", r.inc().ID, r.st.Audits), IncidentID: r.inc().ID, At: workflow.Now(ctx),
-		Actor: actor, Action: action, Details: details,
-	}).Get(ctx, nil)
+	return activities.AuditInput{
+		Key: fmt.Sprintf("%s/%d", r.inc().ID, r.st.Audits), IncidentID: r.inc().ID, At: at,
+		Actor: rec.actor, Action: rec.action, Details: rec.details,
+	}
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -29,11 +32,16 @@ type thread struct {
 	msgs    map[string]bot.Message
 	posts   int
 	history []bot.Message // every version of every message, in posting order
+	failing []string      // keys whose next post fails once (the chat was down)
 }
 
 func (t *thread) Post(_ context.Context, _, key string, m bot.Message) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if i := slices.Index(t.failing, key); i >= 0 {
+		t.failing = slices.Delete(t.failing, i, i+1)
+		return errors.New("chat unavailable")
+	}
 	if t.msgs == nil {
 		t.msgs = map[string]bot.Message{}
 	}
@@ -135,11 +143,7 @@ func (f *fixture) alerts(t *testing.T, status string, instances ...string) Alert
 	if err != nil || len(out) != 1 {
 		t.Fatalf("outbox: %v %v", out, err)
 	}
-	var ids []int64
-	for _, e := range out[0].Events {
-		ids = append(ids, e.ID)
-	}
-	_ = f.store.MarkDelivered(context.Background(), ids, time.Now())
+	_ = f.store.MarkDelivered(context.Background(), out[:1], time.Now())
 	f.id = out[0].IncidentID
 	return AlertsSignal{Events: out[0].Events}
 }
@@ -444,4 +448,119 @@ func offAssistant(t *testing.T) *assist.Assistant {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestAlertBatchIsAuditedThenPosted: a batch of alerts costs one audit and one
+// post activity, not two per alert, and the thread and the audit trail read as
+// they would for alerts handled one by one: each act recorded once with its own
+// number, before the evidence is posted, each evidence message once, in order,
+// even when a post fails part-way and the batch is retried.
+func TestAlertBatchIsAuditedThenPosted(t *testing.T) {
+	f := newFixture(t)
+	f.thread.failing = []string{"evidence-E3"}
+	var mu sync.Mutex
+	var started []string
+	f.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		started = append(started, info.ActivityType.Name)
+	})
+	f.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		mu.Lock()
+		defer mu.Unlock()
+		started = append(started, info.ActivityType.Name)
+	})
+	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1", "db-2", "db-3", "db-4", "db-5"))
+	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1", "db-2", "db-3", "db-4", "db-5"))
+	inc := f.run(t)
+	if inc.Status != incident.StatusResolved {
+		t.Fatalf("status %s (%s)", inc.Status, inc.Reason)
+	}
+
+	// The first post is the summary; the batch is audited, then posted (the
+	// failed post is retried as a whole), before anything else runs.
+	want := []string{"PostMessage", "AuditMany", "PostMessages", "PostMessages", "RankCauses"}
+	if !slices.Equal(started[:len(want)], want) {
+		t.Errorf("activities began %v, want %v", started[:len(want)], want)
+	}
+	for name, n := range map[string]int{"AuditMany": 2, "PostMessages": 3} {
+		if got := countOf(started, name); got != n {
+			t.Errorf("%d %s activities, want %d (one per batch, plus one retry)", got, name, n)
+		}
+	}
+
+	wantKeys := []string{"summary", "evidence-E1", "evidence-E2", "evidence-E3", "evidence-E4", "evidence-E5", "candidates"}
+	if !slices.Equal(f.thread.keys[:len(wantKeys)], wantKeys) {
+		t.Errorf("thread begins %v, want %v", f.thread.keys[:len(wantKeys)], wantKeys)
+	}
+	for i := 1; i <= 5; i++ {
+		if m := f.thread.msgs[fmt.Sprintf("evidence-E%d", i)]; !strings.HasPrefix(m.Title, fmt.Sprintf("E%d · alert resolved: DiskFillingUp", i)) {
+			t.Errorf("evidence-E%d = %q, want it edited to resolved", i, m.Title)
+		}
+	}
+
+	recs, err := f.store.AuditTrail(context.Background(), f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, r := range recs {
+		if want := fmt.Sprintf("%s/%d", f.id, i+1); r.Key != want {
+			t.Errorf("record %d has key %s, want %s", i, r.Key, want)
+		}
+		got = append(got, r.Action)
+	}
+	if want := []string{"incident.opened", "alert.firing", "alert.firing", "alert.firing", "alert.firing", "alert.firing"}; !slices.Equal(got[:len(want)], want) {
+		t.Errorf("audit begins %v, want %v", got[:len(want)], want)
+	}
+	if n := countOf(got, "alert.resolved"); n != 5 {
+		t.Errorf("%d alert.resolved records, want 5: %v", n, got)
+	}
+}
+
+// Merge notices from correlation: the merged incident resolves saying into
+// which incident and why; the one it merged into notes it and goes on; a
+// notice delivered twice acts once.
+func TestMergeNotices(t *testing.T) {
+	notice := func(fp, label, other, summary string) incident.Event {
+		return incident.Event{Kind: incident.KindMerge, Fingerprint: fp, Status: incident.AlertFiring,
+			Labels: map[string]string{label: other}, Summary: summary}
+	}
+	tests := []struct {
+		name       string
+		event      incident.Event
+		wantReason string // the resolution's reason
+		wantNote   string
+	}{
+		{"merged away: resolves with the reason", notice("merge:a>b", "into", "incident-2", "Merged into incident-2: web calls api."),
+			"Merged into incident-2: web calls api.", "Merged into incident-2: web calls api."},
+		{"merged into: notes it and goes on until its alerts resolve", notice("merge:c<a", "from", "incident-3", "incident-3 merged into this incident: db is a service of both."),
+			"Every alert of this incident has resolved.", "incident-3 merged into this incident: db is a service of both."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
+			twice := AlertsSignal{Events: []incident.Event{tt.event}}
+			f.signal(time.Minute, twice)
+			f.signal(2*time.Minute, twice)
+			f.signal(3*time.Minute, f.alerts(t, incident.AlertResolved, "db-1"))
+			inc := f.run(t)
+			if inc.Reason != tt.wantReason {
+				t.Errorf("resolved because %q, want %q", inc.Reason, tt.wantReason)
+			}
+			var notes []string
+			for _, k := range f.thread.keys {
+				if m := f.thread.msgs[k]; strings.HasPrefix(k, "note-") && strings.Contains(m.Text, tt.wantNote) {
+					notes = append(notes, k)
+				}
+			}
+			if len(notes) != 1 {
+				t.Errorf("notes saying %q: %v, want one", tt.wantNote, notes)
+			}
+			if n := countOf(f.auditActions(t), "incident.merged"); n != 1 {
+				t.Errorf("%d incident.merged audit records, want 1", n)
+			}
+		})
+	}
 }

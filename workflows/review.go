@@ -83,10 +83,14 @@ func (r *incidentRun) brief(ctx workflow.Context) error {
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
 	})
+	in := activities.BriefInput{Key: fmt.Sprintf("%s/brief/%d", r.inc().ID, r.st.Briefs), Incident: *r.inc()}
 	var res activities.BriefResult
-	err := workflow.ExecuteActivity(bctx, as.BriefIncident, activities.BriefInput{
-		Key: fmt.Sprintf("%s/brief/%d", r.inc().ID, r.st.Briefs), Incident: *r.inc(),
-	}).Get(ctx, &res)
+	var err error
+	if r.policy.ModelBriefs {
+		err = workflow.ExecuteActivity(bctx, as.BriefIncident, in).Get(ctx, &res)
+	} else {
+		err = workflow.ExecuteLocalActivity(ctx, as.BriefIncident, in).Get(ctx, &res)
+	}
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("incident brief failed", "error", err)
 		return nil

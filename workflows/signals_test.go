@@ -22,11 +22,7 @@ func (f *fixture) signals(t *testing.T, in ...store.SignalIn) AlertsSignal {
 	if err != nil || len(out) != 1 {
 		t.Fatalf("outbox %+v %v", out, err)
 	}
-	var ids []int64
-	for _, e := range out[0].Events {
-		ids = append(ids, e.ID)
-	}
-	_ = f.store.MarkDelivered(context.Background(), ids, time.Now())
+	_ = f.store.MarkDelivered(context.Background(), out[:1], time.Now())
 	f.id = out[0].IncidentID
 	return AlertsSignal{Events: out[0].Events}
 }

@@ -109,6 +109,20 @@ func NewCorrelator(cfg Config, deps *Graph, learned *Learner) (*Correlator, erro
 	return &Correlator{cfg: cfg, topo: topology{deps: deps, learned: learned}}, nil
 }
 
+// Reach returns the services within MaxHops of service, itself included, in
+// no particular order: the services a signal of service may join.
+func (c *Correlator) Reach(service string) []string {
+	paths := c.topo.reach(service, c.cfg.MaxHops)
+	out := make([]string, 0, len(paths))
+	for s := range paths {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Config returns the settings the correlator runs with.
+func (c *Correlator) Config() Config { return c.cfg }
+
 // Join returns the open incident s joins, if any: one whose time window holds
 // s and one of whose services is within MaxHops of s's service. Of several,
 // it picks the fewest hops, then the earliest start (the one Merges would keep),

@@ -10,13 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/ingest"
 	"github.com/vigilops/vigil/store"
 )
 
 // BenchmarkIngest sends the default storm's payloads over HTTP to the
-// Alertmanager receiver on a real store, without Temporal or the dispatcher:
-// the ceiling of the durable ingest path alone, by number of senders. One
+// Alertmanager receiver on a real store, wired as `vigil dev` wires it (group
+// commit, correlation over the storm's dependency graph) but without Temporal
+// or the dispatcher: the ceiling of the durable ingest path alone, by number
+// of senders. One
 // iteration is the whole storm on a fresh store; run it with -benchtime 1x
 // and -cpuprofile to see where the time goes.
 func BenchmarkIngest(b *testing.B) {
@@ -38,7 +41,16 @@ func BenchmarkIngest(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				srv := httptest.NewServer(&ingest.Alertmanager{Store: st, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
+				c, err := correlate.NewCorrelator(correlate.DefaultConfig(), correlate.NewGraph(s.Edges), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st.Correlate(c, nil)
+				batch := ingest.NewBatcher(st, 0)
+				ctx, stop := context.WithCancel(context.Background())
+				batched := make(chan struct{})
+				go func() { defer close(batched); batch.Run(ctx) }()
+				srv := httptest.NewServer(&ingest.Alertmanager{Store: batch, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
 				d := &driver{client: newClient(senders), url: srv.URL, workers: senders}
 				b.StartTimer()
 				sent := d.run(context.Background(), s.Payloads)
@@ -49,6 +61,8 @@ func BenchmarkIngest(b *testing.B) {
 					}
 				}
 				srv.Close()
+				stop()
+				<-batched
 				_ = st.Close()
 				b.StartTimer()
 			}

@@ -55,6 +55,7 @@ type options struct {
 	concurrency int
 	duration    time.Duration
 	groupBy     []string
+	correlate   bool
 	maxBody     int64
 	dataDir     string
 	settle      time.Duration
@@ -79,6 +80,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 16, "concurrent HTTP senders")
 	fs.DurationVar(&o.duration, "duration", 0, "wall time to spread the storm over; 0 sends as fast as Vigil answers")
 	groupBy := fs.String("group-by", "alertname,service", "Vigil's ingest.group_by")
+	fs.BoolVar(&o.correlate, "correlate", true, "route through analyzers/correlate over the storm's dependency graph, as ingest.correlation does with changes.services.*.calls; false groups by --group-by alone")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "Vigil's http.max_body_bytes")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for Vigil's databases (default: a temporary one, removed afterwards)")
 	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "how long to wait after the storm for every incident's first post")
@@ -153,7 +155,11 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 		defer os.RemoveAll(dir)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
-	v, err := startVigil(ctx, dir, o.groupBy, o.maxBody, logger)
+	var edges [][2]string
+	if o.correlate {
+		edges = s.Edges
+	}
+	v, err := startVigil(ctx, dir, o.groupBy, o.correlate, edges, o.maxBody, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -142,9 +142,9 @@ func TestCorrelateOffline(t *testing.T) {
 }
 
 // TestTinyStorm runs small storms through a real in-process Vigil and checks
-// the report against groupings known in advance. Vigil groups by
-// ingest.group_by; grouping by a label no alert has puts every alert in one
-// incident.
+// the report against groupings known in advance. Without correlation Vigil
+// groups by ingest.group_by, and grouping by a label no alert has puts every
+// alert in one incident; with it, a cascade becomes one incident.
 func TestTinyStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded Temporal server")
@@ -152,18 +152,24 @@ func TestTinyStorm(t *testing.T) {
 	tests := []struct {
 		name              string
 		noise             int
+		groupBy           []string
+		correlate         bool
 		precision, recall float64
 	}{
-		{"one incident, nothing else: a perfect grouping", 0, 1, 1},
+		{"one incident, nothing else: a perfect grouping", 0, []string{"team"}, false, 1, 1},
 		// Six alerts that belong together (15 pairs) and two noise alerts,
 		// all in one incident: 28 pairs put together, 15 right.
-		{"noise put in the incident", 2, 15.0 / 28, 1},
+		{"noise put in the incident", 2, []string{"team"}, false, 15.0 / 28, 1},
+		// The cascade's alerts have different names and services, so group_by
+		// alone would split them; correlation over the stack's dependencies
+		// puts them back together.
+		{"a cascade across services, correlated into one incident", 0, []string{"alertname", "service"}, true, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options{
 				spec:        Spec{Incidents: 1, AlertsPerIncident: 6, Noise: tt.noise, Flaps: 1, Span: time.Minute, Cascade: time.Minute, Hold: 10 * time.Minute, Seed: 3},
-				concurrency: 1, groupBy: []string{"team"}, maxBody: 1 << 20, dataDir: t.TempDir(), settle: time.Minute,
+				concurrency: 1, groupBy: tt.groupBy, correlate: tt.correlate, maxBody: 1 << 20, dataDir: t.TempDir(), settle: time.Minute,
 				logLevel: 8, // quiet
 			}
 			var progress bytes.Buffer

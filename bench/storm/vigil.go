@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/vigilops/vigil/activities"
+	corr "github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/assist"
 	"github.com/vigilops/vigil/bot/console"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/ingest"
@@ -28,10 +30,11 @@ import (
 )
 
 // vigil is Vigil in this process, wired as `vigil dev` wires it (cmd/vigil's
-// runDev) minus what a storm does not touch: the store, the embedded Temporal
-// server, a worker running the incident workflows (with an empty runbook
-// library) and their review activities, the outbox dispatcher, and the Alertmanager receiver behind the
-// same body limit.
+// runDev) minus what a storm does not touch: the store with correlation, the
+// embedded Temporal server, a worker running the incident workflows (with an
+// empty runbook library), their review activities and the assistant (off),
+// the outbox dispatcher, and the Alertmanager receiver behind the same body
+// limit and group commit.
 type vigil struct {
 	URL   string
 	Store *store.Store
@@ -41,7 +44,10 @@ type vigil struct {
 	closers []func() error
 }
 
-func startVigil(ctx context.Context, dir string, groupBy []string, maxBody int64, logger *slog.Logger) (*vigil, error) {
+// With correlate, ingest routes through analyzers/correlate over edges (the
+// dependency graph a user configures as changes.services.*.calls) with the
+// default settings, as `vigil dev` does.
+func startVigil(ctx context.Context, dir string, groupBy []string, correlate bool, edges [][2]string, maxBody int64, logger *slog.Logger) (*vigil, error) {
 	v := &vigil{}
 	up := false
 	defer func() {
@@ -57,6 +63,13 @@ func startVigil(ctx context.Context, dir string, groupBy []string, maxBody int64
 		return nil, err
 	}
 	v.closers = append(v.closers, v.Store.Close)
+	if correlate {
+		c, err := corr.NewCorrelator(corr.DefaultConfig(), corr.NewGraph(edges), nil)
+		if err != nil {
+			return nil, err
+		}
+		v.Store.Correlate(c, nil)
+	}
 	srv, err := devtemporal.Start(ctx, devtemporal.Options{DBPath: filepath.Join(dir, "temporal.db"), Logger: logger.With("component", "temporal-server")})
 	if err != nil {
 		return nil, err
@@ -78,6 +91,16 @@ func startVigil(ctx context.Context, dir string, groupBy []string, maxBody int64
 		Steps: runbooks.Executor{}, Logger: logger,
 	})
 	w.RegisterActivity(&activities.Review{Store: v.Store, Chat: chat, Logger: logger})
+	// The assistant is off, as by default: incident briefs are Vigil's own.
+	red, err := assist.NewRedactor(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	assistant, err := assist.New(assist.Options{Redactor: red, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	w.RegisterActivity(&activities.Assist{Assistant: assistant, Store: v.Store, Logger: logger})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -90,9 +113,16 @@ func startVigil(ctx context.Context, dir string, groupBy []string, maxBody int64
 	go func() { defer close(dispatched); disp.Run(dctx) }()
 	v.closers = append(v.closers, func() error { stopDispatch(); <-dispatched; return nil })
 
+	// As in `vigil dev`: alerts from concurrent requests are committed together.
+	batch := ingest.NewBatcher(v.Store, 0)
+	bctx, stopBatch := context.WithCancel(context.WithoutCancel(ctx))
+	batched := make(chan struct{})
+	go func() { defer close(batched); batch.Run(bctx) }()
+	v.closers = append(v.closers, func() error { stopBatch(); <-batched; return nil })
+
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/alerts/alertmanager", &ingest.Alertmanager{
-		Store: v.Store, GroupBy: groupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
+		Store: batch, GroupBy: groupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

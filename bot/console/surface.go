@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/store"
 )
 
 // MessageStore is where the console keeps threads.
 type MessageStore interface {
 	PutMessage(ctx context.Context, incidentID, key string, body []byte, now time.Time) (int64, error)
+	PutMessages(ctx context.Context, msgs []store.MessageIn, now time.Time) error
 }
 
 // Thread is the console's chat surface: posting stores the message in the
@@ -39,4 +41,18 @@ func (t Thread) Post(ctx context.Context, incidentID, key string, m bot.Message)
 	}
 	_, err = t.Store.PutMessage(ctx, incidentID, key, body, time.Now())
 	return err
+}
+
+// PostMany implements bot.BatchSurface: the posts are stored in one
+// transaction, which during a storm spares the store a commit per message.
+func (t Thread) PostMany(ctx context.Context, posts []bot.Post) error {
+	msgs := make([]store.MessageIn, len(posts))
+	for i, p := range posts {
+		body, err := json.Marshal(p.Message)
+		if err != nil {
+			return fmt.Errorf("console: post %s/%s: %w", p.IncidentID, p.Key, err)
+		}
+		msgs[i] = store.MessageIn{IncidentID: p.IncidentID, Key: p.Key, Body: body}
+	}
+	return t.Store.PutMessages(ctx, msgs, time.Now())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/changes"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/ingest"
@@ -50,4 +51,29 @@ func startChanges(ctx context.Context, cfg config.Config, st *store.Store, gh *g
 	go func() { defer close(done); p.Run(ctx) }()
 	logger.Info("polling GitHub for changes", "repos", catalog.Repos(), "every", cfg.Changes.Poll)
 	return func() { cancel(); <-done }, nil
+}
+
+// correlateIngest makes ingest route signals through analyzers/correlate, over
+// the service catalogue's dependency edges and, with learning on, the edges
+// learned from which services alert together.
+func correlateIngest(st *store.Store, cfg config.Config) error {
+	c := cfg.Ingest.Correlation
+	if !c.Enabled {
+		return nil
+	}
+	var learner *correlate.Learner
+	if c.Learn {
+		var err error
+		if learner, err = correlate.NewLearner(correlate.DefaultLearnConfig()); err != nil {
+			return err
+		}
+	}
+	corr, err := correlate.NewCorrelator(correlate.Config{
+		Window: c.Window, ChangeLookback: cfg.Changes.LookbackOrDefault(), MaxHops: c.MaxHops,
+	}, correlate.NewGraph(cfg.Changes.Edges()), learner)
+	if err != nil {
+		return fmt.Errorf("ingest.correlation: %w", err)
+	}
+	st.Correlate(corr, learner)
+	return nil
 }

@@ -146,6 +146,9 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 		return err
 	}
 	defer st.Close()
+	if err := correlateIngest(st, cfg); err != nil {
+		return err
+	}
 	if err := enableAuditSigning(ctx, st, cfg, logger); err != nil {
 		return err
 	}
@@ -331,7 +334,8 @@ func resolveTokens(refs []config.Secret) ([]string, error) {
 
 // incidentPolicy is what new incidents run under, from configuration.
 func incidentPolicy(cfg config.Config) workflows.IncidentPolicy {
-	p := workflows.IncidentPolicy{NoAckAfter: cfg.Escalation.NoAckAfter, EscalateTo: cfg.Escalation.EscalateTo}
+	p := workflows.IncidentPolicy{NoAckAfter: cfg.Escalation.NoAckAfter, EscalateTo: cfg.Escalation.EscalateTo,
+		ModelBriefs: cfg.Assist.Enabled, SlowChat: cfg.Slack.Enabled()}
 	for _, r := range cfg.Autonomy {
 		p.Autonomy = append(p.Autonomy, workflows.AutonomyRule{Name: r.Name, Runbooks: r.Runbooks, Services: r.Services})
 	}
