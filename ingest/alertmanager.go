@@ -64,6 +64,9 @@ type Accepted struct {
 	Accepted   int      `json:"accepted"`
 	Duplicates int      `json:"duplicates"`
 	Incidents  []string `json:"incidents"`
+	// Silenced counts accepted alerts that an active silence kept from any
+	// incident (see /api/v1/silences).
+	Silenced int `json:"silenced,omitempty"`
 }
 
 // ServeHTTP handles POST /api/v1/alerts/alertmanager.
@@ -90,11 +93,11 @@ func (h *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.TruncatedAlerts > 0 {
 		h.Logger.Warn("ingest: Alertmanager truncated alerts; raise max_alerts on the receiver", "truncated", p.TruncatedAlerts, "group", p.GroupKey)
 	}
-	h.Logger.Info("ingest: alerts", "accepted", res.Accepted, "duplicates", res.Duplicates, "incidents", res.Incidents)
+	h.Logger.Info("ingest: alerts", "accepted", res.Accepted, "duplicates", res.Duplicates, "silenced", res.Silenced, "incidents", res.Incidents)
 	if res.Incidents == nil {
 		res.Incidents = []string{}
 	}
-	httpx.WriteJSON(w, http.StatusOK, Accepted{Accepted: res.Accepted, Duplicates: res.Duplicates, Incidents: res.Incidents})
+	httpx.WriteJSON(w, http.StatusOK, Accepted{Accepted: res.Accepted, Duplicates: res.Duplicates, Incidents: res.Incidents, Silenced: res.Silenced})
 }
 
 // normalise validates the payload and turns it into store input. Every problem is

@@ -35,12 +35,14 @@ func (s *Store) Correlate(c *correlate.Correlator, learner *correlate.Learner) {
 // batch opens and joins incidents, and writes each touched incident's signal
 // times and services once, at the end of the transaction.
 type routing struct {
-	corr   *correlation
-	now    time.Time         // when the batch arrived
-	groups map[string]string // group key → its open incident, within this batch
-	open   []correlate.Open  // nil until loaded
-	loaded bool
-	index  map[string]int // incident id → position in open
+	corr *correlation
+	now  time.Time // when the batch arrived
+	// silenced, when set, says whether active silences mute an alert's labels.
+	silenced func(labels map[string]string, at time.Time) bool
+	groups   map[string]string // group key → its open incident, within this batch
+	open     []correlate.Open  // nil until loaded
+	loaded   bool
+	index    map[string]int // incident id → position in open
 	// touched incidents: the span of signal starts the batch added, and their
 	// services new to them.
 	touched map[string]*touch

@@ -34,6 +34,7 @@ type AlertIn struct {
 type IngestResult struct {
 	Accepted   int      // new events stored
 	Duplicates int      // resends of an unchanged alert, not stored again
+	Silenced   int      // new events an active silence kept from any incident
 	Incidents  []string // incidents the new events joined, sorted
 	// Outcomes says, for each alert in input order, what became of it.
 	Outcomes []IngestOutcome
@@ -42,6 +43,7 @@ type IngestResult struct {
 // IngestOutcome is what became of one ingested alert or event.
 type IngestOutcome struct {
 	Duplicate bool
+	Silenced  bool   // stored, but an active silence kept it from any incident
 	Incident  string // the incident its event joined, if any
 }
 
@@ -55,6 +57,9 @@ func Summarize(outcomes []IngestOutcome) IngestResult {
 			res.Duplicates++
 		default:
 			res.Accepted++
+			if o.Silenced {
+				res.Silenced++
+			}
 			if o.Incident != "" {
 				touched[o.Incident] = true
 			}
@@ -77,22 +82,23 @@ func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertI
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		outcomes = make([]IngestOutcome, len(alerts))
 		rt := newRouting(s.corr, now)
+		rt.silenced = s.silenced
 		known, err := alertStates(ctx, tx, alerts)
 		if err != nil {
 			return err
 		}
 		events := make([]eventRow, 0, len(alerts))
 		for i, a := range alerts {
-			incID, dup, delivered, err := rt.routeAlert(ctx, tx, a, known)
+			r, err := rt.routeAlert(ctx, tx, a, known)
 			if err != nil {
 				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
 			}
-			if dup {
+			if r.duplicate {
 				outcomes[i].Duplicate = true
 				continue
 			}
-			events = append(events, eventRow{alert: &alerts[i], incident: incID, delivered: delivered})
-			outcomes[i].Incident = incID
+			events = append(events, eventRow{alert: &alerts[i], incident: r.incident, delivered: r.delivered})
+			outcomes[i].Incident, outcomes[i].Silenced = r.incident, r.silenced
 		}
 		if err := writeAlertStates(ctx, tx, known, now); err != nil {
 			return err
@@ -193,19 +199,36 @@ func writeAlertStates(ctx context.Context, tx *sql.Tx, known map[string]*alertSt
 	return nil
 }
 
+// route is what becomes of one alert.
+type route struct {
+	incident  string // the incident its event joins, if any
+	duplicate bool   // an unchanged resend: nothing is stored
+	delivered bool   // the event needs no delivery (a resolve for an incident already over)
+	silenced  bool   // a new firing that an active silence keeps from any incident
+}
+
 // routeAlert decides whether an alert is a duplicate and which incident its event
-// joins, and records the alert's new state in known. delivered is true when the
-// event needs no delivery (a resolve for an incident that is already over).
+// joins, and records the alert's new state in known.
 //
 // A firing alert joins, in order: the open incident it fired in before; the
 // open incident of its group key; with correlation, an open incident it is
-// connected to (its group key then routes there too); or a new incident.
-func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known map[string]*alertState) (incID string, dup, delivered bool, err error) {
+// connected to (its group key then routes there too); or a new incident. A
+// firing alert with no open incident of its own that an active silence
+// matches joins none.
+func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known map[string]*alertState) (route, error) {
 	prev := known[a.Fingerprint]
 	start := ts(a.StartsAt)
+	muted := rt.silenced != nil && a.Status == incident.AlertFiring && rt.silenced(a.Labels, rt.now)
 	if prev != nil && prev.status == a.Status && prev.start == start {
-		return "", true, false, nil
+		// A resend is a duplicate, unless it fires unrouted because a silence
+		// held it and that silence is over: then it is routed now.
+		if !(a.Status == incident.AlertFiring && prev.incident == "" && !muted) {
+			return route{duplicate: true}, nil
+		}
 	}
+	var incID string
+	var delivered, silenced bool
+	var err error
 	service := cmp.Or(a.Labels["service"], a.GroupLabels["service"])
 	switch {
 	case a.Status == incident.AlertResolved && prev != nil && prev.incident != "":
@@ -214,9 +237,11 @@ func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known 
 		// Resolved without ever firing here: keep the record, open nothing.
 	case prev != nil && prev.incidentOpen:
 		incID = prev.incident
+	case muted:
+		silenced = true
 	default:
 		if incID, err = rt.firingIncident(ctx, tx, a, service, rt.now); err != nil {
-			return "", false, false, err
+			return route{}, err
 		}
 	}
 	if incID != "" && a.Status == incident.AlertFiring {
@@ -233,7 +258,7 @@ func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known 
 		next.incident, next.incidentOpen = prev.incident, prev.incidentOpen
 	}
 	known[a.Fingerprint] = next
-	return incID, false, delivered, nil
+	return route{incident: incID, delivered: delivered, silenced: silenced}, nil
 }
 
 // firingIncident returns the incident a firing alert with no open incident of

@@ -149,6 +149,11 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if err := correlateIngest(st, cfg); err != nil {
 		return err
 	}
+	silences, err := ingest.LoadSilences(ctx, st, logger.With("component", "silences"))
+	if err != nil {
+		return err
+	}
+	st.Mute(silences)
 	if err := enableAuditSigning(ctx, st, cfg, logger); err != nil {
 		return err
 	}
@@ -245,6 +250,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	defer func() { stopBatch(); <-batched }()
 	manual := &ingest.Manual{Store: st, Runbooks: library, Notify: disp.Wake}
 	mux := http.NewServeMux()
+	silences.Register(mux, func(h http.Handler) http.Handler { return httpx.RequireBearer(tokens, h) })
 	mux.Handle("POST /api/v1/alerts/alertmanager", httpx.RequireBearer(tokens, &ingest.Alertmanager{
 		Store: batch, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	}))

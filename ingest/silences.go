@@ -1,0 +1,220 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/internal/httpx"
+	"github.com/vigilops/vigil/runbooks"
+	"github.com/vigilops/vigil/store"
+)
+
+// SilenceStore keeps silences durably.
+type SilenceStore interface {
+	PutSilence(ctx context.Context, s store.Silence, now time.Time) error
+	Silences(ctx context.Context) ([]store.Silence, error)
+}
+
+// Silences are Alertmanager-style silences: while one is active, a new firing
+// alert its matchers match is stored but opens and joins no incident. They
+// are kept in the store and, for ingest, in memory; the store asks Silencing
+// (store.Muter) for every new firing alert. Safe for concurrent use.
+type Silences struct {
+	store  SilenceStore
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu  sync.Mutex
+	set *correlate.Silences
+	all map[string]store.Silence // as stored, for the API
+}
+
+// LoadSilences reads the stored silences.
+func LoadSilences(ctx context.Context, st SilenceStore, logger *slog.Logger) (*Silences, error) {
+	s := &Silences{store: st, logger: logger, now: time.Now, set: correlate.NewSilences(), all: map[string]store.Silence{}}
+	stored, err := st.Silences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sl := range stored {
+		c, err := toCorrelate(sl)
+		if err != nil {
+			return nil, fmt.Errorf("silence %s: %w", sl.ID, err)
+		}
+		s.set.Restore(c)
+		s.all[sl.ID] = sl
+	}
+	return s, nil
+}
+
+// Silencing implements store.Muter.
+func (s *Silences) Silencing(labels map[string]string, at time.Time) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.set.Silencing(labels, at)
+}
+
+func toCorrelate(sl store.Silence) (correlate.Silence, error) {
+	c := correlate.Silence{ID: sl.ID, StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, CreatedBy: sl.CreatedBy, Comment: sl.Comment}
+	var errs []error
+	for i, text := range sl.Matchers {
+		m, err := runbooks.ParseMatcher(text)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("matchers[%d]: %w", i, err))
+			continue
+		}
+		c.Matchers = append(c.Matchers, m)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Register adds the API: POST /api/v1/silences creates one, GET lists them,
+// DELETE /api/v1/silences/{id} expires one. wrap guards each route (bearer
+// tokens, like the other ingest endpoints).
+func (s *Silences) Register(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
+	mux.Handle("POST /api/v1/silences", wrap(http.HandlerFunc(s.create)))
+	mux.Handle("GET /api/v1/silences", wrap(http.HandlerFunc(s.list)))
+	mux.Handle("DELETE /api/v1/silences/{id}", wrap(http.HandlerFunc(s.expire)))
+}
+
+// SilenceRequest is the body of POST /api/v1/silences.
+type SilenceRequest struct {
+	Matchers  []string  `json:"matchers"`
+	StartsAt  time.Time `json:"starts_at,omitzero"` // default now
+	EndsAt    time.Time `json:"ends_at,omitzero"`   // or duration
+	Duration  string    `json:"duration,omitempty"` // e.g. "2h", from the start
+	CreatedBy string    `json:"created_by"`
+	Comment   string    `json:"comment"`
+}
+
+// SilenceView is a silence as the API shows it, with its state now.
+type SilenceView struct {
+	store.Silence
+	State string `json:"state"` // pending, active or expired
+}
+
+func (s *Silences) view(sl store.Silence, now time.Time) SilenceView {
+	state := "active"
+	switch {
+	case !now.Before(sl.EndsAt):
+		state = "expired" // an expiry ends the silence at once
+	case now.Before(sl.StartsAt):
+		state = "pending"
+	}
+	return SilenceView{Silence: sl, State: state}
+}
+
+func (s *Silences) create(w http.ResponseWriter, r *http.Request) {
+	var req SilenceRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		httpx.WriteError(w, err)
+		return
+	}
+	now := s.now().UTC()
+	sl := store.Silence{ID: newSilenceID(), Matchers: req.Matchers, StartsAt: req.StartsAt, EndsAt: req.EndsAt,
+		CreatedBy: strings.TrimSpace(req.CreatedBy), Comment: strings.TrimSpace(req.Comment), CreatedAt: now}
+	if sl.StartsAt.IsZero() {
+		sl.StartsAt = now
+	}
+	var problems []string
+	if req.Duration != "" {
+		d, err := time.ParseDuration(req.Duration)
+		switch {
+		case err != nil || d <= 0:
+			problems = append(problems, fmt.Sprintf("duration: %q is not a positive duration such as 30m or 2h", req.Duration))
+		case !req.EndsAt.IsZero():
+			problems = append(problems, "give ends_at or duration, not both")
+		default:
+			sl.EndsAt = sl.StartsAt.Add(d)
+		}
+	} else if req.EndsAt.IsZero() {
+		problems = append(problems, "ends_at or duration is required: a silence must end")
+	}
+	c, err := toCorrelate(sl)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) == 0 {
+		if err := c.Validate(now); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "silence not created", Problems: problems})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Durable first: a silence the store does not have is not in force.
+	if err := s.store.PutSilence(r.Context(), sl, now); err != nil {
+		s.logger.Error("silences: store", "err", err)
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the silence could not be stored; nothing was created, retry"})
+		return
+	}
+	s.set.Restore(c)
+	s.all[sl.ID] = sl
+	s.logger.Info("silence created", "id", sl.ID, "matchers", sl.Matchers, "ends_at", sl.EndsAt, "by", sl.CreatedBy)
+	httpx.WriteJSON(w, http.StatusCreated, s.view(sl, now))
+}
+
+func (s *Silences) list(w http.ResponseWriter, _ *http.Request) {
+	now := s.now().UTC()
+	s.mu.Lock()
+	out := make([]SilenceView, 0, len(s.all))
+	for _, sl := range s.all {
+		out = append(out, s.view(sl, now))
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b SilenceView) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"silences": out})
+}
+
+func (s *Silences) expire(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	now := s.now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.all[id]
+	switch {
+	case !ok:
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("no silence %q", id)})
+		return
+	case now.After(sl.EndsAt):
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusConflict, Message: fmt.Sprintf("silence %q already expired at %s", id, sl.EndsAt.Format(time.RFC3339))})
+		return
+	}
+	if now.Before(sl.StartsAt) {
+		sl.StartsAt = now
+	}
+	sl.EndsAt = now
+	if err := s.store.PutSilence(r.Context(), sl, now); err != nil {
+		s.logger.Error("silences: store", "err", err)
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the expiry could not be stored; the silence is unchanged, retry"})
+		return
+	}
+	if err := s.set.Expire(id, now); err != nil {
+		s.logger.Warn("silences: expire", "id", id, "err", err)
+	}
+	s.all[id] = sl
+	s.logger.Info("silence expired", "id", id)
+	httpx.WriteJSON(w, http.StatusOK, s.view(sl, now))
+}
+
+func newSilenceID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
