@@ -115,19 +115,28 @@ func (s *Silences) view(sl store.Silence, now time.Time) SilenceView {
 	return SilenceView{Silence: sl, State: state}
 }
 
-func (s *Silences) create(w http.ResponseWriter, r *http.Request) {
-	var req SilenceRequest
-	if err := httpx.DecodeJSON(r, &req); err != nil {
-		httpx.WriteError(w, err)
-		return
-	}
+// SilenceProblems lists what is wrong with a silence request; nothing was
+// created.
+type SilenceProblems []string
+
+func (p SilenceProblems) Error() string { return "silence not created: " + strings.Join(p, "; ") }
+
+// Errors of Expire.
+var (
+	ErrUnknownSilence = errors.New("no such silence")
+	ErrSilenceExpired = errors.New("silence already expired")
+)
+
+// Create validates and stores a new silence, then puts it in force. Problems
+// with the request come back as SilenceProblems.
+func (s *Silences) Create(ctx context.Context, req SilenceRequest) (SilenceView, error) {
 	now := s.now().UTC()
 	sl := store.Silence{ID: newSilenceID(), Matchers: req.Matchers, StartsAt: req.StartsAt, EndsAt: req.EndsAt,
 		CreatedBy: strings.TrimSpace(req.CreatedBy), Comment: strings.TrimSpace(req.Comment), CreatedAt: now}
 	if sl.StartsAt.IsZero() {
 		sl.StartsAt = now
 	}
-	var problems []string
+	var problems SilenceProblems
 	if req.Duration != "" {
 		d, err := time.ParseDuration(req.Duration)
 		switch {
@@ -151,24 +160,49 @@ func (s *Silences) create(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(problems) > 0 {
-		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "silence not created", Problems: problems})
-		return
+		return SilenceView{}, problems
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Durable first: a silence the store does not have is not in force.
-	if err := s.store.PutSilence(r.Context(), sl, now); err != nil {
-		s.logger.Error("silences: store", "err", err)
-		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the silence could not be stored; nothing was created, retry"})
-		return
+	if err := s.store.PutSilence(ctx, sl, now); err != nil {
+		return SilenceView{}, err
 	}
 	s.set.Restore(c)
 	s.all[sl.ID] = sl
 	s.logger.Info("silence created", "id", sl.ID, "matchers", sl.Matchers, "ends_at", sl.EndsAt, "by", sl.CreatedBy)
-	httpx.WriteJSON(w, http.StatusCreated, s.view(sl, now))
+	return s.view(sl, now), nil
 }
 
-func (s *Silences) list(w http.ResponseWriter, _ *http.Request) {
+// Expire ends a silence now.
+func (s *Silences) Expire(ctx context.Context, id string) (SilenceView, error) {
+	now := s.now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl, ok := s.all[id]
+	switch {
+	case !ok:
+		return SilenceView{}, fmt.Errorf("%w: %q", ErrUnknownSilence, id)
+	case !now.Before(sl.EndsAt):
+		return SilenceView{}, fmt.Errorf("%w at %s: %q", ErrSilenceExpired, sl.EndsAt.Format(time.RFC3339), id)
+	}
+	if now.Before(sl.StartsAt) {
+		sl.StartsAt = now
+	}
+	sl.EndsAt = now
+	if err := s.store.PutSilence(ctx, sl, now); err != nil {
+		return SilenceView{}, err
+	}
+	if err := s.set.Expire(id, now); err != nil {
+		s.logger.Warn("silences: expire", "id", id, "err", err)
+	}
+	s.all[id] = sl
+	s.logger.Info("silence expired", "id", id)
+	return s.view(sl, now), nil
+}
+
+// List returns every silence, newest first, with its state now.
+func (s *Silences) List() []SilenceView {
 	now := s.now().UTC()
 	s.mu.Lock()
 	out := make([]SilenceView, 0, len(s.all))
@@ -179,38 +213,69 @@ func (s *Silences) list(w http.ResponseWriter, _ *http.Request) {
 	slices.SortFunc(out, func(a, b SilenceView) int {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"silences": out})
+	return out
+}
+
+// SilenceFor creates a silence from now for d (commands.Silencer).
+func (s *Silences) SilenceFor(ctx context.Context, matchers []string, d time.Duration, by, comment string) (store.Silence, error) {
+	v, err := s.Create(ctx, SilenceRequest{Matchers: matchers, Duration: d.String(), CreatedBy: by, Comment: comment})
+	return v.Silence, err
+}
+
+// ExpireSilence ends a silence now (commands.Silencer).
+func (s *Silences) ExpireSilence(ctx context.Context, id string) (store.Silence, error) {
+	v, err := s.Expire(ctx, id)
+	return v.Silence, err
+}
+
+// CurrentSilences are the silences not yet expired, newest first
+// (commands.Silencer).
+func (s *Silences) CurrentSilences() []store.Silence {
+	var out []store.Silence
+	for _, v := range s.List() {
+		if v.State != "expired" {
+			out = append(out, v.Silence)
+		}
+	}
+	return out
+}
+
+func (s *Silences) create(w http.ResponseWriter, r *http.Request) {
+	var req SilenceRequest
+	if err := httpx.DecodeJSON(r, &req); err != nil {
+		httpx.WriteError(w, err)
+		return
+	}
+	v, err := s.Create(r.Context(), req)
+	var problems SilenceProblems
+	switch {
+	case errors.As(err, &problems):
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "silence not created", Problems: problems})
+	case err != nil:
+		s.logger.Error("silences: store", "err", err)
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the silence could not be stored; nothing was created, retry"})
+	default:
+		httpx.WriteJSON(w, http.StatusCreated, v)
+	}
+}
+
+func (s *Silences) list(w http.ResponseWriter, _ *http.Request) {
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"silences": s.List()})
 }
 
 func (s *Silences) expire(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	now := s.now().UTC()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sl, ok := s.all[id]
+	v, err := s.Expire(r.Context(), r.PathValue("id"))
 	switch {
-	case !ok:
-		httpx.WriteError(w, &httpx.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("no silence %q", id)})
-		return
-	case now.After(sl.EndsAt):
-		httpx.WriteError(w, &httpx.Error{Status: http.StatusConflict, Message: fmt.Sprintf("silence %q already expired at %s", id, sl.EndsAt.Format(time.RFC3339))})
-		return
-	}
-	if now.Before(sl.StartsAt) {
-		sl.StartsAt = now
-	}
-	sl.EndsAt = now
-	if err := s.store.PutSilence(r.Context(), sl, now); err != nil {
+	case errors.Is(err, ErrUnknownSilence):
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusNotFound, Message: err.Error()})
+	case errors.Is(err, ErrSilenceExpired):
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusConflict, Message: err.Error()})
+	case err != nil:
 		s.logger.Error("silences: store", "err", err)
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: "the expiry could not be stored; the silence is unchanged, retry"})
-		return
+	default:
+		httpx.WriteJSON(w, http.StatusOK, v)
 	}
-	if err := s.set.Expire(id, now); err != nil {
-		s.logger.Warn("silences: expire", "id", id, "err", err)
-	}
-	s.all[id] = sl
-	s.logger.Info("silence expired", "id", id)
-	httpx.WriteJSON(w, http.StatusOK, s.view(sl, now))
 }
 
 func newSilenceID() string {

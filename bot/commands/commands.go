@@ -95,6 +95,7 @@ type Deps struct {
 	Runner    Runner
 	Inputs    Inputter
 	Asker     Asker
+	Silencer  Silencer // nil: silences only through the API
 }
 
 // Command is one chat command.
@@ -123,7 +124,7 @@ func New(deps Deps, prefix string, logger *slog.Logger) *Bot {
 	return &Bot{deps: deps, prefix: prefix, logger: logger, cmds: []*Command{
 		&helpCommand, &listCommand, &showCommand, &ackCommand, &approveCommand, &rejectCommand,
 		&resolveCommand, &escalateCommand, &noteCommand, &runCommand, &inputCommand, &timelineCommand,
-		&askCommand, &whyCommand,
+		&askCommand, &whyCommand, &silenceCommand, &silencesCommand, &unsilenceCommand,
 	}}
 }
 

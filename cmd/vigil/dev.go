@@ -273,7 +273,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	con := &console.Console{Store: st, Decider: wf, Runner: manual, User: cfg.Console.User, Auth: auth, Logger: logger.With("component", "console")}
 	con.Register(mux)
 	if sl != nil {
-		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf, Runner: manual, Inputs: wf, Asker: asks}, "/vigil ", logger.With("component", "commands"))
+		cmds := commands.New(commands.Deps{Incidents: st, Audit: st, Decider: wf, Acter: wf, Runner: manual, Inputs: wf, Asker: asks, Silencer: silences}, "/vigil ", logger.With("component", "commands"))
 		stopSlack, err := sl.serve(ctx, mux, cmds)
 		if err != nil {
 			return err
