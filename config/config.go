@@ -104,6 +104,21 @@ type Ingest struct {
 	// Correlation routes a signal that has no open incident of its own to an
 	// open incident it is connected to, instead of opening one.
 	Correlation Correlation `yaml:"correlation"`
+	// InhibitRules are Alertmanager's inhibit_rules: while a source alert
+	// fires, a new firing alert matching the targets with the same values of
+	// the equal labels is stored but opens and joins no incident.
+	InhibitRules []InhibitRule `yaml:"inhibit_rules"`
+}
+
+// InhibitRule is one inhibition rule, as in Alertmanager. Matchers use its
+// syntax: name="value", name!="value", name=~"regex", name!~"regex".
+type InhibitRule struct {
+	// SourceMatchers select the alerts that inhibit; at least one.
+	SourceMatchers []string `yaml:"source_matchers"`
+	// TargetMatchers select the alerts that are inhibited; at least one.
+	TargetMatchers []string `yaml:"target_matchers"`
+	// Equal lists labels whose values must be the same on source and target.
+	Equal []string `yaml:"equal"`
 }
 
 // Correlation configures cross-group correlation at ingest (analyzers/correlate).
@@ -294,6 +309,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.Correlation.MaxHops < 0 || c.Ingest.Correlation.MaxHops > 5 {
 		bad("ingest.correlation.max_hops", "must be between 0 and 5, got %d (default 1)", c.Ingest.Correlation.MaxHops)
+	}
+	for i, r := range c.Ingest.InhibitRules {
+		if len(r.SourceMatchers) == 0 || len(r.TargetMatchers) == 0 {
+			bad(fmt.Sprintf("ingest.inhibit_rules[%d]", i), "needs source_matchers and target_matchers")
+		}
 	}
 	for i, t := range c.Ingest.Tokens {
 		if err := t.Validate(); err != nil {

@@ -79,6 +79,7 @@ func Summarize(outcomes []IngestOutcome) IngestResult {
 // delivery; on error nothing of the batch is stored.
 func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
 	var outcomes []IngestOutcome
+	s.observe(alerts)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		outcomes = make([]IngestOutcome, len(alerts))
 		rt := newRouting(s.corr, now)

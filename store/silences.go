@@ -19,15 +19,21 @@ type Silence struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Muter says which silences mute an alert's labels at a time.
+// Muter says what mutes an alert's labels at a time (silences, inhibition).
 type Muter interface {
 	Silencing(labels map[string]string, at time.Time) []string
 }
 
-// Mute makes ingest consult m: a new firing alert that an active silence
-// matches is stored, but opens and joins no incident. Call it before the
-// store is used concurrently.
-func (s *Store) Mute(m Muter) { s.mute = m }
+// AlertObserver is a Muter that also sees every alert ingested, before any is
+// routed: inhibition needs to know which alerts fire.
+type AlertObserver interface {
+	ObserveAlert(labels map[string]string, startsAt, endsAt time.Time)
+}
+
+// Mute makes ingest consult ms: a new firing alert that one of them mutes is
+// stored, but opens and joins no incident. Call it before the store is used
+// concurrently.
+func (s *Store) Mute(ms ...Muter) { s.mute = ms }
 
 // PutSilence stores a silence, replacing the one with its id (an update or
 // an expiry).
@@ -73,5 +79,48 @@ func (s *Store) Silences(ctx context.Context) ([]Silence, error) {
 
 // silenced reports whether the store's muter mutes labels at at.
 func (s *Store) silenced(labels map[string]string, at time.Time) bool {
-	return s.mute != nil && len(s.mute.Silencing(labels, at)) > 0
+	for _, m := range s.mute {
+		if len(m.Silencing(labels, at)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// observe shows a batch of alerts to the muters that watch alerts.
+func (s *Store) observe(alerts []AlertIn) {
+	for _, m := range s.mute {
+		if o, ok := m.(AlertObserver); ok {
+			for _, a := range alerts {
+				o.ObserveAlert(a.Labels, a.StartsAt, a.EndsAt)
+			}
+		}
+	}
+}
+
+// FiringAlerts returns the latest report of every alert whose latest status is
+// firing, so inhibition knows its sources again after a restart.
+func (s *Store) FiringAlerts(ctx context.Context) ([]AlertIn, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT e.fingerprint, e.labels, e.starts_at, e.ends_at
+		FROM alerts a JOIN events e ON e.id = (SELECT MAX(id) FROM events WHERE fingerprint = a.fingerprint AND kind = 'alert')
+		WHERE a.status = 'firing'`)
+	if err != nil {
+		return nil, fmt.Errorf("store: firing alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []AlertIn
+	for rows.Next() {
+		a := AlertIn{Status: "firing"}
+		var labels, starts, ends string
+		if err := rows.Scan(&a.Fingerprint, &labels, &starts, &ends); err != nil {
+			return nil, fmt.Errorf("store: firing alerts: %w", err)
+		}
+		if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
+			return nil, fmt.Errorf("store: firing alert %s: %w", a.Fingerprint, err)
+		}
+		a.StartsAt, a.EndsAt = parseTS(starts), parseTS(ends)
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }

@@ -32,7 +32,7 @@ type Store struct {
 	db    *sql.DB
 	audit auditLog     // the audit chain's single, group-committing writer (audit_commit.go)
 	corr  *correlation // nil: no correlation across groups (correlate.go)
-	mute  Muter        // nil: no silences (silences.go)
+	mute  []Muter      // silences, inhibition (silences.go)
 }
 
 // Open opens (creating if needed) the database file and applies pending migrations.

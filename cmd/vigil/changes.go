@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -15,6 +16,7 @@ import (
 	"github.com/vigilops/vigil/changes"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/ingest"
+	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
 )
 
@@ -76,4 +78,34 @@ func correlateIngest(st *store.Store, cfg config.Config) error {
 	}
 	st.Correlate(corr, learner)
 	return nil
+}
+
+// loadInhibitions parses ingest.inhibit_rules and loads the firing alerts that
+// may inhibit. Errors name the rule and matcher to fix.
+func loadInhibitions(ctx context.Context, st *store.Store, rules []config.InhibitRule) (*ingest.Inhibitions, error) {
+	var out []correlate.InhibitRule
+	var errs []error
+	parse := func(i int, side string, texts []string) correlate.Matchers {
+		var ms correlate.Matchers
+		for j, t := range texts {
+			m, err := runbooks.ParseMatcher(t)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("ingest.inhibit_rules[%d].%s[%d]: %w", i, side, j, err))
+				continue
+			}
+			ms = append(ms, m)
+		}
+		return ms
+	}
+	for i, r := range rules {
+		out = append(out, correlate.InhibitRule{
+			Source: parse(i, "source_matchers", r.SourceMatchers),
+			Target: parse(i, "target_matchers", r.TargetMatchers),
+			Equal:  r.Equal,
+		})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return ingest.LoadInhibitions(ctx, st, out)
 }

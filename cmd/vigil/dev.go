@@ -153,7 +153,11 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if err != nil {
 		return err
 	}
-	st.Mute(silences)
+	inhibitions, err := loadInhibitions(ctx, st, cfg.Ingest.InhibitRules)
+	if err != nil {
+		return err
+	}
+	st.Mute(silences, inhibitions)
 	if err := enableAuditSigning(ctx, st, cfg, logger); err != nil {
 		return err
 	}

@@ -1,0 +1,60 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/store"
+)
+
+// Inhibitions apply Alertmanager's inhibit_rules at ingest: while a source
+// alert fires, a new firing alert that a rule's targets match, with the same
+// values of its equal labels, is stored but opens and joins no incident. It
+// is a store.Muter that watches every alert ingested. Safe for concurrent use.
+type Inhibitions struct {
+	mu       sync.Mutex
+	ih       *correlate.Inhibitor
+	observed int
+}
+
+// pruneEvery is how many observations pass between forgetting resolved sources.
+const pruneEvery = 1000
+
+// LoadInhibitions returns inhibitions for rules, with the alerts firing now
+// in the store as their possible sources.
+func LoadInhibitions(ctx context.Context, st interface {
+	FiringAlerts(context.Context) ([]store.AlertIn, error)
+}, rules []correlate.InhibitRule) (*Inhibitions, error) {
+	in := &Inhibitions{ih: correlate.NewInhibitor(rules...)}
+	firing, err := st.FiringAlerts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("inhibition: %w", err)
+	}
+	for _, a := range firing {
+		in.ObserveAlert(a.Labels, a.StartsAt, a.EndsAt)
+	}
+	return in, nil
+}
+
+// ObserveAlert implements store.AlertObserver.
+func (in *Inhibitions) ObserveAlert(labels map[string]string, startsAt, endsAt time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.ih.Observe(correlate.Alert{Labels: labels, StartsAt: startsAt, EndsAt: endsAt})
+	if in.observed++; in.observed%pruneEvery == 0 {
+		in.ih.Prune(time.Now())
+	}
+}
+
+// Silencing implements store.Muter: the rule that inhibits labels at at, if any.
+func (in *Inhibitions) Silencing(labels map[string]string, at time.Time) []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if inh, ok := in.ih.InhibitedBy(labels, at); ok {
+		return []string{fmt.Sprintf("inhibit_rules[%d] by %s", inh.Rule, correlate.Key(inh.Source))}
+	}
+	return nil
+}
