@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -293,5 +294,55 @@ func TestPollerStoresChangesThatNeverOpenIncidents(t *testing.T) {
 	_ = p.poll(context.Background(), onset.Add(-time.Hour), onset)
 	if len(st.got) != 8 || woken != 1 {
 		t.Errorf("second poll: %d stored, %d wake-ups", len(st.got), woken)
+	}
+}
+
+// When an incident opens, the changes to its services before its onset are
+// stored and join it, saying how long before the onset they happened; a
+// second look for the same incident asks GitHub nothing.
+func TestLookupJoinsChangesToTheOpenedIncident(t *testing.T) {
+	f, fake := newTestFetcher(t, shop())
+	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	res, err := st.IngestAlerts(ctx, "am", []store.AlertIn{{
+		Fingerprint: "a1", Status: "firing", StartsAt: onset,
+		Labels:   map[string]string{"alertname": "HighLatency", "service": "checkout"},
+		GroupKey: "HighLatency/checkout", GroupLabels: map[string]string{"alertname": "HighLatency", "service": "checkout"},
+	}}, onset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Incidents[0]
+	woken := 0
+	l := &Lookup{Fetcher: f, Store: st, Notify: func() { woken++ }, Logger: slog.New(slog.DiscardHandler)}
+	n, err := l.Opened(ctx, id, []string{"checkout"}, onset)
+	if err != nil || n != 3 || woken != 1 {
+		t.Fatalf("lookup stored %d changes (%v), woke %d; want checkout's 3 changes (commit, PR, deploy) and one wake-up", n, err, woken)
+	}
+	out, err := st.Outbox(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summaries []string
+	for _, d := range out {
+		for _, e := range d.Events {
+			if e.Kind == "change" {
+				if d.IncidentID != id {
+					t.Errorf("change %s joined %s, want %s", e.Fingerprint, d.IncidentID, id)
+				}
+				summaries = append(summaries, e.Summary)
+			}
+		}
+	}
+	if len(summaries) != 3 || !slices.Contains(summaries, "deploy of checkout to production at 14:02 UTC, PR #812 by @ana, 4 min before onset") {
+		t.Errorf("change summaries %q", summaries)
+	}
+	calls := len(fake.requested("/api/v3/"))
+	if n, err := l.Opened(ctx, id, []string{"checkout"}, onset); n != 0 || err != nil || len(fake.requested("/api/v3/")) != calls {
+		t.Errorf("second lookup: %d %v, %d more API calls; want nothing", n, err, len(fake.requested("/api/v3/"))-calls)
 	}
 }

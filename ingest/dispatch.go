@@ -41,6 +41,10 @@ type Dispatcher struct {
 	Poll time.Duration
 	// Policy is what new incidents run under (escalation, autonomy).
 	Policy workflows.IncidentPolicy
+	// Opened, when set, is called after a delivery to a new incident
+	// (Delivery.New) succeeded, from the delivering goroutine: it must not
+	// block (start its own work).
+	Opened func(store.Delivery)
 	// Concurrency is how many incidents of one outbox batch are handed to
 	// Temporal at once (default 16). An incident appears once per batch and
 	// batches go one after another, so each incident's events keep their order.
@@ -131,6 +135,9 @@ func (d *Dispatcher) deliverAll(ctx context.Context, batch []store.Delivery) err
 			ok, err := d.deliver(ctx, dl)
 			if ok {
 				delivered[i] = dl
+				if dl.New && d.Opened != nil {
+					d.Opened(dl)
+				}
 			}
 			return err
 		})

@@ -248,3 +248,23 @@ func TestDispatcherDeliversNewIncidentsFirst(t *testing.T) {
 		t.Errorf("delivered %v, want %v", to.ids, want)
 	}
 }
+
+// Opened hears of each delivery to a new incident, and of no other.
+func TestDispatcherTellsOfOpenedIncidents(t *testing.T) {
+	out := newOutbox(3)
+	out.pending[2].New = true
+	d := NewDispatcher(out, &order{}, slog.New(slog.DiscardHandler))
+	var mu sync.Mutex
+	var opened []string
+	d.Opened = func(dl store.Delivery) {
+		mu.Lock()
+		defer mu.Unlock()
+		opened = append(opened, dl.IncidentID)
+	}
+	if err := d.drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(opened, []string{"incident-2"}) {
+		t.Errorf("opened %v, want [incident-2]", opened)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/changes"
 	"github.com/vigilops/vigil/config"
+	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/ingest"
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
@@ -108,4 +109,57 @@ func loadInhibitions(ctx context.Context, st *store.Store, rules []config.Inhibi
 		return nil, err
 	}
 	return ingest.LoadInhibitions(ctx, st, out)
+}
+
+// changeLookup returns the dispatcher's hook that, for each new incident,
+// fetches the changes to its services before its onset through the GitHub API
+// (changes.Lookup). It returns nil when there is nothing to ask: no
+// github.token, or no service in the catalogue with a repository.
+func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st *store.Store, notify func(), logger *slog.Logger) func(store.Delivery) {
+	var services []changes.Service
+	for _, name := range slices.Sorted(maps.Keys(cfg.Changes.Services)) {
+		if s := cfg.Changes.Services[name]; s.Repo != "" {
+			services = append(services, changes.Service{Name: name, Repo: s.Repo, Branch: s.Branch, Environments: s.Environments})
+		}
+	}
+	if gh == nil || len(services) == 0 {
+		return nil
+	}
+	logger = logger.With("component", "changes")
+	l := &changes.Lookup{
+		Fetcher: changes.NewFetcher(gh, changes.NewCatalog(services), cfg.Changes.LookbackOrDefault(), logger),
+		Store:   st, Notify: notify, Logger: logger,
+	}
+	busy := make(chan struct{}, 4) // lookups at once, so a storm does not flood GitHub
+	return func(dl store.Delivery) {
+		svcs := map[string]bool{}
+		if s := dl.GroupLabels["service"]; s != "" {
+			svcs[s] = true
+		}
+		var onset time.Time
+		for _, e := range dl.Events {
+			if e.Kind == incident.KindChange || e.Kind == incident.KindMerge {
+				continue // not symptoms: they say nothing of the onset
+			}
+			if s := e.Labels["service"]; s != "" {
+				svcs[s] = true
+			}
+			if !e.StartsAt.IsZero() && (onset.IsZero() || e.StartsAt.Before(onset)) {
+				onset = e.StartsAt
+			}
+		}
+		go func() {
+			select {
+			case busy <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-busy }()
+			lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if _, err := l.Opened(lctx, dl.IncidentID, slices.Sorted(maps.Keys(svcs)), onset); err != nil {
+				logger.Warn("changes before onset: lookup failed", "incident", dl.IncidentID, "err", err)
+			}
+		}()
+	}
 }

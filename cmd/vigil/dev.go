@@ -236,6 +236,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	wf := workflows.Client{Temporal: tc, TaskQueue: cfg.Temporal.TaskQueue}
 	disp := ingest.NewDispatcher(st, wf, logger.With("component", "dispatch"))
 	disp.Policy = incidentPolicy(cfg)
+	disp.Opened = changeLookup(ctx, cfg, gh, st, disp.Wake, logger)
 	dctx, stopDispatch := context.WithCancel(ctx)
 	dispatched := make(chan struct{})
 	go func() { defer close(dispatched); disp.Run(dctx) }()
