@@ -299,7 +299,9 @@ func mergeIncident(ctx context.Context, tx *sql.Tx, m correlate.Merge, now time.
 		{m.Into, "merge:" + m.From + "<" + m.Into, fmt.Sprintf("%s merged into this incident: %s.", m.From, why), "from", m.From},
 	}
 	for _, n := range notices {
-		e := incident.Event{Kind: incident.KindMerge, Fingerprint: n.fp, Status: incident.AlertFiring, StartsAt: now,
+		// A notice is neither firing nor resolved, so a finished incident's
+		// notice is dropped on reroute rather than opening a new incident.
+		e := incident.Event{Kind: incident.KindMerge, Fingerprint: n.fp, StartsAt: now,
 			Labels: map[string]string{n.label: n.other}, Summary: n.summary}
 		if err := insertSignal(ctx, tx, "correlate", e, n.incident, now); err != nil {
 			return err

@@ -181,6 +181,17 @@ func TestCorrelatedMerge(t *testing.T) {
 	if got := ingest(alert("w2", "HighLatency", "web", "firing", t0.Add(time.Minute))); got != db {
 		t.Errorf("a new alert of the merged incident's group went to %s, want %s", got, db)
 	}
+	// If the merged incident's workflow is already over, its notice is
+	// dropped: it opens no new incident.
+	for _, d := range out {
+		if d.IncidentID != web {
+			continue
+		}
+		newID, err := s.Reroute(ctx, d, t0)
+		if err != nil || newID != "" {
+			t.Errorf("rerouting the notice opened %q (%v), want nothing", newID, err)
+		}
+	}
 }
 
 // muter silences alerts of one service until a time.
