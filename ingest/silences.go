@@ -121,11 +121,9 @@ type SilenceProblems []string
 
 func (p SilenceProblems) Error() string { return "silence not created: " + strings.Join(p, "; ") }
 
-// Errors of Expire.
-var (
-	ErrUnknownSilence = errors.New("no such silence")
-	ErrSilenceExpired = errors.New("silence already expired")
-)
+// ErrSilenceExpired is Expire's answer for a silence already over; an unknown
+// id gets correlate.ErrUnknownSilence.
+var ErrSilenceExpired = errors.New("silence already expired")
 
 // Create validates and stores a new silence, then puts it in force. Problems
 // with the request come back as SilenceProblems.
@@ -182,7 +180,7 @@ func (s *Silences) Expire(ctx context.Context, id string) (SilenceView, error) {
 	sl, ok := s.all[id]
 	switch {
 	case !ok:
-		return SilenceView{}, fmt.Errorf("%w: %q", ErrUnknownSilence, id)
+		return SilenceView{}, fmt.Errorf("%w %q", correlate.ErrUnknownSilence, id)
 	case !now.Before(sl.EndsAt):
 		return SilenceView{}, fmt.Errorf("%w at %s: %q", ErrSilenceExpired, sl.EndsAt.Format(time.RFC3339), id)
 	}
@@ -266,7 +264,7 @@ func (s *Silences) list(w http.ResponseWriter, _ *http.Request) {
 func (s *Silences) expire(w http.ResponseWriter, r *http.Request) {
 	v, err := s.Expire(r.Context(), r.PathValue("id"))
 	switch {
-	case errors.Is(err, ErrUnknownSilence):
+	case errors.Is(err, correlate.ErrUnknownSilence):
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusNotFound, Message: err.Error()})
 	case errors.Is(err, ErrSilenceExpired):
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusConflict, Message: err.Error()})

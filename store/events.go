@@ -219,11 +219,15 @@ type route struct {
 func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known map[string]*alertState) (route, error) {
 	prev := known[a.Fingerprint]
 	start := ts(a.StartsAt)
-	muted := rt.silenced != nil && a.Status == incident.AlertFiring && rt.silenced(a.Labels, rt.now)
+	// Asked only of firing alerts with no open incident of their own, so the
+	// common cases (resends, alerts of open incidents) never consult silences.
+	muted := func() bool {
+		return rt.silenced != nil && a.Status == incident.AlertFiring && rt.silenced(a.Labels, rt.now)
+	}
 	if prev != nil && prev.status == a.Status && prev.start == start {
 		// A resend is a duplicate, unless it fires unrouted because a silence
 		// held it and that silence is over: then it is routed now.
-		if !(a.Status == incident.AlertFiring && prev.incident == "" && !muted) {
+		if !(a.Status == incident.AlertFiring && prev.incident == "" && !muted()) {
 			return route{duplicate: true}, nil
 		}
 	}
@@ -238,7 +242,7 @@ func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known 
 		// Resolved without ever firing here: keep the record, open nothing.
 	case prev != nil && prev.incidentOpen:
 		incID = prev.incident
-	case muted:
+	case muted():
 		silenced = true
 	default:
 		if incID, err = rt.firingIncident(ctx, tx, a, service, rt.now); err != nil {

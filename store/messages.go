@@ -23,15 +23,17 @@ type Message struct {
 // the same key. Keys make posting idempotent: a retried post edits, never repeats.
 func (s *Store) PutMessage(ctx context.Context, incidentID, key string, body []byte, now time.Time) (int64, error) {
 	var id int64
-	err := s.db.QueryRowContext(ctx, `
-		INSERT INTO messages (incident_id, key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (incident_id, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
-		RETURNING id`, incidentID, key, string(body), ts(now), ts(now)).Scan(&id)
+	err := s.db.QueryRowContext(ctx, upsertMessage+` RETURNING id`, incidentID, key, string(body), ts(now), ts(now)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: put message %s/%s: %w", incidentID, key, err)
 	}
 	return id, nil
 }
+
+// upsertMessage adds a thread message, or edits the one with its key.
+const upsertMessage = `
+	INSERT INTO messages (incident_id, key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (incident_id, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`
 
 // MessageIn is a message to put.
 type MessageIn struct {
@@ -43,10 +45,7 @@ type MessageIn struct {
 func (s *Store) PutMessages(ctx context.Context, msgs []MessageIn, now time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO messages (incident_id, key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (incident_id, key) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
-				m.IncidentID, m.Key, string(m.Body), ts(now), ts(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, upsertMessage, m.IncidentID, m.Key, string(m.Body), ts(now), ts(now)); err != nil {
 				return fmt.Errorf("%s/%s: %w", m.IncidentID, m.Key, err)
 			}
 		}

@@ -21,6 +21,16 @@ import (
 	"github.com/vigilops/vigil/store"
 )
 
+// serviceCatalog is changes.services as the changes package takes it.
+func serviceCatalog(cfg config.Config) *changes.Catalog {
+	var services []changes.Service
+	for _, name := range slices.Sorted(maps.Keys(cfg.Changes.Services)) {
+		s := cfg.Changes.Services[name]
+		services = append(services, changes.Service{Name: name, Repo: s.Repo, Branch: s.Branch, Environments: s.Environments})
+	}
+	return changes.NewCatalog(services)
+}
+
 // startChanges registers the GitHub webhook on mux when changes.webhook_secret
 // is set (outside the bearer tokens: the HMAC signature is its
 // authentication), and polls GitHub for changes when changes.poll is set,
@@ -28,12 +38,7 @@ import (
 // stop ends the poller and waits for it.
 func startChanges(ctx context.Context, cfg config.Config, st *store.Store, gh *github.Client, mux *http.ServeMux, notify func(), logger *slog.Logger) (stop func(), err error) {
 	logger = logger.With("component", "changes")
-	var services []changes.Service
-	for _, name := range slices.Sorted(maps.Keys(cfg.Changes.Services)) {
-		s := cfg.Changes.Services[name]
-		services = append(services, changes.Service{Name: name, Repo: s.Repo, Branch: s.Branch, Environments: s.Environments})
-	}
-	catalog := changes.NewCatalog(services)
+	catalog := serviceCatalog(cfg)
 	if cfg.Changes.WebhookSecret != "" {
 		secret, err := cfg.Changes.WebhookSecret.Resolve()
 		if err != nil {
@@ -116,18 +121,13 @@ func loadInhibitions(ctx context.Context, st *store.Store, rules []config.Inhibi
 // (changes.Lookup). It returns nil when there is nothing to ask: no
 // github.token, or no service in the catalogue with a repository.
 func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st *store.Store, notify func(), logger *slog.Logger) func(store.Delivery) {
-	var services []changes.Service
-	for _, name := range slices.Sorted(maps.Keys(cfg.Changes.Services)) {
-		if s := cfg.Changes.Services[name]; s.Repo != "" {
-			services = append(services, changes.Service{Name: name, Repo: s.Repo, Branch: s.Branch, Environments: s.Environments})
-		}
-	}
-	if gh == nil || len(services) == 0 {
+	catalog := serviceCatalog(cfg)
+	if gh == nil || len(catalog.Repos()) == 0 {
 		return nil
 	}
 	logger = logger.With("component", "changes")
 	l := &changes.Lookup{
-		Fetcher: changes.NewFetcher(gh, changes.NewCatalog(services), cfg.Changes.LookbackOrDefault(), logger),
+		Fetcher: changes.NewFetcher(gh, catalog, cfg.Changes.LookbackOrDefault(), logger),
 		Store:   st, Notify: notify, Logger: logger,
 	}
 	busy := make(chan struct{}, 4) // lookups at once, so a storm does not flood GitHub

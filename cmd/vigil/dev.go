@@ -153,11 +153,14 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	if err != nil {
 		return err
 	}
-	inhibitions, err := loadInhibitions(ctx, st, cfg.Ingest.InhibitRules)
-	if err != nil {
-		return err
+	st.Mute(silences)
+	if len(cfg.Ingest.InhibitRules) > 0 { // otherwise there is nothing to watch alerts for
+		inhibitions, err := loadInhibitions(ctx, st, cfg.Ingest.InhibitRules)
+		if err != nil {
+			return err
+		}
+		st.Mute(silences, inhibitions)
 	}
-	st.Mute(silences, inhibitions)
 	if err := enableAuditSigning(ctx, st, cfg, logger); err != nil {
 		return err
 	}
