@@ -49,6 +49,9 @@ type Dispatcher struct {
 	// Temporal at once (default 16). An incident appears once per batch and
 	// batches go one after another, so each incident's events keep their order.
 	Concurrency int
+	// Announcer, when set, runs beside the dispatcher and is woken with it:
+	// new incidents' threads open without waiting for their workflows.
+	Announcer *Announcer
 
 	wake chan struct{}
 }
@@ -63,6 +66,9 @@ func NewDispatcher(s Outbox, to Deliverer, logger *slog.Logger) *Dispatcher {
 
 // Wake asks the dispatcher to look at the outbox now. It never blocks.
 func (d *Dispatcher) Wake() {
+	if d.Announcer != nil {
+		d.Announcer.Wake()
+	}
 	select {
 	case d.wake <- struct{}{}:
 	default:
@@ -71,6 +77,11 @@ func (d *Dispatcher) Wake() {
 
 // Run delivers until ctx is done. Failures are logged and retried with backoff.
 func (d *Dispatcher) Run(ctx context.Context) {
+	if d.Announcer != nil {
+		announced := make(chan struct{})
+		go func() { defer close(announced); d.Announcer.Run(ctx) }()
+		defer func() { <-announced }()
+	}
 	backoff := time.Duration(0)
 	for {
 		wait := d.Poll

@@ -397,15 +397,54 @@ type Delivery struct {
 // in order of each incident's oldest event.
 func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT e.id, e.incident_id, e.source, e.kind, e.fingerprint, e.status, e.labels, e.annotations,
-		       e.starts_at, e.ends_at, e.generator_url, e.received_at, i.group_key, i.group_labels,
-		       e.summary, e.value, e.series, e.examples, i.version = 0
+		SELECT `+deliveryColumns+`
 		FROM events e JOIN incidents i ON i.id = e.incident_id
 		WHERE e.delivered_at IS NULL AND e.incident_id IS NOT NULL
 		ORDER BY e.id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox: %w", err)
 	}
+	out, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Unannounced returns up to limit incidents, oldest first, that nothing has
+// been posted to yet and whose workflow has saved nothing (an incident merged
+// into another before then included): each with every event it has taken in
+// so far, delivered or not, to announce it with. An incident leaves the list
+// with its first thread message.
+func (s *Store) Unannounced(ctx context.Context, limit int) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT `+deliveryColumns+`
+		FROM events e JOIN incidents i ON i.id = e.incident_id
+		WHERE e.incident_id IN (
+			SELECT u.id FROM incidents u
+			WHERE u.version = 0
+			  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.incident_id = u.id)
+			ORDER BY u.num LIMIT ?)
+		ORDER BY i.num, e.id`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unannounced incidents: %w", err)
+	}
+	out, err := scanDeliveries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: unannounced incidents: %w", err)
+	}
+	return out, nil
+}
+
+// deliveryColumns are the columns scanDeliveries reads, from events e joined
+// with their incidents i.
+const deliveryColumns = `e.id, e.incident_id, e.source, e.kind, e.fingerprint, e.status, e.labels, e.annotations,
+		       e.starts_at, e.ends_at, e.generator_url, e.received_at, i.group_key, i.group_labels,
+		       e.summary, e.value, e.series, e.examples, i.version = 0`
+
+// scanDeliveries reads rows of deliveryColumns into deliveries, one per
+// incident in order of its first row.
+func scanDeliveries(rows *sql.Rows) ([]Delivery, error) {
 	defer rows.Close()
 	var out []Delivery
 	index := map[string]int{}
@@ -416,7 +455,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 		var isNew bool
 		if err := rows.Scan(&e.ID, &incID, &e.Source, &e.Kind, &e.Fingerprint, &e.Status, &labels, &ann,
 			&starts, &ends, &e.GeneratorURL, &received, &gkey, &glabels, &e.Summary, &e.Value, &series, &examples, &isNew); err != nil {
-			return nil, fmt.Errorf("store: outbox: %w", err)
+			return nil, err
 		}
 		errs := []error{json.Unmarshal([]byte(labels), &e.Labels), json.Unmarshal([]byte(ann), &e.Annotations)}
 		if series.Valid {
@@ -426,14 +465,14 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Delivery, error) {
 			errs = append(errs, json.Unmarshal([]byte(examples.String), &e.Examples))
 		}
 		if err := errors.Join(errs...); err != nil {
-			return nil, fmt.Errorf("store: outbox: event %d: %w", e.ID, err)
+			return nil, fmt.Errorf("event %d: %w", e.ID, err)
 		}
 		e.StartsAt, e.EndsAt, e.ReceivedAt = parseTS(starts), parseTS(ends), parseTS(received)
 		i, ok := index[incID]
 		if !ok {
 			d := Delivery{IncidentID: incID, GroupKey: gkey, New: isNew}
 			if err := json.Unmarshal([]byte(glabels), &d.GroupLabels); err != nil {
-				return nil, fmt.Errorf("store: outbox: incident %s: %w", incID, err)
+				return nil, fmt.Errorf("incident %s: %w", incID, err)
 			}
 			i = len(out)
 			index[incID] = i

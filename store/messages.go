@@ -23,6 +23,8 @@ type Message struct {
 // the same key. Keys make posting idempotent: a retried post edits, never repeats.
 func (s *Store) PutMessage(ctx context.Context, incidentID, key string, body []byte, now time.Time) (int64, error) {
 	var id int64
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	err := s.db.QueryRowContext(ctx, upsertMessage+` RETURNING id`, incidentID, key, string(body), ts(now), ts(now)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: put message %s/%s: %w", incidentID, key, err)
@@ -43,9 +45,24 @@ type MessageIn struct {
 
 // PutMessages puts messages as PutMessage does, in order, in one transaction.
 func (s *Store) PutMessages(ctx context.Context, msgs []MessageIn, now time.Time) error {
+	return s.putMessages(ctx, upsertMessage, msgs, now)
+}
+
+// AddMessages adds messages whose key the thread does not have yet, in order,
+// in one transaction; a key already posted keeps its message as it is.
+func (s *Store) AddMessages(ctx context.Context, msgs []MessageIn, now time.Time) error {
+	return s.putMessages(ctx, addMessage, msgs, now)
+}
+
+// addMessage adds a thread message unless its key is taken.
+const addMessage = `
+	INSERT INTO messages (incident_id, key, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (incident_id, key) DO NOTHING`
+
+func (s *Store) putMessages(ctx context.Context, query string, msgs []MessageIn, now time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, m := range msgs {
-			if _, err := tx.ExecContext(ctx, upsertMessage, m.IncidentID, m.Key, string(m.Body), ts(now), ts(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, query, m.IncidentID, m.Key, string(m.Body), ts(now), ts(now)); err != nil {
 				return fmt.Errorf("%s/%s: %w", m.IncidentID, m.Key, err)
 			}
 		}

@@ -42,7 +42,7 @@ func (s *Store) TailOffset(ctx context.Context, path string) (TailOffset, error)
 
 // SaveTailOffset records, durably, how far the tail of o.Path has read.
 func (s *Store) SaveTailOffset(ctx context.Context, o TailOffset, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 		INSERT INTO tail_offsets (path, dev, inode, offset, prefix_len, prefix_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, inode = excluded.inode, offset = excluded.offset,
 			prefix_len = excluded.prefix_len, prefix_hash = excluded.prefix_hash, updated_at = excluded.updated_at`,

@@ -33,7 +33,7 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
 	case o.Outcome != OutcomeSucceeded && o.Outcome != OutcomeFailed && o.Outcome != OutcomeRejected:
 		return fmt.Errorf("store: record outcome of %s in %s: outcome %q must be succeeded, failed or rejected", o.RunbookID, o.IncidentID, o.Outcome)
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 		INSERT INTO runbook_outcomes (incident_id, runbook_id, service, outcome, revision, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id, runbook_id) DO UPDATE SET
 			service = excluded.service, outcome = excluded.outcome, revision = excluded.revision, recorded_at = excluded.recorded_at`,

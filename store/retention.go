@@ -42,7 +42,7 @@ func (s *Store) PruneEvents(ctx context.Context, cutoff, now time.Time) (int64, 
 	}
 	var total int64
 	for {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? AND `+prunable+` LIMIT ?)`, maxID, ts(cutoff), pruneChunk)
+		res, err := s.exec(ctx, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? AND `+prunable+` LIMIT ?)`, maxID, ts(cutoff), pruneChunk)
 		if err != nil {
 			return total, fmt.Errorf("store: prune events: %d deleted, then: %w", total, err)
 		}

@@ -42,7 +42,7 @@ func (s *Store) PutSilence(ctx context.Context, sl Silence, now time.Time) error
 	if err != nil {
 		return fmt.Errorf("store: silence %s: %w", sl.ID, err)
 	}
-	_, err = s.db.ExecContext(ctx, `
+	_, err = s.exec(ctx, `
 		INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at,

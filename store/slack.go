@@ -55,7 +55,7 @@ func (s *Store) SlackMessageAt(ctx context.Context, channel, ts string) (SlackMe
 // message instead of posting it twice. Starting a post already started keeps the
 // first record.
 func (s *Store) StartSlackPost(ctx context.Context, m SlackMessage) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 		INSERT INTO slack_messages (incident_id, key, channel, thread_ts, ts, started_at, posted_at) VALUES (?, ?, ?, ?, '', ?, '')
 		ON CONFLICT (incident_id, key) DO NOTHING`, m.IncidentID, m.Key, m.Channel, m.ThreadTS, ts(m.StartedAt))
 	if err != nil {
@@ -66,7 +66,7 @@ func (s *Store) StartSlackPost(ctx context.Context, m SlackMessage) error {
 
 // FinishSlackPost records the ts Slack gave the message.
 func (s *Store) FinishSlackPost(ctx context.Context, incidentID, key, messageTS string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE slack_messages SET ts = ?, posted_at = ? WHERE incident_id = ? AND key = ?`,
+	res, err := s.exec(ctx, `UPDATE slack_messages SET ts = ?, posted_at = ? WHERE incident_id = ? AND key = ?`,
 		messageTS, ts(now), incidentID, key)
 	if err != nil {
 		return fmt.Errorf("store: finish slack post %s/%s: %w", incidentID, key, err)

@@ -45,7 +45,7 @@ func (s *Store) StepRun(ctx context.Context, key string) (StepRun, error) {
 // the step's process starts, so after a crash the step is known to have possibly
 // run. Starting a key that exists again (a deliberate re-run) resets it.
 func (s *Store) StartStep(ctx context.Context, key, incidentID, runID, stepID string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.exec(ctx, `
 		INSERT INTO step_runs (key, incident_id, run_id, step_id, started_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL, result = NULL`,
 		key, incidentID, runID, stepID, ts(now))
@@ -61,7 +61,7 @@ func (s *Store) FinishStep(ctx context.Context, key string, res incident.StepRes
 	if err != nil {
 		return fmt.Errorf("store: finish step %s: %w", key, err)
 	}
-	_, err = s.db.ExecContext(ctx, `UPDATE step_runs SET finished_at = ?, result = ? WHERE key = ?`, ts(res.FinishedAt), string(b), key)
+	_, err = s.exec(ctx, `UPDATE step_runs SET finished_at = ?, result = ? WHERE key = ?`, ts(res.FinishedAt), string(b), key)
 	if err != nil {
 		return fmt.Errorf("store: finish step %s: %w", key, err)
 	}

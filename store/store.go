@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -29,7 +30,13 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	db    *sql.DB
+	db *sql.DB
+	// wmu lets one of this process's writers at a time at the database, in
+	// the order they came. SQLite admits one writer anyway; left to its busy
+	// handler, waiting writers sleep up to 100 ms between tries, so in a storm
+	// ingest's steady commits starved every other writer (thread posts, audit,
+	// delivery marks) for seconds. Readers never take it.
+	wmu   sync.Mutex
 	audit auditLog     // the audit chain's single, group-committing writer (audit_commit.go)
 	corr  *correlation // nil: no correlation across groups (correlate.go)
 	mute  []Muter      // silences, inhibition (silences.go)
@@ -100,6 +107,8 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs f in a write transaction, committing if it returns nil.
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -112,6 +121,13 @@ func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// exec runs one writing statement outside a transaction of its own making.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.db.ExecContext(ctx, query, args...)
 }
 
 // ts formats times as stored: RFC 3339 with nanoseconds, UTC, so text order is

@@ -259,3 +259,49 @@ func TestStepRuns(t *testing.T) {
 		t.Errorf("finished run = %+v", r)
 	}
 }
+
+// TestUnannouncedIncidents: a new incident is listed with its events until
+// its thread has a message; adding a message never overwrites one posted.
+func TestUnannouncedIncidents(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	res, err := s.IngestAlerts(ctx, "am", []AlertIn{
+		alert("a1", "HighLatency", "checkout", "firing", t0), alert("a2", "HighLatency", "checkout", "firing", t0),
+		alert("b1", "DiskFull", "db", "firing", t0),
+	}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkout, db := res.Outcomes[0].Incident, res.Outcomes[2].Incident
+	news, err := s.Unannounced(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(news) != 2 || news[0].IncidentID != checkout || news[1].IncidentID != db || len(news[0].Events) != 2 || !news[0].New {
+		t.Fatalf("unannounced = %+v, want %s with 2 events, then %s", news, checkout, db)
+	}
+	// Delivering does not announce: the list is about the thread.
+	if err := s.MarkDelivered(ctx, news, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutMessage(ctx, db, "summary", []byte(`{"title":"workflow"}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	err = s.AddMessages(ctx, []MessageIn{
+		{IncidentID: checkout, Key: "summary", Body: []byte(`{"title":"announced"}`)},
+		{IncidentID: db, Key: "summary", Body: []byte(`{"title":"announced"}`)},
+	}, t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	news, err = s.Unannounced(ctx, 10)
+	if err != nil || len(news) != 0 {
+		t.Fatalf("unannounced after posting = %+v, %v; want none", news, err)
+	}
+	for id, want := range map[string]string{checkout: `{"title":"announced"}`, db: `{"title":"workflow"}`} {
+		msgs, err := s.Messages(ctx, id)
+		if err != nil || len(msgs) != 1 || string(msgs[0].Body) != want {
+			t.Errorf("thread of %s = %+v, %v; want one message %s", id, msgs, err, want)
+		}
+	}
+}

@@ -72,16 +72,12 @@ func (r *incidentRun) inc() *incident.Incident { return &r.st.Incident }
 // every alert has resolved, or a human resolves it. Every transition is audited
 // before it takes effect and saved to the store's projection.
 func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
-	r := &incidentRun{policy: in.Policy}
 	fresh := in.State == nil
+	var r *incidentRun
 	if fresh {
-		now := workflow.Now(ctx)
-		r.st = IncidentState{Started: now, Incident: incident.Incident{
-			ID: in.ID, Key: in.Key, GroupLabels: in.GroupLabels,
-			Title: incident.TitleFor(in.GroupLabels), Status: incident.StatusOpen, DetectedAt: now,
-		}}
+		r = newIncidentRun(in, workflow.Now(ctx))
 	} else {
-		r.st = *in.State
+		r = &incidentRun{policy: in.Policy, st: *in.State}
 	}
 	ctx = withActivityDefaults(ctx)
 	if err := r.register(ctx); err != nil {
@@ -92,7 +88,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident
 	if fresh {
 		// SignalWithStart delivers the first batch before the first workflow task.
 		changed := r.receive(alerts)
-		r.inc().DetectedAt = earliestStart(r.inc().Alerts, r.inc().DetectedAt)
+		r.detected()
 		if err := r.post(ctx, "summary", bot.Summary(r.inc())); err != nil {
 			return *r.inc(), err
 		}
@@ -154,6 +150,40 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (incident.Incident
 	}
 	r.seal(ctx)
 	return *r.inc(), nil
+}
+
+// newIncidentRun is the state of a new incident's first run, started now.
+func newIncidentRun(in IncidentInput, now time.Time) *incidentRun {
+	return &incidentRun{policy: in.Policy, st: IncidentState{Started: now, Incident: incident.Incident{
+		ID: in.ID, Key: in.Key, GroupLabels: in.GroupLabels,
+		Title: incident.TitleFor(in.GroupLabels), Status: incident.StatusOpen, DetectedAt: now,
+	}}}
+}
+
+// detected dates a new incident from its earliest alert.
+func (r *incidentRun) detected() {
+	r.inc().DetectedAt = earliestStart(r.inc().Alerts, r.inc().DetectedAt)
+}
+
+// Announcement is the summary a new incident's thread opens with: what its
+// workflow's first post says for the same input and events, rendered outside
+// the workflow. Ingest posts it as soon as the incident is stored, so in a
+// storm the thread does not wait for Temporal; the workflow's posts then edit
+// it in place (same key). An incident already merged into another is
+// announced resolved with the merge's reason, as its workflow will resolve it.
+func Announcement(in IncidentInput, events []incident.Event, now time.Time) bot.Message {
+	r := newIncidentRun(in, now)
+	for _, e := range events {
+		r.apply(e)
+	}
+	r.detected()
+	for _, m := range r.merges {
+		if m.Labels["into"] != "" {
+			r.inc().ResolvedAt, r.inc().Reason = now, m.Summary
+		}
+	}
+	r.refreshStatus()
+	return bot.Summary(r.inc())
 }
 
 func (r *incidentRun) register(ctx workflow.Context) error {

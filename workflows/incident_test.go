@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -562,5 +563,32 @@ func TestMergeNotices(t *testing.T) {
 				t.Errorf("%d incident.merged audit records, want 1", n)
 			}
 		})
+	}
+}
+
+// TestAnnouncementIsTheFirstSummary: what ingest announces a new incident
+// with is what the incident's workflow first posts for the same events, so the
+// workflow's post edits nothing the reader saw but its later changes.
+func TestAnnouncementIsTheFirstSummary(t *testing.T) {
+	f := newFixture(t)
+	firing := f.alerts(t, incident.AlertFiring, "db-1", "db-2")
+	f.signal(0, firing)
+	f.signal(time.Minute, f.alerts(t, incident.AlertResolved, "db-1", "db-2"))
+	f.run(t)
+	in := IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}}
+	got := Announcement(in, firing.Events, time.Now())
+	if want := f.thread.history[0]; !reflect.DeepEqual(got, want) {
+		t.Errorf("announcement\n%+v\nwant the workflow's first post\n%+v", got, want)
+	}
+	if !strings.Contains(fmt.Sprint(got.Fields), "2 of 2") {
+		t.Errorf("announcement fields %v, want both alerts firing", got.Fields)
+	}
+	// An incident merged away before anyone posted is announced resolved,
+	// with the reason its workflow will give.
+	merge := incident.Event{Kind: incident.KindMerge, Fingerprint: "merge:x>y", Summary: "Merged into incident-9: web calls api",
+		Labels: map[string]string{"into": "incident-9", "from": f.id}}
+	got = Announcement(in, []incident.Event{merge}, time.Now())
+	if !strings.Contains(got.Title, "resolved") && !strings.Contains(fmt.Sprint(got.Fields), "resolved") || got.Text != merge.Summary {
+		t.Errorf("announcement of a merged incident = %+v, want it resolved saying %q", got, merge.Summary)
 	}
 }

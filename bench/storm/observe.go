@@ -24,8 +24,12 @@ type observation struct {
 	// order) whose projection holds it.
 	Assigned map[string]string
 	// Summaries holds when each incident's "summary" message was first
-	// posted.
+	// posted: the thread's opening, by the announcer or the workflow,
+	// whichever came first.
 	Summaries map[string]time.Time
+	// Enriched holds when each incident's workflow first posted a message of
+	// its own beyond the summary (the evidence it posts in its first task).
+	Enriched map[string]time.Time
 	// HandOvers are the dispatcher's first deliveries to each incident.
 	HandOvers map[string]handOver
 	// OutboxEmpty is whether every stored event was delivered.
@@ -43,7 +47,7 @@ type observation struct {
 // reads the projections when those are done: rerouting may have opened
 // incidents no answer named, and projections lag behind the summaries.
 func observe(ctx context.Context, st *store.Store, truth map[string]string, known []string, deadline time.Time) (observation, error) {
-	obs := observation{Incidents: known, Summaries: map[string]time.Time{}}
+	obs := observation{Incidents: known, Summaries: map[string]time.Time{}, Enriched: map[string]time.Time{}}
 	for {
 		pending, err := st.Outbox(ctx, 1)
 		if err != nil {
@@ -54,11 +58,11 @@ func observe(ctx context.Context, st *store.Store, truth map[string]string, know
 			return obs, err
 		}
 		late := time.Now().After(deadline)
-		if (obs.OutboxEmpty && len(obs.Summaries) == len(obs.Incidents)) || late {
+		if (obs.OutboxEmpty && obs.posted()) || late {
 			if err := obs.readProjections(ctx, st); err != nil {
 				return obs, err
 			}
-			obs.Drained = obs.OutboxEmpty && len(obs.Summaries) == len(obs.Incidents) && len(obs.Assigned) >= len(truth)
+			obs.Drained = obs.OutboxEmpty && obs.posted() && len(obs.Assigned) >= len(truth)
 			if obs.Drained || late {
 				return obs, nil
 			}
@@ -71,18 +75,31 @@ func observe(ctx context.Context, st *store.Store, truth map[string]string, know
 	}
 }
 
-// readSummaries looks for the summary of every incident that has none yet.
+// posted reports whether every incident has its summary and its workflow's
+// first posts.
+func (obs *observation) posted() bool {
+	return len(obs.Summaries) == len(obs.Incidents) && len(obs.Enriched) == len(obs.Incidents)
+}
+
+// readSummaries looks for the summary and the workflow's first posts of every
+// incident that lacks them.
 func (obs *observation) readSummaries(ctx context.Context, st *store.Store) error {
 	for _, id := range obs.Incidents {
-		if _, ok := obs.Summaries[id]; ok {
+		_, summarised := obs.Summaries[id]
+		if _, ok := obs.Enriched[id]; ok && summarised {
 			continue
 		}
 		msgs, err := st.Messages(ctx, id)
 		if err != nil {
 			return err
 		}
-		if i := slices.IndexFunc(msgs, func(m store.Message) bool { return m.Key == "summary" }); i >= 0 {
-			obs.Summaries[id] = msgs[i].CreatedAt
+		for _, m := range msgs {
+			switch {
+			case m.Key == "summary":
+				obs.Summaries[id] = m.CreatedAt
+			case obs.Enriched[id].IsZero() || m.CreatedAt.Before(obs.Enriched[id]):
+				obs.Enriched[id] = m.CreatedAt
+			}
 		}
 	}
 	return nil

@@ -108,6 +108,7 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate boo
 
 	v.Deliveries = &timedDeliverer{to: workflows.Client{Temporal: tc, TaskQueue: taskQueue}, first: map[string]handOver{}}
 	disp := ingest.NewDispatcher(v.Store, v.Deliveries, logger.With("component", "dispatch"))
+	disp.Announcer = ingest.NewAnnouncer(v.Store, chat, logger.With("component", "announce"))
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
 	dispatched := make(chan struct{})
 	go func() { defer close(dispatched); disp.Run(dctx) }()

@@ -23,6 +23,7 @@ import (
 type MessageStore interface {
 	PutMessage(ctx context.Context, incidentID, key string, body []byte, now time.Time) (int64, error)
 	PutMessages(ctx context.Context, msgs []store.MessageIn, now time.Time) error
+	AddMessages(ctx context.Context, msgs []store.MessageIn, now time.Time) error
 }
 
 // Thread is the console's chat surface: posting stores the message in the
@@ -46,13 +47,33 @@ func (t Thread) Post(ctx context.Context, incidentID, key string, m bot.Message)
 // PostMany implements bot.BatchSurface: the posts are stored in one
 // transaction, which during a storm spares the store a commit per message.
 func (t Thread) PostMany(ctx context.Context, posts []bot.Post) error {
+	msgs, err := encode(posts)
+	if err != nil {
+		return err
+	}
+	return t.Store.PutMessages(ctx, msgs, time.Now())
+}
+
+// PostFirst stores the posts whose keys their threads do not have yet, in one
+// transaction; a key already posted is left as it is. Ingest announces new
+// incidents with it, so an announcement can never overwrite a newer post of
+// the workflow.
+func (t Thread) PostFirst(ctx context.Context, posts []bot.Post) error {
+	msgs, err := encode(posts)
+	if err != nil {
+		return err
+	}
+	return t.Store.AddMessages(ctx, msgs, time.Now())
+}
+
+func encode(posts []bot.Post) ([]store.MessageIn, error) {
 	msgs := make([]store.MessageIn, len(posts))
 	for i, p := range posts {
 		body, err := json.Marshal(p.Message)
 		if err != nil {
-			return fmt.Errorf("console: post %s/%s: %w", p.IncidentID, p.Key, err)
+			return nil, fmt.Errorf("console: post %s/%s: %w", p.IncidentID, p.Key, err)
 		}
 		msgs[i] = store.MessageIn{IncidentID: p.IncidentID, Key: p.Key, Body: body}
 	}
-	return t.Store.PutMessages(ctx, msgs, time.Now())
+	return msgs, nil
 }

@@ -240,6 +240,7 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	disp := ingest.NewDispatcher(st, wf, logger.With("component", "dispatch"))
 	disp.Policy = incidentPolicy(cfg)
 	disp.Opened = changeLookup(ctx, cfg, gh, st, disp.Wake, logger)
+	disp.Announcer = ingest.NewAnnouncer(st, thread, logger.With("component", "announce"))
 	dctx, stopDispatch := context.WithCancel(ctx)
 	dispatched := make(chan struct{})
 	go func() { defer close(dispatched); disp.Run(dctx) }()
