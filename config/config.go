@@ -108,6 +108,13 @@ type Ingest struct {
 	// fires, a new firing alert matching the targets with the same values of
 	// the equal labels is stored but opens and joins no incident.
 	InhibitRules []InhibitRule `yaml:"inhibit_rules"`
+	// Spool answers Alertmanager once its alerts are durable in a spool file
+	// of their own (data_dir/spool.db) and routes them into incidents right
+	// after, instead of routing before answering. A storm is then accepted
+	// at the rate the disk commits, not the rate the store routes; the
+	// answer says the alerts are queued instead of naming incidents.
+	// Default false.
+	Spool bool `yaml:"spool"`
 }
 
 // InhibitRule is one inhibition rule, as in Alertmanager. Matchers use its

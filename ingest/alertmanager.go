@@ -6,6 +6,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -67,6 +68,10 @@ type Accepted struct {
 	// Silenced counts accepted alerts that an active silence kept from any
 	// incident (see /api/v1/silences).
 	Silenced int `json:"silenced,omitempty"`
+	// Queued counts accepted alerts held in the spool (ingest.spool), to be
+	// deduplicated and routed right after the answer: the counts above and
+	// the incidents are then unknown yet.
+	Queued int `json:"queued,omitempty"`
 }
 
 // ServeHTTP handles POST /api/v1/alerts/alertmanager.
@@ -84,7 +89,11 @@ func (h *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res, err := h.Store.IngestAlerts(r.Context(), "alertmanager", alerts, time.Now())
 	if err != nil {
 		h.Logger.Error("ingest: store alerts", "err", err)
-		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: "alerts could not be stored; nothing was accepted, retry later"})
+		msg := "alerts could not be stored; nothing was accepted, retry later"
+		if errors.Is(err, errSpoolFull) {
+			msg = err.Error()
+		}
+		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: msg})
 		return
 	}
 	if res.Accepted > 0 && h.Notify != nil {
@@ -93,11 +102,11 @@ func (h *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.TruncatedAlerts > 0 {
 		h.Logger.Warn("ingest: Alertmanager truncated alerts; raise max_alerts on the receiver", "truncated", p.TruncatedAlerts, "group", p.GroupKey)
 	}
-	h.Logger.Info("ingest: alerts", "accepted", res.Accepted, "duplicates", res.Duplicates, "silenced", res.Silenced, "incidents", res.Incidents)
+	h.Logger.Info("ingest: alerts", "accepted", res.Accepted, "duplicates", res.Duplicates, "silenced", res.Silenced, "queued", res.Queued, "incidents", res.Incidents)
 	if res.Incidents == nil {
 		res.Incidents = []string{}
 	}
-	httpx.WriteJSON(w, http.StatusOK, Accepted{Accepted: res.Accepted, Duplicates: res.Duplicates, Incidents: res.Incidents, Silenced: res.Silenced})
+	httpx.WriteJSON(w, http.StatusOK, Accepted{Accepted: res.Accepted, Duplicates: res.Duplicates, Incidents: res.Incidents, Silenced: res.Silenced, Queued: res.Queued})
 }
 
 // normalise validates the payload and turns it into store input. Every problem is

@@ -36,6 +36,10 @@ type IngestResult struct {
 	Duplicates int      // resends of an unchanged alert, not stored again
 	Silenced   int      // new events an active silence kept from any incident
 	Incidents  []string // incidents the new events joined, sorted
+	// Queued counts alerts held durably in ingest's spool, deduplicated and
+	// routed after the answer (so the counts above are 0). The store itself
+	// never queues.
+	Queued int
 	// Outcomes says, for each alert in input order, what became of it.
 	Outcomes []IngestOutcome
 }
@@ -81,38 +85,81 @@ func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertI
 	var outcomes []IngestOutcome
 	s.observe(alerts)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		outcomes = make([]IngestOutcome, len(alerts))
-		rt := newRouting(s.corr, now)
-		rt.silenced = s.silenced
-		known, err := alertStates(ctx, tx, alerts)
-		if err != nil {
-			return err
-		}
-		events := make([]eventRow, 0, len(alerts))
-		for i, a := range alerts {
-			r, err := rt.routeAlert(ctx, tx, a, known)
-			if err != nil {
-				return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
-			}
-			if r.duplicate {
-				outcomes[i].Duplicate = true
-				continue
-			}
-			events = append(events, eventRow{alert: &alerts[i], incident: r.incident, delivered: r.delivered})
-			outcomes[i].Incident, outcomes[i].Silenced = r.incident, r.silenced
-		}
-		if err := writeAlertStates(ctx, tx, known, now); err != nil {
-			return err
-		}
-		if err := insertEvents(ctx, tx, source, events, now); err != nil {
-			return err
-		}
-		return rt.flush(ctx, tx)
+		var err error
+		outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now)
+		return err
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest: %w", err)
 	}
 	return Summarize(outcomes), nil
+}
+
+// IngestSpooled ingests alerts as IngestAlerts does and, in the same
+// transaction, records that spool has been routed up to position: after a
+// crash routing resumes after it, so no entry is stored twice or skipped.
+func (s *Store) IngestSpooled(ctx context.Context, spool string, position int64, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
+	var outcomes []IngestOutcome
+	s.observe(alerts)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO spool_positions (spool, position, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (spool) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+			spool, position, ts(now))
+		return err
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("store: ingest from spool %s up to %d: %w", spool, position, err)
+	}
+	return Summarize(outcomes), nil
+}
+
+// SpoolPosition is how far routing has taken spool (0 before its first entry).
+func (s *Store) SpoolPosition(ctx context.Context, spool string) (int64, error) {
+	var pos int64
+	err := s.db.QueryRowContext(ctx, `SELECT position FROM spool_positions WHERE spool = ?`, spool).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: position of spool %s: %w", spool, err)
+	}
+	return pos, nil
+}
+
+// ingestAlerts routes and stores alerts in tx and returns each one's outcome.
+func (s *Store) ingestAlerts(ctx context.Context, tx *sql.Tx, source string, alerts []AlertIn, now time.Time) ([]IngestOutcome, error) {
+	outcomes := make([]IngestOutcome, len(alerts))
+	rt := newRouting(s.corr, now)
+	rt.silenced = s.silenced
+	known, err := alertStates(ctx, tx, alerts)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]eventRow, 0, len(alerts))
+	for i, a := range alerts {
+		r, err := rt.routeAlert(ctx, tx, a, known)
+		if err != nil {
+			return nil, fmt.Errorf("alert %s: %w", a.Fingerprint, err)
+		}
+		if r.duplicate {
+			outcomes[i].Duplicate = true
+			continue
+		}
+		events = append(events, eventRow{alert: &alerts[i], incident: r.incident, delivered: r.delivered})
+		outcomes[i].Incident, outcomes[i].Silenced = r.incident, r.silenced
+	}
+	if err := writeAlertStates(ctx, tx, known, now); err != nil {
+		return nil, err
+	}
+	if err := insertEvents(ctx, tx, source, events, now); err != nil {
+		return nil, err
+	}
+	return outcomes, rt.flush(ctx, tx)
 }
 
 // alertState is what the store knows of an alert: its latest status and

@@ -305,3 +305,23 @@ func TestUnannouncedIncidents(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestSpooledRecordsPosition: the spool's position moves with the
+// alerts it routed, in one transaction, and only then.
+func TestIngestSpooledRecordsPosition(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if pos, err := s.SpoolPosition(ctx, "am"); err != nil || pos != 0 {
+		t.Fatalf("position before any routing = %d, %v; want 0", pos, err)
+	}
+	if _, err := s.IngestSpooled(ctx, "am", 7, "alertmanager", []AlertIn{alert("a1", "DiskFull", "db", "firing", t0)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := s.SpoolPosition(ctx, "am"); err != nil || pos != 7 {
+		t.Errorf("position after routing up to 7 = %d, %v", pos, err)
+	}
+	out, err := s.Outbox(ctx, 10)
+	if err != nil || len(out) != 1 || len(out[0].Events) != 1 {
+		t.Errorf("outbox = %+v, %v; want the routed alert", out, err)
+	}
+}

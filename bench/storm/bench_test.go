@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -33,8 +32,13 @@ func BenchmarkIngest(b *testing.B) {
 	for _, p := range s.Payloads {
 		alerts += p.Alerts
 	}
-	for _, senders := range []int{1, 4, 16, 64} {
-		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		spool   bool
+		senders int
+	}{{"senders=1", false, 1}, {"senders=4", false, 4}, {"senders=16", false, 16}, {"senders=64", false, 64}, {"spool/senders=16", true, 16}, {"spool/senders=64", true, 64}} {
+		senders := mode.senders
+		b.Run(mode.name, func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				st, err := store.Open(filepath.Join(b.TempDir(), "vigil.db"))
@@ -50,7 +54,20 @@ func BenchmarkIngest(b *testing.B) {
 				ctx, stop := context.WithCancel(context.Background())
 				batched := make(chan struct{})
 				go func() { defer close(batched); batch.Run(ctx) }()
-				srv := httptest.NewServer(&ingest.Alertmanager{Store: batch, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
+				var to ingest.AlertStore = batch
+				spooled := make(chan struct{})
+				if mode.spool {
+					sp, err := ingest.OpenSpool(filepath.Join(b.TempDir(), "spool.db"), "alertmanager", slog.New(slog.DiscardHandler))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer sp.Close()
+					go func() { defer close(spooled); sp.Run(ctx, st) }()
+					to = sp
+				} else {
+					close(spooled)
+				}
+				srv := httptest.NewServer(&ingest.Alertmanager{Store: to, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
 				d := &driver{client: newClient(senders), url: srv.URL, workers: senders}
 				b.StartTimer()
 				sent := d.run(context.Background(), s.Payloads)
@@ -63,6 +80,7 @@ func BenchmarkIngest(b *testing.B) {
 				srv.Close()
 				stop()
 				<-batched
+				<-spooled
 				_ = st.Close()
 				b.StartTimer()
 			}

@@ -56,6 +56,7 @@ type options struct {
 	duration    time.Duration
 	groupBy     []string
 	correlate   bool
+	spool       bool
 	maxBody     int64
 	dataDir     string
 	settle      time.Duration
@@ -81,6 +82,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 0, "wall time to spread the storm over; 0 sends as fast as Vigil answers")
 	groupBy := fs.String("group-by", "alertname,service", "Vigil's ingest.group_by")
 	fs.BoolVar(&o.correlate, "correlate", true, "route through analyzers/correlate over the storm's dependency graph, as ingest.correlation does with changes.services.*.calls; false groups by --group-by alone")
+	fs.BoolVar(&o.spool, "spool", false, "answer once alerts are durable in the spool and route them after (ingest.spool); answers then name no incidents, so each incident's latency runs from the first payload carrying a firing alert it holds")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "Vigil's http.max_body_bytes")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for Vigil's databases (default: a temporary one, removed afterwards)")
 	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "how long to wait after the storm for every incident's first post")
@@ -159,7 +161,7 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 	if o.correlate {
 		edges = s.Edges
 	}
-	v, err := startVigil(ctx, dir, o.groupBy, o.correlate, edges, o.maxBody, logger)
+	v, err := startVigil(ctx, dir, o.groupBy, o.correlate, o.spool, edges, o.maxBody, logger)
 	if err != nil {
 		return nil, err
 	}

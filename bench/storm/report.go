@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -151,6 +152,9 @@ func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.D
 			}
 		}
 	}
+	if o.spool {
+		opener = openerByAlerts(s, sent, obs.Assigned)
+	}
 	in.Seconds = last.Sub(first).Seconds()
 	if in.Seconds > 0 {
 		in.AlertsPerSecond = float64(in.AlertsAccepted) / in.Seconds
@@ -242,4 +246,37 @@ func (r *Report) print(w io.Writer) {
 	if len(g.UnassignedExamples) > 0 {
 		fmt.Fprintf(w, "alerts in no incident (fingerprints): %v\n", g.UnassignedExamples)
 	}
+}
+
+// openerByAlerts attributes incidents when answers name none (--spool): an
+// incident opened with the first sent payload carrying a firing alert it
+// holds. An incident that took in alerts of one merged into it counts from
+// the earliest of them, so this errs towards longer latencies.
+func openerByAlerts(s *Storm, sent []Sent, assigned map[string]string) map[string]time.Time {
+	opener := map[string]time.Time{}
+	for i, p := range s.Payloads {
+		x := sent[i]
+		if x.Status != 200 {
+			continue
+		}
+		var body struct {
+			Alerts []struct {
+				Status      string `json:"status"`
+				Fingerprint string `json:"fingerprint"`
+			} `json:"alerts"`
+		}
+		if json.Unmarshal(p.Body, &body) != nil {
+			continue
+		}
+		for _, a := range body.Alerts {
+			id, ok := assigned[a.Fingerprint]
+			if !ok || a.Status != "firing" {
+				continue
+			}
+			if t, seen := opener[id]; !seen || x.At.Before(t) {
+				opener[id] = x.At
+			}
+		}
+	}
+	return opener
 }

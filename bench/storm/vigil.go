@@ -47,7 +47,7 @@ type vigil struct {
 // With correlate, ingest routes through analyzers/correlate over edges (the
 // dependency graph a user configures as changes.services.*.calls) with the
 // default settings, as `vigil dev` does.
-func startVigil(ctx context.Context, dir string, groupBy []string, correlate bool, edges [][2]string, maxBody int64, logger *slog.Logger) (*vigil, error) {
+func startVigil(ctx context.Context, dir string, groupBy []string, correlate, spool bool, edges [][2]string, maxBody int64, logger *slog.Logger) (*vigil, error) {
 	v := &vigil{}
 	up := false
 	defer func() {
@@ -121,9 +121,21 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate boo
 	go func() { defer close(batched); batch.Run(bctx) }()
 	v.closers = append(v.closers, func() error { stopBatch(); <-batched; return nil })
 
+	var alerts ingest.AlertStore = batch
+	if spool {
+		sp, err := ingest.OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", logger.With("component", "spool"))
+		if err != nil {
+			return nil, err
+		}
+		sp.Notify = disp.Wake
+		spooled := make(chan struct{})
+		go func() { defer close(spooled); sp.Run(bctx, v.Store) }()
+		v.closers = append(v.closers, sp.Close, func() error { stopBatch(); <-spooled; return nil })
+		alerts = sp
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/alerts/alertmanager", &ingest.Alertmanager{
-		Store: batch, GroupBy: groupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
+		Store: alerts, GroupBy: groupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

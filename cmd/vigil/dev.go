@@ -43,6 +43,7 @@ import (
 const (
 	vigilDB    = "vigil.db"
 	temporalDB = "temporal.db"
+	spoolDB    = "spool.db" // with ingest.spool: accepted alerts not yet routed
 )
 
 type devOptions struct {
@@ -257,11 +258,24 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	batched := make(chan struct{})
 	go func() { defer close(batched); batch.Run(bctx) }()
 	defer func() { stopBatch(); <-batched }()
+	var alerts ingest.AlertStore = batch
+	if cfg.Ingest.Spool {
+		spool, err := ingest.OpenSpool(filepath.Join(cfg.DataDir, spoolDB), "alertmanager", logger.With("component", "spool"))
+		if err != nil {
+			return err
+		}
+		defer spool.Close()
+		spool.Notify = disp.Wake
+		spooled := make(chan struct{})
+		go func() { defer close(spooled); spool.Run(bctx, st) }()
+		defer func() { stopBatch(); <-spooled }()
+		alerts = spool
+	}
 	manual := &ingest.Manual{Store: st, Runbooks: library, Notify: disp.Wake}
 	mux := http.NewServeMux()
 	silences.Register(mux, func(h http.Handler) http.Handler { return httpx.RequireBearer(tokens, h) })
 	mux.Handle("POST /api/v1/alerts/alertmanager", httpx.RequireBearer(tokens, &ingest.Alertmanager{
-		Store: batch, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
+		Store: alerts, GroupBy: cfg.Ingest.GroupBy, Notify: disp.Wake, Logger: logger.With("component", "ingest"),
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))

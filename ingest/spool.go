@@ -1,0 +1,326 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilops/vigil/store"
+)
+
+// SpoolStore is where the spool routes what it holds.
+type SpoolStore interface {
+	IngestSpooled(ctx context.Context, spool string, position int64, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error)
+	SpoolPosition(ctx context.Context, spool string) (int64, error)
+}
+
+// Spool decouples answering a sender from routing what it sent. An accepted
+// payload's alerts are appended to a SQLite file of the spool's own (WAL,
+// synchronous=FULL, requests group-committed as with Batcher), the sender is
+// answered, and a router then takes the entries in order into the store,
+// deduplicating and correlating them there. The store records how far it has
+// routed in the transaction that stores each batch, so after a crash routing
+// resumes exactly where it stopped: nothing accepted is lost, nothing is
+// routed twice.
+//
+// What a sender gets for it: an answer that costs an fsync of its own file and
+// not the routing, so a storm is accepted at the rate the disk commits rather
+// than the rate the store routes (in a storm the router catches up behind it,
+// taking larger batches). What it gives up: the answer says the alerts are
+// queued, not which incidents they joined.
+type Spool struct {
+	db     *sql.DB
+	name   string
+	logger *slog.Logger
+	// MaxPending bounds the alerts accepted and not yet routed; past it
+	// requests are refused (503) until the router catches up. Default 500,000.
+	MaxPending int
+	// RouteBatch is about how many alerts the router stores per transaction.
+	// Default DefaultMaxBatch.
+	RouteBatch int
+	// Notify is called after each routed batch, to wake the dispatcher.
+	Notify func()
+
+	pending atomic.Int64 // alerts accepted and not yet routed
+	queue   chan *pending
+	routed  chan struct{} // wakes the router
+	stopped chan struct{} // closed when Run returns
+}
+
+// DefaultSpoolMaxPending is Spool.MaxPending when unset.
+const DefaultSpoolMaxPending = 500_000
+
+// OpenSpool opens (creating if needed) the spool file at path. name keys the
+// store's record of how far the spool is routed.
+func OpenSpool(path, name string, logger *slog.Logger) (*Spool, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("spool: open %s: %w", path, err)
+	}
+	// AUTOINCREMENT: ids are never reused after entries are deleted, so an id
+	// is always past the routed position.
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS spool (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		source      TEXT NOT NULL,
+		received_at TEXT NOT NULL,
+		alerts      BLOB NOT NULL,
+		count       INTEGER NOT NULL
+	)`); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("spool: %s: %w", path, err)
+	}
+	var n sql.NullInt64
+	if err := db.QueryRow(`SELECT sum(count) FROM spool`).Scan(&n); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("spool: %s: %w", path, err)
+	}
+	s := &Spool{db: db, name: name, logger: logger, queue: make(chan *pending, 1024),
+		routed: make(chan struct{}, 1), stopped: make(chan struct{})}
+	s.pending.Store(n.Int64) // an upper bound until the router drops what was routed
+	return s, nil
+}
+
+// Close closes the spool file; call it after Run has returned.
+func (s *Spool) Close() error { return s.db.Close() }
+
+var errSpoolFull = errors.New("ingest is behind: too many alerts wait to be routed; nothing was accepted, retry later")
+
+// IngestAlerts appends the alerts to the spool and returns once they are
+// durable, with Queued set; the store's counts follow when the router takes
+// them. It has the contract of store.Store.IngestAlerts otherwise, so the
+// receivers take it in the store's place.
+func (s *Spool) IngestAlerts(ctx context.Context, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
+	if limit := cmp.Or(s.MaxPending, DefaultSpoolMaxPending); s.pending.Load()+int64(len(alerts)) > int64(limit) {
+		return store.IngestResult{}, errSpoolFull
+	}
+	p := &pending{source: source, alerts: alerts, now: now, done: make(chan batchResult, 1)}
+	select {
+	case s.queue <- p:
+	case <-s.stopped:
+		return store.IngestResult{}, errBatcherStopped
+	case <-ctx.Done():
+		return store.IngestResult{}, ctx.Err()
+	}
+	select {
+	case r := <-p.done:
+		return r.res, r.err
+	case <-s.stopped:
+		select {
+		case r := <-p.done:
+			return r.res, r.err
+		default:
+			return store.IngestResult{}, errBatcherStopped
+		}
+	case <-ctx.Done():
+		return store.IngestResult{}, ctx.Err()
+	}
+}
+
+// Run appends and routes until ctx is done, then answers what is queued with
+// an error; entries appended and not routed stay in the file for the next
+// start. Call it once.
+func (s *Spool) Run(ctx context.Context, to SpoolStore) {
+	defer close(s.stopped)
+	routing := make(chan struct{})
+	go func() { defer close(routing); s.route(ctx, to) }()
+	defer func() { <-routing }()
+	for {
+		var first *pending
+		select {
+		case first = <-s.queue:
+		case <-ctx.Done():
+			for {
+				select {
+				case p := <-s.queue:
+					p.done <- batchResult{err: errBatcherStopped}
+				default:
+					return
+				}
+			}
+		}
+		batch := []*pending{first}
+	collect:
+		for n := len(first.alerts); n < DefaultMaxBatch; {
+			select {
+			case p := <-s.queue:
+				batch = append(batch, p)
+				n += len(p.alerts)
+			default:
+				break collect
+			}
+		}
+		err := s.append(batch)
+		for _, p := range batch {
+			r := batchResult{err: err}
+			if err == nil {
+				r.res = store.IngestResult{Accepted: len(p.alerts), Queued: len(p.alerts)}
+			}
+			p.done <- r
+		}
+		if err != nil {
+			s.logger.Error("spool: append failed; the senders were told to retry", "err", err)
+			continue
+		}
+		select {
+		case s.routed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// append writes one entry per request in one transaction.
+func (s *Spool) append(batch []*pending) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("spool: append: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	n := 0
+	for _, p := range batch {
+		body, err := json.Marshal(p.alerts)
+		if err != nil {
+			return fmt.Errorf("spool: append: %w", err)
+		}
+		if _, err := tx.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES (?, ?, ?, ?)`,
+			p.source, p.now.UTC().Format(time.RFC3339Nano), body, len(p.alerts)); err != nil {
+			return fmt.Errorf("spool: append: %w", err)
+		}
+		n += len(p.alerts)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("spool: append: commit: %w", err)
+	}
+	s.pending.Add(int64(n))
+	return nil
+}
+
+// route takes entries into the store in order until ctx is done. A failure
+// is logged and retried with backoff from the same position.
+func (s *Spool) route(ctx context.Context, to SpoolStore) {
+	backoff := time.Duration(0)
+	var pos int64
+	started := false
+	for ctx.Err() == nil {
+		var err error
+		if !started {
+			if pos, err = to.SpoolPosition(ctx, s.name); err == nil {
+				started = true
+				err = s.dropRouted(pos)
+			}
+		}
+		more := false
+		if err == nil {
+			pos, more, err = s.routeBatch(ctx, to, pos)
+		}
+		wait := 2 * time.Second
+		switch {
+		case err != nil:
+			backoff = min(max(2*backoff, time.Second), 30*time.Second)
+			wait = backoff
+			s.logger.Error("spool: routing failed; will retry", "err", err, "position", pos, "retry_in", backoff)
+		case more:
+			backoff = 0
+			continue
+		default:
+			backoff = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-s.routed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// routeBatch stores the entries after pos, about RouteBatch alerts of one
+// source, and returns the new position and whether entries are left.
+func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64, bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, source, received_at, alerts, count FROM spool WHERE id > ? ORDER BY id LIMIT 512`, pos)
+	if err != nil {
+		return pos, false, fmt.Errorf("spool: read: %w", err)
+	}
+	var alerts []store.AlertIn
+	var source string
+	var last int64
+	var now time.Time
+	limit := cmp.Or(s.RouteBatch, DefaultMaxBatch)
+	more := false
+	for rows.Next() {
+		var id int64
+		var src, received string
+		var body []byte
+		var count int
+		if err := rows.Scan(&id, &src, &received, &body, &count); err != nil {
+			rows.Close()
+			return pos, false, fmt.Errorf("spool: read: %w", err)
+		}
+		if last != 0 && (src != source || len(alerts)+count > limit) {
+			more = true
+			break
+		}
+		var as []store.AlertIn
+		if err := json.Unmarshal(body, &as); err != nil {
+			// Only Vigil writes these entries; one it cannot read is logged
+			// and skipped rather than holding up everything behind it.
+			s.logger.Error("spool: unreadable entry skipped", "id", id, "err", err)
+		}
+		alerts, source, last = append(alerts, as...), src, id
+		now, _ = time.Parse(time.RFC3339Nano, received)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return pos, false, fmt.Errorf("spool: read: %w", err)
+	}
+	if last == 0 {
+		return pos, false, nil
+	}
+	res, err := to.IngestSpooled(ctx, s.name, last, source, alerts, now)
+	if err != nil {
+		return pos, false, err
+	}
+	s.pending.Add(-int64(len(alerts)))
+	s.logger.Debug("spool: routed", "alerts", len(alerts), "accepted", res.Accepted, "duplicates", res.Duplicates, "silenced", res.Silenced, "incidents", len(res.Incidents), "position", last)
+	if s.Notify != nil && res.Accepted > 0 {
+		s.Notify()
+	}
+	if err := s.drop(last); err != nil {
+		s.logger.Warn("spool: routed entries not yet removed from the file; they will be at the next batch", "err", err)
+	}
+	return last, more || len(alerts) > 0, nil
+}
+
+// dropRouted removes, at start, the entries up to pos that the store took
+// before the last stop, and stops counting them as pending.
+func (s *Spool) dropRouted(pos int64) error {
+	var n sql.NullInt64
+	if err := s.db.QueryRow(`SELECT sum(count) FROM spool WHERE id <= ?`, pos).Scan(&n); err != nil {
+		return fmt.Errorf("spool: count routed entries: %w", err)
+	}
+	if err := s.drop(pos); err != nil {
+		return err
+	}
+	s.pending.Add(-n.Int64)
+	return nil
+}
+
+// drop removes the entries up to pos, which the store has.
+func (s *Spool) drop(pos int64) error {
+	if _, err := s.db.Exec(`DELETE FROM spool WHERE id <= ?`, pos); err != nil {
+		return fmt.Errorf("spool: remove routed entries: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilops/vigil/store"
+)
+
+// TestSpoolAnswersThenRoutes: the receiver answers once alerts are in the
+// spool, saying they are queued; the router then stores them once, in order;
+// what was accepted while routing was down is routed after a restart, and a
+// spool past its bound refuses with 503 and keeps nothing.
+func TestSpoolAnswersThenRoutes(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	logger := slog.New(slog.DiscardHandler)
+	post := func(url, body string) (int, Accepted, string) {
+		t.Helper()
+		resp, err := http.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		var a Accepted
+		_ = json.Unmarshal(buf.Bytes(), &a)
+		return resp.StatusCode, a, buf.String()
+	}
+	payload := func(status string, instances ...string) string {
+		var alerts []string
+		for _, in := range instances {
+			alerts = append(alerts, `{"status":"`+status+`","labels":{"alertname":"DiskFull","service":"db","instance":"`+in+`"},"startsAt":"2026-11-24T03:00:00Z"}`)
+		}
+		return `{"version":"4","status":"` + status + `","alerts":[` + strings.Join(alerts, ",") + `]}`
+	}
+
+	// First life: the spool accepts, but routing never gets to run (the
+	// router's store is down), then Vigil stops.
+	sp, err := OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); sp.Run(ctx, downStore{}) }()
+	srv := httptest.NewServer(&Alertmanager{Store: sp, GroupBy: []string{"alertname", "service"}, Logger: logger})
+	code, a, body := post(srv.URL, payload("firing", "db-1", "db-2"))
+	if code != http.StatusOK || a.Accepted != 2 || a.Queued != 2 || len(a.Incidents) != 0 {
+		t.Fatalf("answer %d %s, want 200 with 2 accepted and queued", code, body)
+	}
+	if code, _, body := post(srv.URL, `{"alerts":[{"status":"firing"}]}`); code != http.StatusUnprocessableEntity {
+		t.Errorf("malformed payload got %d %s, want 422", code, body)
+	}
+	srv.Close()
+	stop()
+	<-ran
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if incs, _ := st.ListIncidents(context.Background(), store.IncidentFilter{}); len(incs) != 0 {
+		t.Fatalf("incidents before routing: %v", incs)
+	}
+
+	// Second life: what the first accepted is routed, then new alerts too.
+	sp, err = OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	sp.MaxPending = 4
+	notified := make(chan struct{}, 10)
+	sp.Notify = func() { notified <- struct{}{} }
+	ctx, stop = context.WithCancel(context.Background())
+	ran = make(chan struct{})
+	go func() { defer close(ran); sp.Run(ctx, st) }()
+	defer func() { stop(); <-ran }()
+	srv = httptest.NewServer(&Alertmanager{Store: sp, GroupBy: []string{"alertname", "service"}, Logger: logger})
+	defer srv.Close()
+	if code, _, body := post(srv.URL, payload("firing", "db-1", "db-2", "db-3")); code != http.StatusServiceUnavailable || !strings.Contains(body, "retry") {
+		t.Errorf("payload past the spool's bound got %d %s, want 503 asking to retry", code, body)
+	}
+	waitRouted := func(want int) []store.Delivery {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			out, err := st.Outbox(context.Background(), 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, d := range out {
+				n += len(d.Events)
+			}
+			if n >= want || time.Now().After(deadline) {
+				return out
+			}
+		}
+	}
+	out := waitRouted(2)
+	if len(out) != 1 || len(out[0].Events) != 2 {
+		t.Fatalf("after restart the outbox holds %+v, want the 2 alerts accepted before it in one incident", out)
+	}
+	select {
+	case <-notified:
+	case <-time.After(5 * time.Second):
+		t.Error("routing did not wake the dispatcher")
+	}
+	// Resent and resolved: routed in order, the resend deduplicated.
+	if code, _, body := post(srv.URL, payload("firing", "db-1")); code != http.StatusOK {
+		t.Fatalf("resend got %d %s", code, body)
+	}
+	if code, _, body := post(srv.URL, payload("resolved", "db-1")); code != http.StatusOK {
+		t.Fatalf("resolve got %d %s", code, body)
+	}
+	out = waitRouted(3)
+	var got []string
+	for _, e := range out[0].Events {
+		got = append(got, e.Fingerprint[:4]+" "+e.Status)
+	}
+	if len(out[0].Events) != 3 || out[0].Events[2].Status != "resolved" {
+		t.Errorf("events %v, want the 2 firings and then 1 resolve (the resend stored once)", got)
+	}
+}
+
+// downStore is a store that cannot be reached.
+type downStore struct{}
+
+func (downStore) IngestSpooled(context.Context, string, int64, string, []store.AlertIn, time.Time) (store.IngestResult, error) {
+	return store.IngestResult{}, context.DeadlineExceeded
+}
+
+func (downStore) SpoolPosition(context.Context, string) (int64, error) {
+	return 0, context.DeadlineExceeded
+}
