@@ -224,3 +224,35 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("audit verify after tampering: exit %d: %s", code, out.String())
 	}
 }
+
+// TestSpooledIngestEndToEnd: with ingest.spool, `vigil dev` answers that the
+// alert is queued, then routes it into an incident whose workflow takes it in.
+func TestSpooledIngestEndToEnd(t *testing.T) {
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("vigil logs:\n%s", logs)
+		}
+	})
+	v := startVigilWith(t, t.TempDir(), logs, func(c *config.Config) { c.Ingest.Spool = true })
+	defer func() { _ = v.stop() }()
+	status, body := call(t, "POST", v.url+"/api/v1/alerts/alertmanager", alertPayload(t.TempDir()))
+	if status != 200 || body["queued"] != float64(1) || len(body["incidents"].([]any)) != 0 {
+		t.Fatalf("ingest: %d %v, want 200 with the alert queued", status, body)
+	}
+	var id string
+	for deadline := time.Now().Add(30 * time.Second); id == ""; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the spooled alert never became an incident")
+		}
+		if _, list := call(t, "GET", v.url+"/api/v1/incidents", ""); list != nil {
+			if incs, _ := list["incidents"].([]any); len(incs) == 1 {
+				id, _ = incs[0].(map[string]any)["id"].(string)
+			}
+		}
+	}
+	waitFor(t, v, id, "analysed", func(inc map[string]any) bool {
+		alerts, _ := inc["alerts"].([]any)
+		return len(alerts) == 1
+	})
+}
