@@ -23,12 +23,12 @@ type SpoolStore interface {
 
 // Spool decouples answering a sender from routing what it sent. An accepted
 // payload's alerts are appended to a SQLite file of the spool's own (WAL,
-// synchronous=FULL, requests group-committed as with Batcher), the sender is
-// answered, and a router then takes the entries in order into the store,
-// deduplicating and correlating them there. The store records how far it has
-// routed in the transaction that stores each batch, so after a crash routing
-// resumes exactly where it stopped: nothing accepted is lost, nothing is
-// routed twice.
+// synchronous=FULL, concurrent requests group-committed by a Batcher), the
+// sender is answered, and a router then takes the entries in order into the
+// store, deduplicating and correlating them there. The store records how far it
+// has routed in the transaction that stores each batch, so after a crash
+// routing resumes exactly where it stopped: nothing accepted is lost, nothing
+// is routed twice.
 //
 // What a sender gets for it: an answer that costs an fsync of its own file and
 // not the routing, so a storm is accepted at the rate the disk commits rather
@@ -48,10 +48,9 @@ type Spool struct {
 	// Notify is called after each routed batch, to wake the dispatcher.
 	Notify func()
 
-	pending atomic.Int64 // alerts accepted and not yet routed
-	queue   chan *pending
+	appends *Batcher      // group-commits requests into the file (appender)
+	pending atomic.Int64  // alerts accepted and not yet routed
 	routed  chan struct{} // wakes the router
-	stopped chan struct{} // closed when Run returns
 }
 
 // DefaultSpoolMaxPending is Spool.MaxPending when unset.
@@ -86,9 +85,9 @@ func OpenSpool(path, name string, logger *slog.Logger) (*Spool, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("spool: %s: %w", path, err)
 	}
-	s := &Spool{db: db, name: name, logger: logger, queue: make(chan *pending, 1024),
-		routed: make(chan struct{}, 1), stopped: make(chan struct{})}
-	s.pending.Store(n.Int64) // an upper bound until the router drops what was routed
+	s := &Spool{db: db, name: name, logger: logger, routed: make(chan struct{}, 1)}
+	s.appends = NewBatcher(appender{s}, 0)
+	s.pending.Store(n.Int64) // until the router drops what was routed before
 	return s, nil
 }
 
@@ -102,108 +101,46 @@ var errSpoolFull = errors.New("ingest is behind: too many alerts wait to be rout
 // them. It has the contract of store.Store.IngestAlerts otherwise, so the
 // receivers take it in the store's place.
 func (s *Spool) IngestAlerts(ctx context.Context, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
-	if limit := cmp.Or(s.MaxPending, DefaultSpoolMaxPending); s.pending.Load()+int64(len(alerts)) > int64(limit) {
-		return store.IngestResult{}, errSpoolFull
-	}
-	p := &pending{source: source, alerts: alerts, now: now, done: make(chan batchResult, 1)}
-	select {
-	case s.queue <- p:
-	case <-s.stopped:
-		return store.IngestResult{}, errBatcherStopped
-	case <-ctx.Done():
-		return store.IngestResult{}, ctx.Err()
-	}
-	select {
-	case r := <-p.done:
-		return r.res, r.err
-	case <-s.stopped:
-		select {
-		case r := <-p.done:
-			return r.res, r.err
-		default:
-			return store.IngestResult{}, errBatcherStopped
-		}
-	case <-ctx.Done():
-		return store.IngestResult{}, ctx.Err()
-	}
+	return s.appends.IngestAlerts(ctx, source, alerts, now)
 }
 
 // Run appends and routes until ctx is done, then answers what is queued with
 // an error; entries appended and not routed stay in the file for the next
 // start. Call it once.
 func (s *Spool) Run(ctx context.Context, to SpoolStore) {
-	defer close(s.stopped)
 	routing := make(chan struct{})
 	go func() { defer close(routing); s.route(ctx, to) }()
-	defer func() { <-routing }()
-	for {
-		var first *pending
-		select {
-		case first = <-s.queue:
-		case <-ctx.Done():
-			for {
-				select {
-				case p := <-s.queue:
-					p.done <- batchResult{err: errBatcherStopped}
-				default:
-					return
-				}
-			}
-		}
-		batch := []*pending{first}
-	collect:
-		for n := len(first.alerts); n < DefaultMaxBatch; {
-			select {
-			case p := <-s.queue:
-				batch = append(batch, p)
-				n += len(p.alerts)
-			default:
-				break collect
-			}
-		}
-		err := s.append(batch)
-		for _, p := range batch {
-			r := batchResult{err: err}
-			if err == nil {
-				r.res = store.IngestResult{Accepted: len(p.alerts), Queued: len(p.alerts)}
-			}
-			p.done <- r
-		}
-		if err != nil {
-			s.logger.Error("spool: append failed; the senders were told to retry", "err", err)
-			continue
-		}
-		select {
-		case s.routed <- struct{}{}:
-		default:
-		}
-	}
+	s.appends.Run(ctx)
+	<-routing
 }
 
-// append writes one entry per request in one transaction.
-func (s *Spool) append(batch []*pending) error {
-	tx, err := s.db.Begin()
+// appender is the spool's file as the Batcher's store: one entry per group
+// commit.
+type appender struct{ s *Spool }
+
+func (a appender) IngestAlerts(_ context.Context, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
+	s := a.s
+	if limit := cmp.Or(s.MaxPending, DefaultSpoolMaxPending); s.pending.Load()+int64(len(alerts)) > int64(limit) {
+		return store.IngestResult{}, errSpoolFull
+	}
+	body, err := json.Marshal(alerts)
 	if err != nil {
-		return fmt.Errorf("spool: append: %w", err)
+		return store.IngestResult{}, fmt.Errorf("spool: append: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	n := 0
-	for _, p := range batch {
-		body, err := json.Marshal(p.alerts)
-		if err != nil {
-			return fmt.Errorf("spool: append: %w", err)
-		}
-		if _, err := tx.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES (?, ?, ?, ?)`,
-			p.source, p.now.UTC().Format(time.RFC3339Nano), body, len(p.alerts)); err != nil {
-			return fmt.Errorf("spool: append: %w", err)
-		}
-		n += len(p.alerts)
+	if _, err := s.db.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES (?, ?, ?, ?)`,
+		source, now.UTC().Format(time.RFC3339Nano), body, len(alerts)); err != nil {
+		return store.IngestResult{}, fmt.Errorf("spool: append: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("spool: append: commit: %w", err)
+	s.pending.Add(int64(len(alerts)))
+	select {
+	case s.routed <- struct{}{}:
+	default:
 	}
-	s.pending.Add(int64(n))
-	return nil
+	outcomes := make([]store.IngestOutcome, len(alerts))
+	for i := range outcomes {
+		outcomes[i].Queued = true
+	}
+	return store.IngestResult{Outcomes: outcomes}, nil
 }
 
 // route takes entries into the store in order until ctx is done. A failure
@@ -247,7 +184,8 @@ func (s *Spool) route(ctx context.Context, to SpoolStore) {
 }
 
 // routeBatch stores the entries after pos, about RouteBatch alerts of one
-// source, and returns the new position and whether entries are left.
+// source, and returns the new position and whether it routed any (so more
+// may be left).
 func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64, bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, source, received_at, alerts, count FROM spool WHERE id > ? ORDER BY id LIMIT 512`, pos)
 	if err != nil {
@@ -257,8 +195,8 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 	var source string
 	var last int64
 	var now time.Time
+	taken := 0 // alerts in the entries taken, readable or not
 	limit := cmp.Or(s.RouteBatch, DefaultMaxBatch)
-	more := false
 	for rows.Next() {
 		var id int64
 		var src, received string
@@ -268,8 +206,7 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 			rows.Close()
 			return pos, false, fmt.Errorf("spool: read: %w", err)
 		}
-		if last != 0 && (src != source || len(alerts)+count > limit) {
-			more = true
+		if last != 0 && (src != source || taken+count > limit) {
 			break
 		}
 		var as []store.AlertIn
@@ -278,7 +215,7 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 			// and skipped rather than holding up everything behind it.
 			s.logger.Error("spool: unreadable entry skipped", "id", id, "err", err)
 		}
-		alerts, source, last = append(alerts, as...), src, id
+		alerts, source, last, taken = append(alerts, as...), src, id, taken+count
 		now, _ = time.Parse(time.RFC3339Nano, received)
 	}
 	rows.Close()
@@ -292,7 +229,7 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 	if err != nil {
 		return pos, false, err
 	}
-	s.pending.Add(-int64(len(alerts)))
+	s.pending.Add(-int64(taken))
 	s.logger.Debug("spool: routed", "alerts", len(alerts), "accepted", res.Accepted, "duplicates", res.Duplicates, "silenced", res.Silenced, "incidents", len(res.Incidents), "position", last)
 	if s.Notify != nil && res.Accepted > 0 {
 		s.Notify()
@@ -300,7 +237,8 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 	if err := s.drop(last); err != nil {
 		s.logger.Warn("spool: routed entries not yet removed from the file; they will be at the next batch", "err", err)
 	}
-	return last, more || len(alerts) > 0, nil
+	// Entries may be left past this batch: look again at once.
+	return last, true, nil
 }
 
 // dropRouted removes, at start, the entries up to pos that the store took

@@ -49,6 +49,7 @@ type IngestOutcome struct {
 	Duplicate bool
 	Silenced  bool   // stored, but an active silence kept it from any incident
 	Incident  string // the incident its event joined, if any
+	Queued    bool   // held in ingest's spool, to be routed after the answer
 }
 
 // Summarize aggregates outcomes into counts and the sorted incidents touched.
@@ -63,6 +64,9 @@ func Summarize(outcomes []IngestOutcome) IngestResult {
 			res.Accepted++
 			if o.Silenced {
 				res.Silenced++
+			}
+			if o.Queued {
+				res.Queued++
 			}
 			if o.Incident != "" {
 				touched[o.Incident] = true
@@ -82,31 +86,19 @@ func Summarize(outcomes []IngestOutcome) IngestResult {
 // fired in. When IngestAlerts returns nil the events are durable and queued for
 // delivery; on error nothing of the batch is stored.
 func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
-	var outcomes []IngestOutcome
-	s.observe(alerts)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now)
-		return err
-	})
+	res, err := s.ingest(ctx, source, alerts, now, nil)
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest: %w", err)
 	}
-	return Summarize(outcomes), nil
+	return res, nil
 }
 
 // IngestSpooled ingests alerts as IngestAlerts does and, in the same
 // transaction, records that spool has been routed up to position: after a
 // crash routing resumes after it, so no entry is stored twice or skipped.
 func (s *Store) IngestSpooled(ctx context.Context, spool string, position int64, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
-	var outcomes []IngestOutcome
-	s.observe(alerts)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `
+	res, err := s.ingest(ctx, source, alerts, now, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
 			INSERT INTO spool_positions (spool, position, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (spool) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
 			spool, position, ts(now))
@@ -115,7 +107,7 @@ func (s *Store) IngestSpooled(ctx context.Context, spool string, position int64,
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("store: ingest from spool %s up to %d: %w", spool, position, err)
 	}
-	return Summarize(outcomes), nil
+	return res, nil
 }
 
 // SpoolPosition is how far routing has taken spool (0 before its first entry).
@@ -129,6 +121,24 @@ func (s *Store) SpoolPosition(ctx context.Context, spool string) (int64, error) 
 		return 0, fmt.Errorf("store: position of spool %s: %w", spool, err)
 	}
 	return pos, nil
+}
+
+// ingest routes and stores alerts in one transaction and runs also, when set,
+// in the same transaction after them.
+func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now time.Time, also func(*sql.Tx) error) (IngestResult, error) {
+	var outcomes []IngestOutcome
+	s.observe(alerts)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now); err != nil || also == nil {
+			return err
+		}
+		return also(tx)
+	})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	return Summarize(outcomes), nil
 }
 
 // ingestAlerts routes and stores alerts in tx and returns each one's outcome.

@@ -31,11 +31,12 @@ var ErrNotFound = errors.New("not found")
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
 	db *sql.DB
-	// wmu lets one of this process's writers at a time at the database, in
-	// the order they came. SQLite admits one writer anyway; left to its busy
-	// handler, waiting writers sleep up to 100 ms between tries, so in a storm
-	// ingest's steady commits starved every other writer (thread posts, audit,
-	// delivery marks) for seconds. Readers never take it.
+	// wmu lets one of this process's writers at a time at the database.
+	// SQLite admits one writer anyway; left to its busy handler, waiting
+	// writers sleep up to 100 ms between tries, so in a storm ingest's steady
+	// commits starved every other writer (thread posts, audit, delivery marks)
+	// for seconds. Waiting on a mutex, a writer goes as soon as the lock is
+	// free. Readers never take it.
 	wmu   sync.Mutex
 	audit auditLog     // the audit chain's single, group-committing writer (audit_commit.go)
 	corr  *correlation // nil: no correlation across groups (correlate.go)

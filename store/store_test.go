@@ -306,8 +306,8 @@ func TestUnannouncedIncidents(t *testing.T) {
 	}
 }
 
-// TestIngestSpooledRecordsPosition: the spool's position moves with the
-// alerts it routed, in one transaction, and only then.
+// TestIngestSpooledRecordsPosition: routing from a spool stores the alerts
+// and moves the spool's position to the entry given.
 func TestIngestSpooledRecordsPosition(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
