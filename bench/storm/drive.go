@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"hash/fnv"
 	"io"
 	"net/http"
 	"sync"
@@ -36,21 +35,28 @@ type driver struct {
 	sent atomic.Int64
 }
 
-// run sends every payload and returns what became of each, by index. A
-// group's payloads always go to the same worker, so each group arrives in
-// order, as Alertmanager sends it.
+// run sends every payload and returns what became of each, by index. It
+// sends as Alertmanager does: each group's payloads in order, the next only
+// after the previous is answered, and groups independently of each other, up
+// to d.workers requests at once (a free sender takes the next payload due
+// whose group has nothing in flight).
 func (d *driver) run(ctx context.Context, payloads []Payload) []Sent {
 	out := make([]Sent, len(payloads))
-	queues := make([]chan int, d.workers)
+	q := &sendQueue{payloads: payloads, held: map[string][]int{}, inFlight: map[string]bool{}, left: len(payloads)}
+	q.ready = sync.NewCond(&q.mu)
 	var wg sync.WaitGroup
-	for w := range queues {
-		queues[w] = make(chan int, 1024)
+	for range d.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range queues[w] {
+			for {
+				i, ok := q.take()
+				if !ok {
+					return
+				}
 				out[i] = d.send(ctx, payloads[i])
 				d.sent.Add(1)
+				q.answered(i)
 			}
 		}()
 	}
@@ -65,15 +71,67 @@ func (d *driver) run(ctx context.Context, payloads []Payload) []Sent {
 				}
 			}
 		}
-		h := fnv.New32a()
-		h.Write([]byte(p.Group))
-		queues[h.Sum32()%uint32(d.workers)] <- i
-	}
-	for _, q := range queues {
-		close(q)
+		q.due(i)
 	}
 	wg.Wait()
 	return out
+}
+
+// sendQueue holds the payloads due and not yet sent, so that each group has
+// at most one in flight.
+type sendQueue struct {
+	payloads []Payload
+	mu       sync.Mutex
+	ready    *sync.Cond
+	queue    []int            // due, their group has nothing in flight; in order
+	held     map[string][]int // due, behind one of their group in flight
+	inFlight map[string]bool
+	left     int // payloads not yet answered
+}
+
+// due makes payload i sendable once its group has nothing in flight.
+func (q *sendQueue) due(i int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if g := q.payloads[i].Group; q.inFlight[g] {
+		q.held[g] = append(q.held[g], i)
+		return
+	}
+	q.inFlight[q.payloads[i].Group] = true
+	q.queue = append(q.queue, i)
+	q.ready.Signal()
+}
+
+// take waits for a payload to send; false once every payload is answered.
+func (q *sendQueue) take() (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.queue) == 0 {
+		if q.left == 0 {
+			return 0, false
+		}
+		q.ready.Wait()
+	}
+	i := q.queue[0]
+	q.queue = q.queue[1:]
+	return i, true
+}
+
+// answered releases the next payload of i's group, if one is held.
+func (q *sendQueue) answered(i int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.left--
+	g := q.payloads[i].Group
+	switch h := q.held[g]; {
+	case len(h) > 0:
+		q.queue, q.held[g] = append(q.queue, h[0]), h[1:]
+		q.ready.Signal()
+	case q.left == 0:
+		q.ready.Broadcast() // every sender may stop
+	default:
+		delete(q.inFlight, g)
+	}
 }
 
 // send posts one payload. Failures are recorded, not retried: the report
