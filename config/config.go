@@ -108,13 +108,42 @@ type Ingest struct {
 	// fires, a new firing alert matching the targets with the same values of
 	// the equal labels is stored but opens and joins no incident.
 	InhibitRules []InhibitRule `yaml:"inhibit_rules"`
-	// Spool answers Alertmanager once its alerts are durable in a spool file
-	// of their own (data_dir/spool.db) and routes them into incidents right
-	// after, instead of routing before answering. A storm is then accepted
-	// at the rate the disk commits, not the rate the store routes; the
-	// answer says the alerts are queued instead of naming incidents.
-	// Default false.
-	Spool bool `yaml:"spool"`
+	// Spool says when Alertmanager is answered once its alerts are durable
+	// in a spool file of their own (data_dir/spool.db), to be routed into
+	// incidents right after, instead of routing before answering. A spooled
+	// storm is accepted at the rate the disk commits, not the rate the store
+	// routes; a spooled answer says the alerts are queued instead of naming
+	// incidents. "auto" (default) spools only while the store is behind
+	// (more than 64 alerts wait for its next commit, or the spool still
+	// holds alerts); "always" spools every request; "off" never does. true
+	// and false mean always and off.
+	Spool SpoolMode `yaml:"spool"`
+}
+
+// SpoolMode is ingest.spool.
+type SpoolMode string
+
+// The values of ingest.spool.
+const (
+	SpoolAuto   SpoolMode = "auto"
+	SpoolAlways SpoolMode = "always"
+	SpoolOff    SpoolMode = "off"
+)
+
+// UnmarshalYAML takes a mode, or true (always) and false (off) as the
+// setting was once a boolean.
+func (m *SpoolMode) UnmarshalYAML(n *yaml.Node) error {
+	var b bool
+	if n.Tag == "!!bool" && n.Decode(&b) == nil {
+		*m = map[bool]SpoolMode{true: SpoolAlways, false: SpoolOff}[b]
+		return nil
+	}
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*m = SpoolMode(s)
+	return nil
 }
 
 // InhibitRule is one inhibition rule, as in Alertmanager. Matchers use its
@@ -218,7 +247,7 @@ func Default() Config {
 		DataDir:  "./.vigil",
 		Temporal: Temporal{Namespace: "default", TaskQueue: "vigil"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
-		Ingest: Ingest{GroupBy: []string{"alertname", "service"},
+		Ingest: Ingest{GroupBy: []string{"alertname", "service"}, Spool: SpoolAuto,
 			Correlation: Correlation{Enabled: true, Window: 10 * time.Minute, MaxHops: 1, Learn: true}},
 		Runbooks: Runbooks{Dir: "examples/runbooks", Reload: 2 * time.Second, Sync: time.Minute},
 		Groups:   map[string][]string{"oncall": {DefaultConsoleUser}},
@@ -310,6 +339,11 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Ingest.GroupBy) == 0 {
 		bad("ingest.group_by", "must list at least one label (default [alertname, service])")
+	}
+	switch c.Ingest.Spool {
+	case "", SpoolAuto, SpoolAlways, SpoolOff: // "" is a Config built without Default: auto
+	default:
+		bad("ingest.spool", "must be auto, always or off, got %q (default auto)", c.Ingest.Spool)
 	}
 	if c.Ingest.Correlation.Window <= 0 {
 		bad("ingest.correlation.window", "must be positive, got %s (default 10m)", c.Ingest.Correlation.Window)

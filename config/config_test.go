@@ -35,11 +35,17 @@ func TestLoad(t *testing.T) {
 			if c.GitHub.Token != "env:VIGIL_GITHUB_TOKEN" || c.GitHub.BaseURL != "https://github.example.com/api/v3/" {
 				t.Errorf("github = %+v", c.GitHub)
 			}
+			if c.Ingest.Spool != SpoolAlways {
+				t.Errorf("ingest.spool: true = %q, want always", c.Ingest.Spool)
+			}
 			if c.Runbooks.GitHub != "acme/runbooks@main:prod" || c.Runbooks.Sync != 5*time.Minute || c.Runbooks.Reload != 2*time.Second {
 				t.Errorf("runbooks = %+v (reload default lost?)", c.Runbooks)
 			}
 		}},
 		{file: "empty.yaml", check: func(t *testing.T, c Config) {
+			if c.Ingest.Spool != SpoolAuto {
+				t.Errorf("ingest.spool default = %q, want auto", c.Ingest.Spool)
+			}
 			if !reflect.DeepEqual(c, Default()) {
 				t.Errorf("empty file = %+v, want defaults", c)
 			}
@@ -59,6 +65,7 @@ func TestLoad(t *testing.T) {
 			`temporal.address: "no-port" is not host:port`,
 			"http.addr",
 			"ingest.group_by: must list at least one label",
+			`ingest.spool: must be auto, always or off, got "sometimes"`,
 			"ingest.correlation.window: must be positive",
 			"ingest.correlation.max_hops: must be between 0 and 5, got 9",
 			"ingest.inhibit_rules[0]: needs source_matchers and target_matchers",

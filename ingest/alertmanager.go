@@ -96,7 +96,7 @@ func (h *Alertmanager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusServiceUnavailable, Message: msg})
 		return
 	}
-	if res.Accepted > 0 && h.Notify != nil {
+	if res.Accepted > res.Queued && h.Notify != nil { // queued alerts wake it once routed
 		h.Notify()
 	}
 	if p.TruncatedAlerts > 0 {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilops/vigil/store"
@@ -22,6 +23,7 @@ type Batcher struct {
 	maxBatch int
 	queue    chan *pending
 	stopped  chan struct{} // closed when Run returns
+	inFlight atomic.Int64  // alerts queued or being committed
 }
 
 type pending struct {
@@ -50,11 +52,14 @@ var errBatcherStopped = errors.New("ingest is shutting down; nothing was accepte
 // has the same contract as store.Store.IngestAlerts, so it can stand in for it.
 func (b *Batcher) IngestAlerts(ctx context.Context, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
 	p := &pending{source: source, alerts: alerts, now: now, done: make(chan batchResult, 1)}
+	b.inFlight.Add(int64(len(alerts)))
 	select {
 	case b.queue <- p:
 	case <-b.stopped:
+		b.inFlight.Add(-int64(len(alerts)))
 		return store.IngestResult{}, errBatcherStopped
 	case <-ctx.Done():
+		b.inFlight.Add(-int64(len(alerts)))
 		return store.IngestResult{}, ctx.Err()
 	}
 	// Once queued, the alerts may be committed even if the caller gives up; an
@@ -100,8 +105,13 @@ func (b *Batcher) Run(ctx context.Context) {
 			}
 		}
 		b.commit(batch)
+		b.inFlight.Add(-int64(n))
 	}
 }
+
+// InFlight is how many alerts are queued or being committed: what a request
+// queued now would wait behind.
+func (b *Batcher) InFlight() int { return int(b.inFlight.Load()) }
 
 // commit stores a batch in one transaction per source (in practice one).
 func (b *Batcher) commit(batch []*pending) {
@@ -139,6 +149,7 @@ func (b *Batcher) fail() {
 	for {
 		select {
 		case p := <-b.queue:
+			b.inFlight.Add(-int64(len(p.alerts)))
 			p.done <- batchResult{err: errBatcherStopped}
 		default:
 			return

@@ -52,12 +52,20 @@ type Dispatcher struct {
 	// Announcer, when set, runs beside the dispatcher and is woken with it:
 	// new incidents' threads open without waiting for their workflows.
 	Announcer *Announcer
+	// Yield, when set, says how long to hold deliveries back so that a burst
+	// of requests being accepted has the machine (Spool.Yield): the workflows
+	// a delivery wakes cost far more than accepting. Deliveries are held at
+	// most MaxHold at a time, so a long storm still moves.
+	Yield func() time.Duration
 
 	wake chan struct{}
 }
 
 // DefaultDispatchConcurrency is the Dispatcher's Concurrency when unset.
 const DefaultDispatchConcurrency = 16
+
+// MaxHold is the longest the dispatcher holds deliveries back for Yield.
+const MaxHold = time.Second
 
 // NewDispatcher returns a dispatcher; call Run to start it.
 func NewDispatcher(s Outbox, to Deliverer, logger *slog.Logger) *Dispatcher {
@@ -85,6 +93,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	backoff := time.Duration(0)
 	for {
 		wait := d.Poll
+		d.hold(ctx)
 		if err := d.drain(ctx); err != nil && ctx.Err() == nil {
 			backoff = min(max(2*backoff, time.Second), 30*time.Second)
 			wait = backoff
@@ -101,6 +110,27 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// hold waits while Yield asks to, up to MaxHold or until ctx is done.
+func (d *Dispatcher) hold(ctx context.Context) {
+	if d.Yield == nil {
+		return
+	}
+	deadline := time.Now().Add(MaxHold)
+	for {
+		wait := min(d.Yield(), time.Until(deadline))
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
 	}
 }
 

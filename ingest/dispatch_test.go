@@ -268,3 +268,29 @@ func TestDispatcherTellsOfOpenedIncidents(t *testing.T) {
 		t.Errorf("opened %v, want [incident-2]", opened)
 	}
 }
+
+// While Yield asks it to, the dispatcher holds deliveries back, but never
+// longer than MaxHold at a time.
+func TestDispatcherHoldsForABurst(t *testing.T) {
+	out := newOutbox(1)
+	to := &order{}
+	d := NewDispatcher(out, to, slog.New(slog.DiscardHandler))
+	d.Yield = func() time.Duration { return 50 * time.Millisecond } // a burst that never pauses
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	start := time.Now()
+	go d.Run(ctx)
+	for time.Since(start) < 10*time.Second {
+		if len(out.markedIncidents()) > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if len(out.markedIncidents()) == 0 {
+		t.Fatal("never delivered")
+	}
+	if took < MaxHold {
+		t.Errorf("delivered after %s, within the burst; want held for MaxHold %s", took, MaxHold)
+	}
+}

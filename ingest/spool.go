@@ -45,16 +45,32 @@ type Spool struct {
 	// RouteBatch is about how many alerts the router stores per transaction.
 	// Default DefaultMaxBatch.
 	RouteBatch int
+	// RouteDelay bounds how long the router holds back while requests keep
+	// arriving: it routes once acceptance pauses for SpoolQuiet, or once the
+	// oldest entry waiting has waited RouteDelay, whichever is first. In a
+	// burst, acceptance then has the machine to itself (routing, the
+	// dispatcher and the workflows it would wake all wait), and the backlog
+	// is routed right after. Default DefaultSpoolRouteDelay, half the 2 s an
+	// incident's thread has to open in; negative routes at once.
+	RouteDelay time.Duration
 	// Notify is called after each routed batch, to wake the dispatcher.
 	Notify func()
 
-	appends *Batcher      // group-commits requests into the file (appender)
-	pending atomic.Int64  // alerts accepted and not yet routed
-	routed  chan struct{} // wakes the router
+	appends    *Batcher      // group-commits requests into the file (appender)
+	pending    atomic.Int64  // alerts accepted and not yet routed
+	routed     chan struct{} // wakes the router
+	lastAppend atomic.Int64  // when alerts were last accepted, Unix ns
 }
 
-// DefaultSpoolMaxPending is Spool.MaxPending when unset.
-const DefaultSpoolMaxPending = 500_000
+const (
+	// DefaultSpoolMaxPending is Spool.MaxPending when unset.
+	DefaultSpoolMaxPending = 500_000
+	// DefaultSpoolRouteDelay is Spool.RouteDelay when unset.
+	DefaultSpoolRouteDelay = time.Second
+	// SpoolQuiet is how long no append must commit for the router to take
+	// acceptance as paused.
+	SpoolQuiet = 100 * time.Millisecond
+)
 
 // OpenSpool opens (creating if needed) the spool file at path. name keys the
 // store's record of how far the spool is routed.
@@ -90,6 +106,9 @@ func OpenSpool(path, name string, logger *slog.Logger) (*Spool, error) {
 	s.pending.Store(n.Int64) // until the router drops what was routed before
 	return s, nil
 }
+
+// Pending is how many accepted alerts wait to be routed.
+func (s *Spool) Pending() int { return int(s.pending.Load()) }
 
 // Close closes the spool file; call it after Run has returned.
 func (s *Spool) Close() error { return s.db.Close() }
@@ -132,6 +151,7 @@ func (a appender) IngestAlerts(_ context.Context, source string, alerts []store.
 		return store.IngestResult{}, fmt.Errorf("spool: append: %w", err)
 	}
 	s.pending.Add(int64(len(alerts)))
+	s.accepting(time.Now())
 	select {
 	case s.routed <- struct{}{}:
 	default:
@@ -157,6 +177,9 @@ func (s *Spool) route(ctx context.Context, to SpoolStore) {
 				err = s.dropRouted(pos)
 			}
 		}
+		if err == nil {
+			err = s.yield(ctx, pos)
+		}
 		more := false
 		if err == nil {
 			pos, more, err = s.routeBatch(ctx, to, pos)
@@ -181,6 +204,55 @@ func (s *Spool) route(ctx context.Context, to SpoolStore) {
 		}
 		t.Stop()
 	}
+}
+
+// yield holds routing back while requests are being accepted (see
+// RouteDelay): until no append has committed for SpoolQuiet, or the oldest
+// entry after pos has waited RouteDelay, or ctx is done.
+func (s *Spool) yield(ctx context.Context, pos int64) error {
+	delay := cmp.Or(s.RouteDelay, DefaultSpoolRouteDelay)
+	if delay < 0 || s.quietIn(time.Now()) <= 0 {
+		return nil
+	}
+	var received sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT received_at FROM spool WHERE id > ? ORDER BY id LIMIT 1`, pos).Scan(&received); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return fmt.Errorf("spool: read: %w", err)
+	}
+	oldest, err := time.Parse(time.RFC3339Nano, received.String)
+	if err != nil {
+		return nil // route it now rather than guess how long it waited
+	}
+	deadline := oldest.Add(delay)
+	for {
+		now := time.Now()
+		wait := min(s.quietIn(now), deadline.Sub(now))
+		if wait <= 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// accepting notes that alerts were accepted at now.
+func (s *Spool) accepting(now time.Time) { s.lastAppend.Store(now.UnixNano()) }
+
+// Yield is how long until acceptance counts as paused (no append for
+// SpoolQuiet): for work that should give way to a burst, as the router does.
+// Zero when paused.
+func (s *Spool) Yield() time.Duration { return max(s.quietIn(time.Now()), 0) }
+
+// quietIn is how long until acceptance counts as paused, from now.
+func (s *Spool) quietIn(now time.Time) time.Duration {
+	return time.Unix(0, s.lastAppend.Load()).Add(SpoolQuiet).Sub(now)
 }
 
 // routeBatch stores the entries after pos, about RouteBatch alerts of one

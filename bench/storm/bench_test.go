@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/ingest"
 	"github.com/vigilops/vigil/store"
 )
@@ -34,9 +35,10 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	for _, mode := range []struct {
 		name    string
-		spool   bool
+		spool   config.SpoolMode
 		senders int
-	}{{"senders=1", false, 1}, {"senders=4", false, 4}, {"senders=16", false, 16}, {"senders=64", false, 64}, {"spool/senders=16", true, 16}, {"spool/senders=64", true, 64}} {
+	}{{"senders=1", config.SpoolOff, 1}, {"senders=4", config.SpoolOff, 4}, {"senders=16", config.SpoolOff, 16}, {"senders=64", config.SpoolOff, 64},
+		{"spool/senders=16", config.SpoolAlways, 16}, {"spool/senders=64", config.SpoolAlways, 64}, {"auto/senders=16", config.SpoolAuto, 16}} {
 		senders := mode.senders
 		b.Run(mode.name, func(b *testing.B) {
 			for range b.N {
@@ -56,14 +58,17 @@ func BenchmarkIngest(b *testing.B) {
 				go func() { defer close(batched); batch.Run(ctx) }()
 				var to ingest.AlertStore = batch
 				spooled := make(chan struct{})
-				if mode.spool {
+				if mode.spool != config.SpoolOff {
 					sp, err := ingest.OpenSpool(filepath.Join(b.TempDir(), "spool.db"), "alertmanager", slog.New(slog.DiscardHandler))
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer sp.Close()
 					go func() { defer close(spooled); sp.Run(ctx, st) }()
-					to = sp
+					to = &ingest.AutoSpool{Direct: batch, Spool: sp}
+					if mode.spool == config.SpoolAlways {
+						to = sp
+					}
 				} else {
 					close(spooled)
 				}

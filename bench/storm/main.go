@@ -27,7 +27,8 @@
 // Usage:
 //
 //	go run ./bench/storm [--incidents 100] [--alerts-per-incident 50] [--noise 200]
-//	    [--flapping 20] [--concurrency 16] [--duration 0] [--json] [--cpuprofile FILE]
+//	    [--flapping 20] [--concurrency 16] [--duration 0] [--spool auto|always|off]
+//	    [--json] [--cpuprofile FILE]
 package main
 
 import (
@@ -45,6 +46,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/config"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -56,7 +58,7 @@ type options struct {
 	duration    time.Duration
 	groupBy     []string
 	correlate   bool
-	spool       bool
+	spool       config.SpoolMode
 	maxBody     int64
 	dataDir     string
 	settle      time.Duration
@@ -82,7 +84,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 0, "wall time to spread the storm over; 0 sends as fast as Vigil answers")
 	groupBy := fs.String("group-by", "alertname,service", "Vigil's ingest.group_by")
 	fs.BoolVar(&o.correlate, "correlate", true, "route through analyzers/correlate over the storm's dependency graph, as ingest.correlation does with changes.services.*.calls; false groups by --group-by alone")
-	fs.BoolVar(&o.spool, "spool", false, "answer once alerts are durable in the spool and route them after (ingest.spool); answers then name no incidents, so each incident's latency runs from the first payload carrying a firing alert it holds")
+	spool := fs.String("spool", "auto", "Vigil's ingest.spool: auto (spool while the store is behind), always, or off; a spooled answer names no incidents, so such an incident's latency runs from the first payload carrying a firing alert it holds")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "Vigil's http.max_body_bytes")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for Vigil's databases (default: a temporary one, removed afterwards)")
 	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "how long to wait after the storm for every incident's first post")
@@ -102,6 +104,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("--log-level: %w", err)
 	}
 	o.groupBy = strings.Split(*groupBy, ",")
+	switch o.spool = config.SpoolMode(*spool); o.spool {
+	case config.SpoolAuto, config.SpoolAlways, config.SpoolOff:
+	default:
+		return o, fmt.Errorf("--spool must be auto, always or off, got %q", *spool)
+	}
 	return o, nil
 }
 

@@ -152,8 +152,11 @@ func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.D
 			}
 		}
 	}
-	if o.spool {
-		opener = openerByAlerts(s, sent, obs.Assigned)
+	// Spooled answers name no incidents: those are timed from their alerts.
+	for id, t := range openerByAlerts(s, sent, obs.Assigned) {
+		if _, named := opener[id]; !named {
+			opener[id] = t
+		}
 	}
 	in.Seconds = last.Sub(first).Seconds()
 	if in.Seconds > 0 {
@@ -248,7 +251,7 @@ func (r *Report) print(w io.Writer) {
 	}
 }
 
-// openerByAlerts attributes incidents when answers name none (--spool): an
+// openerByAlerts attributes incidents when answers name none (spooled): an
 // incident opened with the first sent payload carrying a firing alert it
 // holds. An incident that took in alerts of one merged into it counts from
 // the earliest of them, so this errs towards longer latencies.

@@ -21,6 +21,7 @@ import (
 	corr "github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/assist"
 	"github.com/vigilops/vigil/bot/console"
+	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/ingest"
 	"github.com/vigilops/vigil/internal/devtemporal"
@@ -47,7 +48,7 @@ type vigil struct {
 // With correlate, ingest routes through analyzers/correlate over edges (the
 // dependency graph a user configures as changes.services.*.calls) with the
 // default settings, as `vigil dev` does.
-func startVigil(ctx context.Context, dir string, groupBy []string, correlate, spool bool, edges [][2]string, maxBody int64, logger *slog.Logger) (*vigil, error) {
+func startVigil(ctx context.Context, dir string, groupBy []string, correlate bool, spool config.SpoolMode, edges [][2]string, maxBody int64, logger *slog.Logger) (*vigil, error) {
 	v := &vigil{}
 	up := false
 	defer func() {
@@ -122,16 +123,19 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate, sp
 	v.closers = append(v.closers, func() error { stopBatch(); <-batched; return nil })
 
 	var alerts ingest.AlertStore = batch
-	if spool {
+	if spool != config.SpoolOff {
 		sp, err := ingest.OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", logger.With("component", "spool"))
 		if err != nil {
 			return nil, err
 		}
-		sp.Notify = disp.Wake
+		sp.Notify, disp.Yield = disp.Wake, sp.Yield
 		spooled := make(chan struct{})
 		go func() { defer close(spooled); sp.Run(bctx, v.Store) }()
 		v.closers = append(v.closers, sp.Close, func() error { stopBatch(); <-spooled; return nil })
-		alerts = sp
+		alerts = &ingest.AutoSpool{Direct: batch, Spool: sp}
+		if spool == config.SpoolAlways {
+			alerts = sp
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/alerts/alertmanager", &ingest.Alertmanager{

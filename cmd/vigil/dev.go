@@ -259,17 +259,25 @@ func runDev(ctx context.Context, cfg config.Config, demo bool, logger *slog.Logg
 	go func() { defer close(batched); batch.Run(bctx) }()
 	defer func() { stopBatch(); <-batched }()
 	var alerts ingest.AlertStore = batch
-	if cfg.Ingest.Spool {
-		spool, err := ingest.OpenSpool(filepath.Join(cfg.DataDir, spoolDB), "alertmanager", logger.With("component", "spool"))
+	// With ingest.spool off, a spool file left from before is still routed.
+	spoolPath := filepath.Join(cfg.DataDir, spoolDB)
+	if _, err := os.Stat(spoolPath); cfg.Ingest.Spool != config.SpoolOff || err == nil {
+		spool, err := ingest.OpenSpool(spoolPath, "alertmanager", logger.With("component", "spool"))
 		if err != nil {
 			return err
 		}
 		defer spool.Close()
-		spool.Notify = disp.Wake
+		spool.Notify, disp.Yield = disp.Wake, spool.Yield
 		spooled := make(chan struct{})
 		go func() { defer close(spooled); spool.Run(bctx, st) }()
 		defer func() { stopBatch(); <-spooled }()
-		alerts = spool
+		switch cfg.Ingest.Spool {
+		case config.SpoolAlways:
+			alerts = spool
+		case config.SpoolOff:
+		default:
+			alerts = &ingest.AutoSpool{Direct: batch, Spool: spool}
+		}
 	}
 	manual := &ingest.Manual{Store: st, Runbooks: library, Notify: disp.Wake}
 	mux := http.NewServeMux()

@@ -234,7 +234,7 @@ func TestSpooledIngestEndToEnd(t *testing.T) {
 			t.Logf("vigil logs:\n%s", logs)
 		}
 	})
-	v := startVigilWith(t, t.TempDir(), logs, func(c *config.Config) { c.Ingest.Spool = true })
+	v := startVigilWith(t, t.TempDir(), logs, func(c *config.Config) { c.Ingest.Spool = config.SpoolAlways })
 	defer func() { _ = v.stop() }()
 	status, body := call(t, "POST", v.url+"/api/v1/alerts/alertmanager", alertPayload(t.TempDir()))
 	if status != 200 || body["queued"] != float64(1) || len(body["incidents"].([]any)) != 0 {
