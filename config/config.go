@@ -114,8 +114,8 @@ type Ingest struct {
 	// storm is accepted at the rate the disk commits, not the rate the store
 	// routes; a spooled answer says the alerts are queued instead of naming
 	// incidents. "auto" (default) spools only while the store is behind
-	// (more than 64 alerts wait for its next commit, or the spool still
-	// holds alerts); "always" spools every request; "off" never does. true
+	// (more than 64 alerts are queued for or being committed to it, or the
+	// spool still holds alerts); "always" spools every request; "off" never does. true
 	// and false mean always and off.
 	Spool SpoolMode `yaml:"spool"`
 }

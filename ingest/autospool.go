@@ -18,8 +18,8 @@ const DefaultSpoolBehind = 64
 // commits, and routed right after.
 //
 // A request goes to the spool when more than Behind alerts are already
-// queued for or being committed to the store, or while the spool holds entries not yet
-// routed. The second rule keeps order: Alertmanager sends a group's next
+// queued for or being committed to the store, or while the spool holds
+// entries not yet routed. The second rule keeps order: Alertmanager sends a group's next
 // notification only after the previous one is answered, so once a group's
 // alerts are spooled its later ones are spooled behind them until the router
 // has caught up, and never overtake them through the store.
@@ -36,8 +36,8 @@ func (a *AutoSpool) IngestAlerts(ctx context.Context, source string, alerts []st
 	if a.Spool.Pending() > 0 || a.Direct.InFlight() > cmp.Or(a.Behind, DefaultSpoolBehind) {
 		return a.Spool.IngestAlerts(ctx, source, alerts, now)
 	}
-	// Accepting through the store is accepting too: the spool's router and
-	// Yield's takers give way to it alike.
+	// Accepting through the store is accepting too: the router and the
+	// dispatcher give way to it alike (Spool.Yield).
 	a.Spool.accepting(time.Now())
 	return a.Direct.IngestAlerts(ctx, source, alerts, now)
 }

@@ -93,7 +93,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	backoff := time.Duration(0)
 	for {
 		wait := d.Poll
-		d.hold(ctx)
+		if d.Yield != nil {
+			giveWay(ctx, time.Now().Add(MaxHold), d.Yield)
+		}
 		if err := d.drain(ctx); err != nil && ctx.Err() == nil {
 			backoff = min(max(2*backoff, time.Second), 30*time.Second)
 			wait = backoff
@@ -110,27 +112,6 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
-	}
-}
-
-// hold waits while Yield asks to, up to MaxHold or until ctx is done.
-func (d *Dispatcher) hold(ctx context.Context) {
-	if d.Yield == nil {
-		return
-	}
-	deadline := time.Now().Add(MaxHold)
-	for {
-		wait := min(d.Yield(), time.Until(deadline))
-		if wait <= 0 {
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
 	}
 }
 

@@ -56,10 +56,10 @@ type Spool struct {
 	// Notify is called after each routed batch, to wake the dispatcher.
 	Notify func()
 
-	appends    *Batcher      // group-commits requests into the file (appender)
-	pending    atomic.Int64  // alerts accepted and not yet routed
-	routed     chan struct{} // wakes the router
-	lastAppend atomic.Int64  // when alerts were last accepted, Unix ns
+	appends      *Batcher      // group-commits requests into the file (appender)
+	pending      atomic.Int64  // alerts accepted and not yet routed
+	routed       chan struct{} // wakes the router
+	lastAccepted atomic.Int64  // when alerts were last accepted (spooled or not), Unix ns
 }
 
 const (
@@ -67,8 +67,8 @@ const (
 	DefaultSpoolMaxPending = 500_000
 	// DefaultSpoolRouteDelay is Spool.RouteDelay when unset.
 	DefaultSpoolRouteDelay = time.Second
-	// SpoolQuiet is how long no append must commit for the router to take
-	// acceptance as paused.
+	// SpoolQuiet is how long no alerts must be accepted for acceptance to
+	// count as paused.
 	SpoolQuiet = 100 * time.Millisecond
 )
 
@@ -178,7 +178,9 @@ func (s *Spool) route(ctx context.Context, to SpoolStore) {
 			}
 		}
 		if err == nil {
-			err = s.yield(ctx, pos)
+			if err = s.yield(ctx, pos); ctx.Err() != nil {
+				return // stopped while giving way: not a routing failure
+			}
 		}
 		more := false
 		if err == nil {
@@ -207,8 +209,8 @@ func (s *Spool) route(ctx context.Context, to SpoolStore) {
 }
 
 // yield holds routing back while requests are being accepted (see
-// RouteDelay): until no append has committed for SpoolQuiet, or the oldest
-// entry after pos has waited RouteDelay, or ctx is done.
+// RouteDelay): until none has been for SpoolQuiet, or the oldest entry after
+// pos has waited RouteDelay, or ctx is done.
 func (s *Spool) yield(ctx context.Context, pos int64) error {
 	delay := cmp.Or(s.RouteDelay, DefaultSpoolRouteDelay)
 	if delay < 0 || s.quietIn(time.Now()) <= 0 {
@@ -225,34 +227,38 @@ func (s *Spool) yield(ctx context.Context, pos int64) error {
 	if err != nil {
 		return nil // route it now rather than guess how long it waited
 	}
-	deadline := oldest.Add(delay)
+	giveWay(ctx, oldest.Add(delay), s.Yield)
+	return nil
+}
+
+// giveWay waits while yield asks to, until deadline or ctx is done.
+func giveWay(ctx context.Context, deadline time.Time, yield func() time.Duration) {
 	for {
-		now := time.Now()
-		wait := min(s.quietIn(now), deadline.Sub(now))
+		wait := min(yield(), time.Until(deadline))
 		if wait <= 0 {
-			return nil
+			return
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return
 		case <-t.C:
 		}
 	}
 }
 
 // accepting notes that alerts were accepted at now.
-func (s *Spool) accepting(now time.Time) { s.lastAppend.Store(now.UnixNano()) }
+func (s *Spool) accepting(now time.Time) { s.lastAccepted.Store(now.UnixNano()) }
 
-// Yield is how long until acceptance counts as paused (no append for
-// SpoolQuiet): for work that should give way to a burst, as the router does.
+// Yield is how long until acceptance counts as paused (no alerts accepted
+// for SpoolQuiet): for work that should give way to a burst, as the router does.
 // Zero when paused.
 func (s *Spool) Yield() time.Duration { return max(s.quietIn(time.Now()), 0) }
 
 // quietIn is how long until acceptance counts as paused, from now.
 func (s *Spool) quietIn(now time.Time) time.Duration {
-	return time.Unix(0, s.lastAppend.Load()).Add(SpoolQuiet).Sub(now)
+	return time.Unix(0, s.lastAccepted.Load()).Add(SpoolQuiet).Sub(now)
 }
 
 // routeBatch stores the entries after pos, about RouteBatch alerts of one

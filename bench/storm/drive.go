@@ -93,11 +93,12 @@ type sendQueue struct {
 func (q *sendQueue) due(i int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if g := q.payloads[i].Group; q.inFlight[g] {
+	g := q.payloads[i].Group
+	if q.inFlight[g] {
 		q.held[g] = append(q.held[g], i)
 		return
 	}
-	q.inFlight[q.payloads[i].Group] = true
+	q.inFlight[g] = true
 	q.queue = append(q.queue, i)
 	q.ready.Signal()
 }

@@ -12,14 +12,15 @@
 //
 // It reports:
 //   - alerts/s accepted durably: alerts in payloads answered 200 (Vigil
-//     answers 200 only once they are stored), over the time from the first
-//     send to the last answer;
+//     answers 200 only once they are stored or spooled), over the time from
+//     the first send to the last answer;
 //   - incidents opened against true incidents, and the pairwise precision,
 //     recall and F1 of the grouping (pairs of alerts in one incident against
 //     pairs in one true incident);
 //   - alert → first thread post latency p50/p99: from the send of the first
-//     payload whose answer named an incident to that incident's "summary"
-//     message in the store;
+//     payload whose answer named an incident (or, for incidents only spooled
+//     answers led to, the first payload carrying a firing alert it holds) to
+//     that incident's "summary" message in the store;
 //   - the same grouping scores for analyzers/correlate run offline over the
 //     same firings with the storm's dependency graph, to show what routing
 //     through it would give.
