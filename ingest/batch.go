@@ -20,6 +20,7 @@ const DefaultMaxBatch = 2000
 // request in it fails and nothing of them is stored.
 type Batcher struct {
 	store    AlertStore
+	encoded  encodedStore // store, when it takes alerts encoded by the requests
 	maxBatch int
 	queue    chan *pending
 	stopped  chan struct{} // closed when Run returns
@@ -29,6 +30,7 @@ type Batcher struct {
 type pending struct {
 	source string
 	alerts []store.AlertIn
+	body   []byte // alerts encoded, for an encodedStore
 	now    time.Time
 	done   chan batchResult
 }
@@ -43,7 +45,18 @@ func NewBatcher(s AlertStore, maxBatch int) *Batcher {
 	if maxBatch <= 0 {
 		maxBatch = DefaultMaxBatch
 	}
-	return &Batcher{store: s, maxBatch: maxBatch, queue: make(chan *pending, 1024), stopped: make(chan struct{})}
+	b := &Batcher{store: s, maxBatch: maxBatch, queue: make(chan *pending, 1024), stopped: make(chan struct{})}
+	b.encoded, _ = s.(encodedStore)
+	return b
+}
+
+// encodedStore is a store that takes each request's alerts encoded by the
+// request itself, so that encoding runs in the requests' goroutines, side by
+// side, and the single writer only concatenates and commits.
+type encodedStore interface {
+	encode(alerts []store.AlertIn) ([]byte, error)
+	// ingestEncoded stores bodies (count alerts in all) in one transaction.
+	ingestEncoded(source string, bodies [][]byte, count int, now time.Time) (store.IngestResult, error)
 }
 
 var errBatcherStopped = errors.New("ingest is shutting down; nothing was accepted, retry")
@@ -52,6 +65,12 @@ var errBatcherStopped = errors.New("ingest is shutting down; nothing was accepte
 // has the same contract as store.Store.IngestAlerts, so it can stand in for it.
 func (b *Batcher) IngestAlerts(ctx context.Context, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
 	p := &pending{source: source, alerts: alerts, now: now, done: make(chan batchResult, 1)}
+	if b.encoded != nil {
+		var err error
+		if p.body, err = b.encoded.encode(alerts); err != nil {
+			return store.IngestResult{}, err
+		}
+	}
 	b.inFlight.Add(int64(len(alerts)))
 	select {
 	case b.queue <- p:
@@ -125,13 +144,9 @@ func (b *Batcher) commit(batch []*pending) {
 	}
 	for _, src := range order {
 		ps := bySource[src]
-		var all []store.AlertIn
-		for _, p := range ps {
-			all = append(all, p.alerts...)
-		}
 		// The writer commits even if a waiting request was cancelled: the others in
 		// the batch still want their alerts stored.
-		res, err := b.store.IngestAlerts(context.Background(), src, all, ps[len(ps)-1].now)
+		res, err := b.commitSource(src, ps)
 		off := 0
 		for _, p := range ps {
 			r := batchResult{err: err}
@@ -142,6 +157,24 @@ func (b *Batcher) commit(batch []*pending) {
 			p.done <- r
 		}
 	}
+}
+
+// commitSource stores the requests' alerts, all of one source, in one
+// transaction.
+func (b *Batcher) commitSource(source string, ps []*pending) (store.IngestResult, error) {
+	now := ps[len(ps)-1].now
+	if b.encoded != nil {
+		bodies, n := make([][]byte, len(ps)), 0
+		for i, p := range ps {
+			bodies[i], n = p.body, n+len(p.alerts)
+		}
+		return b.encoded.ingestEncoded(source, bodies, n, now)
+	}
+	var all []store.AlertIn
+	for _, p := range ps {
+		all = append(all, p.alerts...)
+	}
+	return b.store.IngestAlerts(context.Background(), source, all, now)
 }
 
 // fail answers every queued request after the writer stopped.

@@ -109,7 +109,7 @@ func TestMetricsReceiver(t *testing.T) {
 			wantInBody: []string{`"accepted":3`, `"duplicates":0`, `"events":0`, `"incidents":[]`}},
 		{name: "empty body", body: "", wantStatus: 400, wantInBody: []string{"request body is empty"}},
 		{name: "malformed JSON", body: `{"samples": [}`, wantStatus: 400, wantInBody: []string{"malformed JSON at byte 14"}},
-		{name: "wrong type", body: `{"samples": [{"metric": 7}]}`, wantStatus: 400, wantInBody: []string{"field samples.metric: expected string"}},
+		{name: "wrong type", body: `{"samples": [{"metric": 7}]}`, wantStatus: 400, wantInBody: []string{"field samples[0].metric: expected a string, got JSON number"}},
 		{name: "no samples", body: `{"samples": []}`, wantStatus: 422, wantInBody: []string{"samples: is required and must hold at least one sample"}},
 		{name: "NaN", body: batch(sample(recent(1), "NaN")), wantStatus: 422, wantInBody: []string{"samples[0].value: must be a finite number, got NaN", "nothing was accepted"}},
 		{name: "infinity", body: batch(sample(recent(1), "+Inf")), wantStatus: 422, wantInBody: []string{"samples[0].value: must be a finite number, got +Inf"}},

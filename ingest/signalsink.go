@@ -2,8 +2,7 @@ package ingest
 
 import (
 	"context"
-	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/vigilops/vigil/incident"
@@ -46,12 +45,16 @@ func (s *SignalSink) IngestEvents(ctx context.Context, source string, events []i
 // the same labels get from the Alertmanager receiver.
 func groupOf(groupBy []string, labels map[string]string) (string, map[string]string) {
 	group := make(map[string]string, len(groupBy))
-	var key strings.Builder
+	key := make([]byte, 0, 64)
 	for _, l := range groupBy {
-		if v, ok := labels[l]; ok {
+		v, ok := labels[l]
+		if ok {
 			group[l] = v
 		}
-		fmt.Fprintf(&key, "%s=%q,", l, labels[l])
+		key = append(key, l...)
+		key = append(key, '=')
+		key = strconv.AppendQuote(key, v)
+		key = append(key, ',')
 	}
-	return key.String(), group
+	return string(key), group
 }

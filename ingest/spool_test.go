@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,4 +149,124 @@ func (downStore) IngestSpooled(context.Context, string, int64, string, []store.A
 
 func (downStore) SpoolPosition(context.Context, string) (int64, error) {
 	return 0, context.DeadlineExceeded
+}
+
+// recordingStore keeps what the router hands it.
+type recordingStore struct {
+	mu     sync.Mutex
+	alerts []store.AlertIn
+}
+
+func (r *recordingStore) IngestSpooled(_ context.Context, _ string, _ int64, _ string, alerts []store.AlertIn, _ time.Time) (store.IngestResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, alerts...)
+	return store.IngestResult{Accepted: len(alerts)}, nil
+}
+
+func (r *recordingStore) SpoolPosition(context.Context, string) (int64, error) { return 0, nil }
+
+func (r *recordingStore) routed() []store.AlertIn {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.alerts)
+}
+
+// TestSpoolRoutesJoinedAndOlderEntries: requests committed together (each
+// encoded by its own goroutine, joined by the writer) are routed with every
+// alert intact, and an entry an earlier version wrote with encoding/json is
+// read alike.
+func TestSpoolRoutesJoinedAndOlderEntries(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "spool.db")
+	sp, err := OpenSpool(path, "alertmanager", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	sp.RouteDelay = -1
+	at := time.Date(2026, 11, 24, 3, 0, 0, 123456789, time.UTC)
+	alert := func(name string) store.AlertIn {
+		return store.AlertIn{Fingerprint: name, Status: "firing", StartsAt: at,
+			Labels:      map[string]string{"alertname": name, "service": "db", "note": "caf\u00e9 \"quoted\" <tag>"},
+			Annotations: map[string]string{"summary": "line 1\nline 2"}, GroupKey: `service="db",`, GroupLabels: map[string]string{"service": "db"}}
+	}
+	old, err := json.Marshal([]store.AlertIn{alert("old-1"), alert("old-2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.db.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES ('alertmanager', ?, ?, 2)`, at.Format(time.RFC3339Nano), old); err != nil {
+		t.Fatal(err)
+	}
+	sp.pending.Add(2)
+
+	// The requests queue before the writer starts, so its first commit
+	// takes them all.
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	const requests = 20
+	for i := range requests {
+		wg.Go(func() {
+			res, err := sp.IngestAlerts(ctx, "alertmanager", []store.AlertIn{alert(fmt.Sprintf("new-%02d-a", i)), alert(fmt.Sprintf("new-%02d-b", i))}, at)
+			if err != nil || res.Queued != 2 {
+				t.Errorf("request %d: %+v, %v; want 2 queued", i, res, err)
+			}
+		})
+	}
+	for sp.appends.InFlight() < 2*requests {
+		time.Sleep(time.Millisecond)
+	}
+	to := &recordingStore{}
+	ran := make(chan struct{})
+	go func() { defer close(ran); sp.Run(ctx, to) }()
+	defer func() { stop(); <-ran }()
+	wg.Wait()
+	var got []store.AlertIn
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 2+2*requests && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		got = to.routed()
+	}
+	if len(got) != 2+2*requests {
+		t.Fatalf("routed %d alerts, want %d", len(got), 2+2*requests)
+	}
+	seen := map[string]bool{}
+	for i, a := range got {
+		want := alert(a.Fingerprint)
+		if !reflect.DeepEqual(a, want) {
+			t.Fatalf("routed alert %d = %+v, want %+v", i, a, want)
+		}
+		seen[a.Fingerprint] = true
+	}
+	if got[0].Fingerprint != "old-1" || got[1].Fingerprint != "old-2" || len(seen) != 2+2*requests {
+		t.Errorf("routed %d distinct alerts starting %s, %s; want every alert once, the older entry first", len(seen), got[0].Fingerprint, got[1].Fingerprint)
+	}
+	var entries int // ever appended: AUTOINCREMENT's counter
+	if err := sp.db.QueryRow(`SELECT seq FROM sqlite_sequence WHERE name = 'spool'`).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 2 {
+		t.Errorf("%d requests committed together made %d entries in all, want 2: the older one and one joined", requests, entries)
+	}
+	if sp.Pending() != 0 {
+		t.Errorf("pending %d after routing everything", sp.Pending())
+	}
+}
+
+func TestJoinArrays(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{`[1]`}, `[1]`},
+		{[]string{`[1,2]`, `[3]`}, `[1,2,3]`},
+		{[]string{`[]`, `[{"a":1}]`, ` [ ] `, `[2]`}, `[{"a":1},2]`},
+		{[]string{`[]`, `[]`}, `[]`},
+	}
+	for _, tc := range tests {
+		var in [][]byte
+		for _, s := range tc.in {
+			in = append(in, []byte(s))
+		}
+		if got := string(joinArrays(in)); got != tc.want {
+			t.Errorf("joinArrays(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
 }
