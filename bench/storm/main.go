@@ -7,8 +7,10 @@
 // Alertmanager's grouping (group_by [alertname, service], default timers) to
 // get the webhook payloads Alertmanager would send; starts Vigil in this
 // process (store, embedded Temporal, worker, dispatcher, Alertmanager
-// receiver); sends the payloads over HTTP; and waits for every incident's
-// first thread post.
+// receiver); waits until its worker polls (Vigil running, not starting);
+// sends the payloads over HTTP; and waits for every incident's first thread
+// post. With --url it sends to a Vigil running elsewhere instead (`make run`,
+// say) and measures ingest alone.
 //
 // It reports:
 //   - alerts/s accepted durably: alerts in payloads answered 200 (Vigil
@@ -29,7 +31,7 @@
 //
 //	go run ./bench/storm [--incidents 100] [--alerts-per-incident 50] [--noise 200]
 //	    [--flapping 20] [--concurrency 16] [--duration 0] [--spool auto|always|off]
-//	    [--json] [--cpuprofile FILE]
+//	    [--url URL] [--json] [--cpuprofile FILE]
 package main
 
 import (
@@ -46,7 +48,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/config"
 )
 
@@ -62,6 +63,7 @@ type options struct {
 	spool       config.SpoolMode
 	maxBody     int64
 	dataDir     string
+	url         string
 	settle      time.Duration
 	json        bool
 	cpuprofile  string
@@ -87,6 +89,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.correlate, "correlate", true, "route through analyzers/correlate over the storm's dependency graph, as ingest.correlation does with changes.services.*.calls; false groups by --group-by alone")
 	spool := fs.String("spool", "auto", "Vigil's ingest.spool: auto (spool while the store is behind), always, or off; a spooled answer names no incidents, so such an incident's latency runs from the first payload carrying a firing alert it holds")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "Vigil's http.max_body_bytes")
+	fs.StringVar(&o.url, "url", "", "send to the Alertmanager receiver of a Vigil already running (e.g. http://127.0.0.1:8080/api/v1/alerts/alertmanager, as `make run` serves it) rather than one this process starts; only ingest is measured then, and the Vigil-side flags (--group-by, --correlate, --spool, --max-body, --data-dir, --log-level) do not apply")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for Vigil's databases (default: a temporary one, removed afterwards)")
 	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "how long to wait after the storm for every incident's first post")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
@@ -157,6 +160,9 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 	}
 	progress("%d payloads carrying %d alerts (%d distinct sent firing, %d true incidents) over %s simulated", len(s.Payloads), alerts, len(s.Truth), s.Clusters, s.Span)
 
+	if o.url != "" {
+		return stormElsewhere(ctx, o, s, progress)
+	}
 	dir := o.dataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "vigil-storm-"); err != nil {
@@ -178,12 +184,17 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 			progress("stopping Vigil: %v", err)
 		}
 	}()
-	progress("Vigil is up in %s; sending with %d senders", dir, o.concurrency)
-
-	d := &driver{client: newClient(o.concurrency), url: v.URL, workers: o.concurrency}
-	if o.duration > 0 && s.Span > 0 {
-		d.pace = float64(o.duration) / float64(s.Span)
+	// A storm meets a Vigil that is running, not one still starting: wait
+	// until the worker polls, which is when the Temporal server has loaded
+	// its task queues (it writes their leases at startup, and those writes
+	// would be timed as the storm's otherwise).
+	began := time.Now()
+	if err := v.ready(ctx); err != nil {
+		return nil, err
 	}
+	progress("Vigil is up in %s, its worker polling after %s; sending with %d senders", dir, time.Since(began).Round(time.Millisecond), o.concurrency)
+
+	d := newDriver(o, s, v.URL)
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
@@ -194,21 +205,7 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 			return nil, err
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				progress("%d/%d payloads answered", d.sent.Load(), len(s.Payloads))
-			}
-		}
-	}()
-	sent := d.run(ctx, s.Payloads)
-	close(done)
+	sent := send(ctx, d, s, progress)
 	progress("all payloads answered; waiting up to %s for every incident's first post", o.settle)
 
 	settleStart := time.Now()
@@ -230,13 +227,47 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 		return nil, err
 	}
 	settled := time.Since(settleStart)
-	offline, offlineIncidents, err := correlateOffline(s, correlate.DefaultConfig())
-	if err != nil {
-		return nil, err
-	}
 	obs.HandOvers = v.Deliveries.HandOvers()
-	rep := newReport(o, s, sent, obs, settled)
-	rep.Offline.Precision, rep.Offline.Recall, rep.Offline.F1 = Pairwise(s.Truth, offline)
-	rep.Offline.Incidents = offlineIncidents
-	return rep, nil
+	rep := newReport(o, s, sent, &obs, settled)
+	return rep, rep.addOffline(s)
+}
+
+// stormElsewhere sends the storm to the Vigil at o.url and measures what
+// can be measured from here: ingest.
+func stormElsewhere(ctx context.Context, o options, s *Storm, progress func(string, ...any)) (*Report, error) {
+	progress("sending to %s with %d senders", o.url, o.concurrency)
+	sent := send(ctx, newDriver(o, s, o.url), s, progress)
+	rep := newReport(o, s, sent, nil, 0)
+	if rep.Ingest.Answered200 == 0 {
+		return nil, fmt.Errorf("%s accepted none of %d payloads (answers by status, 0 for none: %v); is Vigil running there, and is that its Alertmanager receiver?", o.url, len(sent), rep.Ingest.Failed)
+	}
+	return rep, rep.addOffline(s)
+}
+
+// newDriver is a driver sending s to url as the options say.
+func newDriver(o options, s *Storm, url string) *driver {
+	d := &driver{client: newClient(o.concurrency), url: url, workers: o.concurrency}
+	if o.duration > 0 && s.Span > 0 {
+		d.pace = float64(o.duration) / float64(s.Span)
+	}
+	return d
+}
+
+// send runs the storm's payloads through d, reporting progress every second.
+func send(ctx context.Context, d *driver, s *Storm, progress func(string, ...any)) []Sent {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				progress("%d/%d payloads answered", d.sent.Load(), len(s.Payloads))
+			}
+		}
+	}()
+	return d.run(ctx, s.Payloads)
 }

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/vigilops/vigil/analyzers/correlate"
 )
 
 // Targets from the issue.
@@ -47,53 +49,13 @@ type Report struct {
 		RequestP50      string         `json:"request_p50"`
 		RequestP99      string         `json:"request_p99"`
 	} `json:"ingest"`
-	Grouping struct {
-		IncidentsOpened int     `json:"incidents_opened"`
-		TrueIncidents   int     `json:"true_incidents"`
-		Precision       float64 `json:"precision"`
-		Recall          float64 `json:"recall"`
-		F1              float64 `json:"f1"`
-		Unassigned      int     `json:"unassigned"` // alerts in no incident's projection
-		// UnassignedExamples are up to 10 of them, by fingerprint.
-		UnassignedExamples []string `json:"unassigned_examples,omitempty"`
-	} `json:"grouping"`
-	Thread struct {
-		P50 string `json:"p50"`
-		P99 string `json:"p99"`
-		Max string `json:"max"`
-		// Measured counts incidents opened by a payload's answer; Missing
-		// those without a summary post by the deadline; Unattributed those no
-		// answer named (opened by the dispatcher rerouting events of a
-		// finished incident).
-		Measured     int `json:"measured"`
-		Missing      int `json:"missing"`
-		Unattributed int `json:"unattributed"`
-		// Workflow is alert → the workflow's first post of its own beyond
-		// the summary (the evidence of its first task): when the thread
-		// starts to fill in. P50..Max above time the thread's opening, which
-		// the announcer usually posts ahead of the workflow.
-		Workflow struct {
-			P50     string `json:"p50"`
-			P99     string `json:"p99"`
-			Max     string `json:"max"`
-			Missing int    `json:"missing"`
-		} `json:"workflow_first_post"`
-		// Stages split the workflow's latency for the measured incidents:
-		// from the send to the dispatcher starting the first delivery (the
-		// outbox wait and its queue), the delivery itself (SignalWithStart),
-		// and from it to the workflow's first post (its first task and
-		// activity).
-		Stages struct {
-			DispatchP50 string `json:"dispatch_p50"`
-			DispatchP99 string `json:"dispatch_p99"`
-			SignalP50   string `json:"signal_p50"`
-			SignalP99   string `json:"signal_p99"`
-			WorkflowP50 string `json:"workflow_p50"`
-			WorkflowP99 string `json:"workflow_p99"`
-		} `json:"stages"`
-	} `json:"thread"`
+	// Grouping and Thread are measured in the store of the Vigil this
+	// process runs; nil against an external one (--url).
+	Grouping *Grouping `json:"grouping,omitempty"`
+	Thread   *Thread   `json:"thread,omitempty"`
 	// Offline is analyzers/correlate's grouping of the same firings with the
-	// storm's dependency graph, not yet wired into ingest.
+	// storm's dependency graph, run over them in order, away from ingest's
+	// timing: what routing through it would give at best.
 	Offline struct {
 		Incidents int     `json:"incidents"`
 		Precision float64 `json:"precision"`
@@ -105,14 +67,79 @@ type Report struct {
 	// every alert reached an incident before --settle ran out.
 	Drained     bool `json:"drained"`
 	OutboxEmpty bool `json:"outbox_empty"`
-	Targets     struct {
-		AlertsPerSecond bool `json:"alerts_per_second"`
-		F1              bool `json:"f1"`
-		ThreadP99       bool `json:"thread_p99"`
+	// External is the receiver's URL when the storm was sent to a Vigil
+	// running elsewhere (--url): only ingest is measured then.
+	External string `json:"external,omitempty"`
+	Targets  struct {
+		AlertsPerSecond bool  `json:"alerts_per_second"`
+		F1              *bool `json:"f1,omitempty"`
+		ThreadP99       *bool `json:"thread_p99,omitempty"`
 	} `json:"targets_met"`
 }
 
-func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.Duration) *Report {
+// Grouping scores the incidents Vigil opened against the true ones.
+type Grouping struct {
+	IncidentsOpened int     `json:"incidents_opened"`
+	TrueIncidents   int     `json:"true_incidents"`
+	Precision       float64 `json:"precision"`
+	Recall          float64 `json:"recall"`
+	F1              float64 `json:"f1"`
+	Unassigned      int     `json:"unassigned"` // alerts in no incident's projection
+	// UnassignedExamples are up to 10 of them, by fingerprint.
+	UnassignedExamples []string `json:"unassigned_examples,omitempty"`
+}
+
+// Thread times the incidents' threads.
+type Thread struct {
+	P50 string `json:"p50"`
+	P99 string `json:"p99"`
+	Max string `json:"max"`
+	// Measured counts incidents opened by a payload's answer; Missing
+	// those without a summary post by the deadline; Unattributed those no
+	// answer named (opened by the dispatcher rerouting events of a
+	// finished incident).
+	Measured     int `json:"measured"`
+	Missing      int `json:"missing"`
+	Unattributed int `json:"unattributed"`
+	// Workflow is alert → the workflow's first post of its own beyond
+	// the summary (the evidence of its first task): when the thread
+	// starts to fill in. P50..Max above time the thread's opening, which
+	// the announcer usually posts ahead of the workflow.
+	Workflow struct {
+		P50     string `json:"p50"`
+		P99     string `json:"p99"`
+		Max     string `json:"max"`
+		Missing int    `json:"missing"`
+	} `json:"workflow_first_post"`
+	// Stages split the workflow's latency for the measured incidents:
+	// from the send to the dispatcher starting the first delivery (the
+	// outbox wait and its queue), the delivery itself (SignalWithStart),
+	// and from it to the workflow's first post (its first task and
+	// activity).
+	Stages struct {
+		DispatchP50 string `json:"dispatch_p50"`
+		DispatchP99 string `json:"dispatch_p99"`
+		SignalP50   string `json:"signal_p50"`
+		SignalP99   string `json:"signal_p99"`
+		WorkflowP50 string `json:"workflow_p50"`
+		WorkflowP99 string `json:"workflow_p99"`
+	} `json:"stages"`
+}
+
+// addOffline scores analyzers/correlate run offline over the storm.
+func (r *Report) addOffline(s *Storm) error {
+	offline, incidents, err := correlateOffline(s, correlate.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	r.Offline.Precision, r.Offline.Recall, r.Offline.F1 = Pairwise(s.Truth, offline)
+	r.Offline.Incidents = incidents
+	return nil
+}
+
+// newReport summarises the storm; obs is what the store showed after it,
+// nil when Vigil ran elsewhere (--url).
+func newReport(o options, s *Storm, sent []Sent, obs *observation, settled time.Duration) *Report {
 	r := &Report{}
 	st := &r.Storm
 	st.Incidents, st.AlertsPerIncident, st.Noise, st.Flapping = o.spec.Incidents, o.spec.AlertsPerIncident, o.spec.Noise, o.spec.Flapping
@@ -152,19 +179,25 @@ func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.D
 			}
 		}
 	}
+	in.Seconds = last.Sub(first).Seconds()
+	if in.Seconds > 0 {
+		in.AlertsPerSecond = float64(in.AlertsAccepted) / in.Seconds
+	}
+	in.RequestP50, in.RequestP99 = Percentile(took, 0.5).String(), Percentile(took, 0.99).String()
+	r.Targets.AlertsPerSecond = in.AlertsPerSecond >= targetAlertsPerSecond
+	if obs == nil {
+		r.External = o.url
+		return r
+	}
+
 	// Spooled answers name no incidents: those are timed from their alerts.
 	for id, t := range openerByAlerts(s, sent, obs.Assigned) {
 		if _, named := opener[id]; !named {
 			opener[id] = t
 		}
 	}
-	in.Seconds = last.Sub(first).Seconds()
-	if in.Seconds > 0 {
-		in.AlertsPerSecond = float64(in.AlertsAccepted) / in.Seconds
-	}
-	in.RequestP50, in.RequestP99 = Percentile(took, 0.5).String(), Percentile(took, 0.99).String()
-
-	g := &r.Grouping
+	g := &Grouping{}
+	r.Grouping = g
 	g.IncidentsOpened, g.TrueIncidents = len(obs.Incidents), s.Clusters
 	g.Precision, g.Recall, g.F1 = Pairwise(s.Truth, obs.Assigned)
 	for _, fp := range slices.Sorted(maps.Keys(s.Truth)) {
@@ -176,7 +209,8 @@ func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.D
 		}
 	}
 
-	th := &r.Thread
+	th := &Thread{}
+	r.Thread = th
 	var lat, enriched, dispatch, signal, wf []time.Duration
 	for _, id := range obs.Incidents {
 		sentAt, ok := opener[id]
@@ -209,9 +243,9 @@ func newReport(o options, s *Storm, sent []Sent, obs observation, settled time.D
 	th.Max = Percentile(lat, 1).String()
 
 	r.SettleSeconds, r.Drained, r.OutboxEmpty = settled.Seconds(), obs.Drained, obs.OutboxEmpty
-	r.Targets.AlertsPerSecond = in.AlertsPerSecond >= targetAlertsPerSecond
-	r.Targets.F1 = g.F1 >= targetF1
-	r.Targets.ThreadP99 = th.Missing == 0 && th.Measured > 0 && Percentile(lat, 0.99) < targetThreadP99
+	f1Met := g.F1 >= targetF1
+	threadMet := th.Missing == 0 && th.Measured > 0 && Percentile(lat, 0.99) < targetThreadP99
+	r.Targets.F1, r.Targets.ThreadP99 = &f1Met, &threadMet
 	return r
 }
 
@@ -222,7 +256,7 @@ func (r *Report) print(w io.Writer) {
 		}
 		return "MISSED"
 	}
-	st, in, g, th, off := r.Storm, r.Ingest, r.Grouping, r.Thread, r.Offline
+	st, in, g, th := r.Storm, r.Ingest, r.Grouping, r.Thread
 	fmt.Fprintf(w, "storm: %d incidents × %d alerts, %d noise, %d flapping → %d payloads, %d alerts (%.1f per payload; %d distinct alerts sent firing, %d only ever sent resolved) over %s simulated; %d senders\n",
 		st.Incidents, st.AlertsPerIncident, st.Noise, st.Flapping, st.Payloads, st.Alerts, st.AlertsPerPayload, st.DistinctAlerts, st.NeverFiring, st.SimulatedSpan, st.Concurrency)
 	fmt.Fprintf(w, "ingest: %d alerts accepted durably in %.2fs = %.0f alerts/s (target %d: %s); %d new events, %d duplicates; request p50 %s p99 %s\n",
@@ -234,21 +268,30 @@ func (r *Report) print(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	if g == nil || th == nil {
+		fmt.Fprintf(w, "grouping and threads: not measured: Vigil at %s runs elsewhere (run without --url to measure them)\n", r.External)
+		r.printOffline(w)
+		return
+	}
 	fmt.Fprintf(w, "grouping: %d incidents opened for %d true ones; pairwise precision %.3f recall %.3f F1 %.3f (target %.2f: %s); %d alerts in no incident\n",
-		g.IncidentsOpened, g.TrueIncidents, g.Precision, g.Recall, g.F1, targetF1, met(r.Targets.F1), g.Unassigned)
+		g.IncidentsOpened, g.TrueIncidents, g.Precision, g.Recall, g.F1, targetF1, met(*r.Targets.F1), g.Unassigned)
 	fmt.Fprintf(w, "thread: alert → first post p50 %s p99 %s max %s over %d incidents (target p99 < %s: %s); %d without a post, %d unattributed\n",
-		th.P50, th.P99, th.Max, th.Measured, targetThreadP99, met(r.Targets.ThreadP99), th.Missing, th.Unattributed)
+		th.P50, th.P99, th.Max, th.Measured, targetThreadP99, met(*r.Targets.ThreadP99), th.Missing, th.Unattributed)
 	fmt.Fprintf(w, "thread: alert → workflow's first post of its own (evidence) p50 %s p99 %s max %s; %d without one\n",
 		th.Workflow.P50, th.Workflow.P99, th.Workflow.Max, th.Workflow.Missing)
 	sg := th.Stages
 	fmt.Fprintf(w, "thread: workflow stages p50/p99: send → dispatcher %s/%s, SignalWithStart %s/%s, signal → workflow's first post %s/%s\n",
 		sg.DispatchP50, sg.DispatchP99, sg.SignalP50, sg.SignalP99, sg.WorkflowP50, sg.WorkflowP99)
-	fmt.Fprintf(w, "offline analyzers/correlate on the same firings: %d incidents; precision %.3f recall %.3f F1 %.3f\n",
-		off.Incidents, off.Precision, off.Recall, off.F1)
+	r.printOffline(w)
 	fmt.Fprintf(w, "settled in %.1fs (drained: %v; outbox empty: %v)\n", r.SettleSeconds, r.Drained, r.OutboxEmpty)
 	if len(g.UnassignedExamples) > 0 {
 		fmt.Fprintf(w, "alerts in no incident (fingerprints): %v\n", g.UnassignedExamples)
 	}
+}
+
+func (r *Report) printOffline(w io.Writer) {
+	fmt.Fprintf(w, "offline analyzers/correlate on the same firings: %d incidents; precision %.3f recall %.3f F1 %.3f\n",
+		r.Offline.Incidents, r.Offline.Precision, r.Offline.Recall, r.Offline.F1)
 }
 
 // openerByAlerts attributes incidents when answers name none (spooled): an

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/ingest"
+	"github.com/vigilops/vigil/store"
 )
 
 func TestPairwise(t *testing.T) {
@@ -196,5 +202,49 @@ func TestTinyStorm(t *testing.T) {
 				t.Errorf("printed report:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// TestStormElsewhere sends a small storm to a Vigil receiver this process
+// does not run as part of the storm (--url): ingest is measured, grouping and
+// threads are not, and a URL that accepts nothing is an error naming it.
+func TestStormElsewhere(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	batch := ingest.NewBatcher(st, 0)
+	ctx, stop := context.WithCancel(context.Background())
+	batched := make(chan struct{})
+	go func() { defer close(batched); batch.Run(ctx) }()
+	defer func() { stop(); <-batched }()
+	receiver := httptest.NewServer(&ingest.Alertmanager{Store: batch, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
+	defer receiver.Close()
+
+	o := options{spec: Spec{Incidents: 2, AlertsPerIncident: 6, Noise: 3, Flaps: 1, Span: time.Minute, Cascade: time.Minute, Hold: 10 * time.Minute, Seed: 3},
+		concurrency: 4, url: receiver.URL}
+	var progress bytes.Buffer
+	rep, err := storm(ctx, o, &progress)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if rep.External != receiver.URL || rep.Ingest.Answered200 != rep.Storm.Payloads || rep.Ingest.AlertsAccepted != rep.Storm.Alerts || rep.Ingest.NewEvents == 0 {
+		t.Errorf("report: external %q, ingest %+v; want every payload accepted by %s", rep.External, rep.Ingest, receiver.URL)
+	}
+	if rep.Grouping != nil || rep.Thread != nil || rep.Targets.F1 != nil {
+		t.Errorf("grouping %+v, thread %+v measured against a Vigil elsewhere", rep.Grouping, rep.Thread)
+	}
+	var out bytes.Buffer
+	rep.print(&out)
+	if !strings.Contains(out.String(), "not measured: Vigil at "+receiver.URL+" runs elsewhere") {
+		t.Errorf("printed report:\n%s", out.String())
+	}
+
+	notVigil := httptest.NewServer(http.NotFoundHandler())
+	defer notVigil.Close()
+	o.url = notVigil.URL
+	if _, err := storm(ctx, o, &progress); err == nil || !strings.Contains(err.Error(), notVigil.URL+" accepted none of") {
+		t.Errorf("storm to a server that is not Vigil: %v, want an error naming it", err)
 	}
 }

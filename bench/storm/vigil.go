@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -41,6 +42,9 @@ type vigil struct {
 	Store *store.Store
 	// Deliveries times the dispatcher's first hand-over of each incident.
 	Deliveries *timedDeliverer
+	// temporal and taskQueue are the worker's, to tell when it is ready.
+	temporal  client.Client
+	taskQueue string
 	// closers run in reverse order on Close.
 	closers []func() error
 }
@@ -106,6 +110,7 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate boo
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	v.closers = append(v.closers, func() error { w.Stop(); return nil })
+	v.temporal, v.taskQueue = tc, taskQueue
 
 	v.Deliveries = &timedDeliverer{to: workflows.Client{Temporal: tc, TaskQueue: taskQueue}, first: map[string]handOver{}}
 	disp := ingest.NewDispatcher(v.Store, v.Deliveries, logger.With("component", "dispatch"))
@@ -158,6 +163,30 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate boo
 	v.URL = "http://" + ln.Addr().String() + "/api/v1/alerts/alertmanager"
 	up = true
 	return v, nil
+}
+
+// ready waits until the Temporal server sees the worker polling for both
+// workflow and activity tasks: until then the server is still loading the
+// task queue (its first lease writes), which is Vigil starting, not Vigil
+// under a storm.
+func (v *vigil) ready(ctx context.Context) error {
+	for _, kind := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
+		for {
+			resp, err := v.temporal.DescribeTaskQueue(ctx, v.taskQueue, kind)
+			if err != nil {
+				return fmt.Errorf("describe task queue %s: %w", v.taskQueue, err)
+			}
+			if len(resp.GetPollers()) > 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // Close stops everything, last started first.
