@@ -2,8 +2,6 @@ package ingest
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,19 +14,9 @@ import (
 // earlier ones), the alerts are spooled and the answer says so.
 func TestAutoSpool(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	logger := slog.New(slog.DiscardHandler)
+	st, sp := openTestStore(t, dir), openTestSpool(t, dir)
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
-	sp, err := OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sp.Close() })
 	spooled := make(chan struct{})
 	// The router's store is down: what is spooled stays pending.
 	go func() { defer close(spooled); sp.Run(ctx, downStore{}) }()
@@ -92,16 +80,7 @@ func TestSpoolRoutingGivesWayToABurst(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			st, err := store.Open(filepath.Join(dir, "vigil.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			sp, err := OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = sp.Close() })
+			st, sp := openTestStore(t, dir), openTestSpool(t, dir)
 			sp.RouteDelay = tc.delay
 			ctx, stop := context.WithCancel(context.Background())
 			ran := make(chan struct{})

@@ -25,11 +25,7 @@ import (
 // spool past its bound refuses with 503 and keeps nothing.
 func TestSpoolAnswersThenRoutes(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := openTestStore(t, dir)
 	logger := slog.New(slog.DiscardHandler)
 	post := func(url, body string) (int, Accepted, string) {
 		t.Helper()
@@ -140,6 +136,28 @@ func TestSpoolAnswersThenRoutes(t *testing.T) {
 	}
 }
 
+// openTestStore opens a store in dir, closed when the test ends.
+func openTestStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// openTestSpool opens the spool file in dir, closed when the test ends.
+func openTestSpool(t *testing.T, dir string) *Spool {
+	t.Helper()
+	sp, err := OpenSpool(filepath.Join(dir, "spool.db"), "alertmanager", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.Close() })
+	return sp
+}
+
 // downStore is a store that cannot be reached.
 type downStore struct{}
 
@@ -177,12 +195,7 @@ func (r *recordingStore) routed() []store.AlertIn {
 // alert intact, and an entry an earlier version wrote with encoding/json is
 // read alike.
 func TestSpoolRoutesJoinedAndOlderEntries(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "spool.db")
-	sp, err := OpenSpool(path, "alertmanager", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
+	sp := openTestSpool(t, t.TempDir())
 	sp.RouteDelay = -1
 	at := time.Date(2026, 11, 24, 3, 0, 0, 123456789, time.UTC)
 	alert := func(name string) store.AlertIn {
