@@ -222,7 +222,7 @@ func (s *Store) commitAudit(batch []*auditReq, w *auditWrite) bool {
 		return false
 	}
 	w.ctx = context.WithoutCancel(live[0].ctx)
-	err := s.tx(w.ctx, func(tx *sql.Tx) error {
+	err := s.lockedTx(w.ctx, lockAudit, func(tx *txn) error {
 		w.tx = tx
 		return w.run(live)
 	})
@@ -251,7 +251,7 @@ func sameKeys(a, b Keys) bool {
 // auditWrite is one group commit in progress.
 type auditWrite struct {
 	ctx    context.Context
-	tx     *sql.Tx
+	tx     *txn
 	signer *Signer
 	keys   Keys
 	known  *Checkpoint
@@ -440,7 +440,7 @@ func (w *auditWrite) checkpoint(b checkpointBody) error {
 }
 
 // chainHead returns the last record's seq and hash; Seq 0 when the trail is empty.
-func chainHead(ctx context.Context, tx *sql.Tx) (AuditRecord, error) {
+func chainHead(ctx context.Context, tx *txn) (AuditRecord, error) {
 	var head AuditRecord
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&head.Seq, &head.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -467,7 +467,8 @@ func incidentHashes(ctx context.Context, q querier, incidentID string) ([]AuditR
 	return out, rows.Err()
 }
 
-// querier is what both *sql.DB and *sql.Tx offer for reads.
+// querier is what both the store's pool and its transactions offer for reads.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	dialect() Engine
 }

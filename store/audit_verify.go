@@ -92,11 +92,15 @@ func walkChain(ctx context.Context, q querier, keys Keys, witnesses []Checkpoint
 	// Records sort before checkpoints of the same seq (n = 0 against n >= 1).
 	// Checkpoints are placed by the seq their signed body names; the seq column
 	// is only an index, and open checks that it agrees.
+	signedSeq := `CASE WHEN json_valid(body) THEN json_extract(body, '$.seq') ELSE seq END`
+	if q.dialect() == Postgres {
+		signedSeq = `vigil_checkpoint_seq(body, seq)`
+	}
 	rows, err := q.QueryContext(ctx, `
 		SELECT seq, 0, key, incident_id, at, actor, action, details, prev_hash, hash, '', '', '', 0
 		FROM audit
 		UNION ALL
-		SELECT CASE WHEN json_valid(body) THEN json_extract(body, '$.seq') ELSE seq END,
+		SELECT `+signedSeq+`,
 		       n, '', incident_id, '', '', '', '', '', '', key_id, body, signature, seq
 		FROM audit_checkpoints
 		ORDER BY 1, 2`)

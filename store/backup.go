@@ -18,12 +18,19 @@ import (
 // and replacing it was not asked for.
 var ErrStoreExists = errors.New("a store already exists there")
 
+// ErrBackupEngine is returned by Backup on PostgreSQL, whose own tools do it.
+var ErrBackupEngine = errors.New("vigil backup copies SQLite stores; back up a PostgreSQL store with pg_dump " +
+	"(pg_dump --format=custom --file=vigil.dump DSN) and restore it with pg_restore (pg_restore --clean --if-exists --dbname=DSN vigil.dump)")
+
 // Backup writes an online, consistent copy of the database to path, which must
 // not exist. SQLite's backup API copies every page in one step, so the copy is one
 // snapshot even while Vigil writes; in WAL mode writers carry on meanwhile. The
 // copy is written beside path, synced and renamed into place, so path never holds
 // a partial copy.
 func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.db.engine != SQLite {
+		return fmt.Errorf("store: backup to %s: %w", path, ErrBackupEngine)
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("store: backup to %s: %w", path, fs.ErrExist)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -281,7 +280,7 @@ func (c checkpointRow) open(keys Keys) (Checkpoint, error) {
 	return cp, nil
 }
 
-func insertCheckpoint(ctx context.Context, tx *sql.Tx, cp Checkpoint) error {
+func insertCheckpoint(ctx context.Context, tx *txn, cp Checkpoint) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (n, seq, incident_id, key_id, body, signature) VALUES (?, ?, ?, ?, ?, ?)`,
 		cp.N, cp.Seq, cp.Incident, cp.KeyID, cp.Body, base64.StdEncoding.EncodeToString(cp.Signature))
 	if err != nil {

@@ -62,7 +62,7 @@ func newRouting(corr *correlation, now time.Time) *routing {
 
 // join returns the open incident a signal without one of its own joins, or ""
 // when it joins none (or correlation is off).
-func (r *routing) join(ctx context.Context, tx *sql.Tx, kind correlate.Kind, service string, at time.Time) (string, error) {
+func (r *routing) join(ctx context.Context, tx *txn, kind correlate.Kind, service string, at time.Time) (string, error) {
 	if r.corr == nil || r.corr.c == nil || service == "" {
 		return "", nil
 	}
@@ -79,7 +79,7 @@ func (r *routing) join(ctx context.Context, tx *sql.Tx, kind correlate.Kind, ser
 }
 
 // load reads the open incidents, their signal times and services.
-func (r *routing) load(ctx context.Context, tx *sql.Tx) error {
+func (r *routing) load(ctx context.Context, tx *txn) error {
 	if r.loaded {
 		return nil
 	}
@@ -173,19 +173,19 @@ func (r *routing) extend(id string, first, last time.Time, services ...string) {
 
 // flush writes the touched incidents' signal times and new services, then
 // merges open incidents that the batch made one.
-func (r *routing) flush(ctx context.Context, tx *sql.Tx) error {
+func (r *routing) flush(ctx context.Context, tx *txn) error {
 	for id, t := range r.touched {
 		if !t.first.IsZero() {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE incidents SET
 					first_signal_at = CASE WHEN first_signal_at = '' OR first_signal_at > ?1 THEN ?1 ELSE first_signal_at END,
-					last_signal_at = MAX(last_signal_at, ?2)
+					last_signal_at = CASE WHEN last_signal_at < ?2 THEN ?2 ELSE last_signal_at END
 				WHERE id = ?3`, ts(t.first), ts(t.last), id); err != nil {
 				return err
 			}
 		}
 		for _, svc := range t.services {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_services (incident_id, service) VALUES (?, ?)`, id, svc); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_services (incident_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, svc); err != nil {
 				return err
 			}
 		}
@@ -198,7 +198,7 @@ func (r *routing) flush(ctx context.Context, tx *sql.Tx) error {
 // resolved, its events, alerts, groups and services move to the earlier one
 // (its events are delivered again, to that incident's workflow), and both get
 // a merge notice through the outbox, saying why, for their threads.
-func (r *routing) merge(ctx context.Context, tx *sql.Tx) error {
+func (r *routing) merge(ctx context.Context, tx *txn) error {
 	if len(r.grown) == 0 || !r.loaded || r.corr == nil || r.corr.c == nil {
 		return nil
 	}
@@ -270,15 +270,16 @@ func (r *routing) absorb(from, into string) {
 }
 
 // mergeIncident moves everything of m.From to m.Into and queues the notices.
-func mergeIncident(ctx context.Context, tx *sql.Tx, m correlate.Merge, now time.Time) error {
+func mergeIncident(ctx context.Context, tx *txn, m correlate.Merge, now time.Time) error {
 	stmts := []struct {
 		sql  string
 		args []any
 	}{
-		{`INSERT OR IGNORE INTO incident_groups (group_key, incident_id)
+		{`INSERT INTO incident_groups (group_key, incident_id)
 			SELECT group_key, ?2 FROM incidents WHERE id = ?1
-			UNION SELECT group_key, ?2 FROM incident_groups WHERE incident_id = ?1`, []any{m.From, m.Into}},
-		{`INSERT OR IGNORE INTO incident_services (incident_id, service) SELECT ?2, service FROM incident_services WHERE incident_id = ?1`, []any{m.From, m.Into}},
+			UNION SELECT group_key, ?2 FROM incident_groups WHERE incident_id = ?1
+			ON CONFLICT DO NOTHING`, []any{m.From, m.Into}},
+		{`INSERT INTO incident_services (incident_id, service) SELECT ?2, service FROM incident_services WHERE incident_id = ?1 ON CONFLICT DO NOTHING`, []any{m.From, m.Into}},
 		{`UPDATE events SET incident_id = ?2, delivered_at = NULL WHERE incident_id = ?1`, []any{m.From, m.Into}},
 		{`UPDATE alerts SET incident_id = ?2 WHERE incident_id = ?1`, []any{m.From, m.Into}},
 		{`UPDATE incidents SET
@@ -322,7 +323,7 @@ func (r *routing) observe(service string, at time.Time) {
 
 // groupIncident returns the open incident that alerts of a group key join:
 // the group's own, or one it joined through correlation.
-func groupIncident(ctx context.Context, tx *sql.Tx, key string) (string, error) {
+func groupIncident(ctx context.Context, tx *txn, key string) (string, error) {
 	var id string
 	err := tx.QueryRowContext(ctx, `
 		SELECT id FROM (
@@ -330,7 +331,7 @@ func groupIncident(ctx context.Context, tx *sql.Tx, key string) (string, error) 
 			UNION ALL
 			SELECT i.id, i.num FROM incident_groups g JOIN incidents i ON i.id = g.incident_id
 			WHERE g.group_key = ?1 AND i.status <> 'resolved'
-		) ORDER BY num DESC LIMIT 1`, key).Scan(&id)
+		) AS open_groups ORDER BY num DESC LIMIT 1`, key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -105,16 +105,18 @@ func TestCorrelatedSignals(t *testing.T) {
 
 // Without correlation, alerts group by group key alone, as before.
 func TestUncorrelatedRoutingGroupsByKey(t *testing.T) {
-	s := openTest(t)
-	res, err := s.IngestAlerts(context.Background(), "am", []AlertIn{
-		alert("d1", "DBDown", "db", "firing", t0), alert("a1", "HighErrors", "api", "firing", t0),
-	}, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"incident-1-dbdown-db", "incident-2-higherrors-api"}; !slices.Equal(res.Incidents, want) {
-		t.Errorf("incidents %v, want %v", res.Incidents, want)
-	}
+	eachEngine(t, func(t *testing.T) {
+		s := openTest(t)
+		res, err := s.IngestAlerts(context.Background(), "am", []AlertIn{
+			alert("d1", "DBDown", "db", "firing", t0), alert("a1", "HighErrors", "api", "firing", t0),
+		}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"incident-1-dbdown-db", "incident-2-higherrors-api"}; !slices.Equal(res.Incidents, want) {
+			t.Errorf("incidents %v, want %v", res.Incidents, want)
+		}
+	})
 }
 
 // Two open incidents that a new alert connects become one: the later merges
@@ -210,39 +212,41 @@ func (m muter) Silencing(labels map[string]string, at time.Time) []string {
 // A silenced alert is stored but opens no incident; once the silence is over,
 // its next resend opens one. Alerts of incidents already open are not held.
 func TestSilencedAlerts(t *testing.T) {
-	s := openTest(t)
-	s.Mute(muter{service: "db", until: t0.Add(time.Hour)})
-	ctx := context.Background()
-	steps := []struct {
-		name                   string
-		at                     time.Time
-		alert                  AlertIn
-		wantIncident           string
-		wantSilenced, wantDups int
-	}{
-		{"silenced: stored, no incident", t0, alert("d1", "DBDown", "db", "firing", t0), "", 1, 0},
-		{"its resend while silenced is a duplicate", t0.Add(time.Minute), alert("d1", "DBDown", "db", "firing", t0), "", 0, 1},
-		{"another service is not silenced", t0, alert("a1", "HighErrors", "api", "firing", t0), "incident-1-higherrors-api", 0, 0},
-		{"after the silence, the resend opens an incident", t0.Add(2 * time.Hour), alert("d1", "DBDown", "db", "firing", t0), "incident-2-dbdown-db", 0, 0},
-	}
-	for _, st := range steps {
-		res, err := s.IngestAlerts(ctx, "am", []AlertIn{st.alert}, st.at)
-		if err != nil {
-			t.Fatalf("%s: %v", st.name, err)
+	eachEngine(t, func(t *testing.T) {
+		s := openTest(t)
+		s.Mute(muter{service: "db", until: t0.Add(time.Hour)})
+		ctx := context.Background()
+		steps := []struct {
+			name                   string
+			at                     time.Time
+			alert                  AlertIn
+			wantIncident           string
+			wantSilenced, wantDups int
+		}{
+			{"silenced: stored, no incident", t0, alert("d1", "DBDown", "db", "firing", t0), "", 1, 0},
+			{"its resend while silenced is a duplicate", t0.Add(time.Minute), alert("d1", "DBDown", "db", "firing", t0), "", 0, 1},
+			{"another service is not silenced", t0, alert("a1", "HighErrors", "api", "firing", t0), "incident-1-higherrors-api", 0, 0},
+			{"after the silence, the resend opens an incident", t0.Add(2 * time.Hour), alert("d1", "DBDown", "db", "firing", t0), "incident-2-dbdown-db", 0, 0},
 		}
-		if got := res.Outcomes[0].Incident; got != st.wantIncident || res.Silenced != st.wantSilenced || res.Duplicates != st.wantDups {
-			t.Errorf("%s: incident %q silenced %d duplicates %d, want %q %d %d", st.name, got, res.Silenced, res.Duplicates, st.wantIncident, st.wantSilenced, st.wantDups)
-		}
-	}
-	out, err := s.Outbox(ctx, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range out {
-		for _, e := range d.Events {
-			if d.IncidentID == "" {
-				t.Errorf("event %d of %s queued without an incident", e.ID, e.Fingerprint)
+		for _, st := range steps {
+			res, err := s.IngestAlerts(ctx, "am", []AlertIn{st.alert}, st.at)
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			if got := res.Outcomes[0].Incident; got != st.wantIncident || res.Silenced != st.wantSilenced || res.Duplicates != st.wantDups {
+				t.Errorf("%s: incident %q silenced %d duplicates %d, want %q %d %d", st.name, got, res.Silenced, res.Duplicates, st.wantIncident, st.wantSilenced, st.wantDups)
 			}
 		}
-	}
+		out, err := s.Outbox(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range out {
+			for _, e := range d.Events {
+				if d.IncidentID == "" {
+					t.Errorf("event %d of %s queued without an incident", e.ID, e.Fingerprint)
+				}
+			}
+		}
+	})
 }

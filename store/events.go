@@ -97,7 +97,7 @@ func (s *Store) IngestAlerts(ctx context.Context, source string, alerts []AlertI
 // transaction, records that spool has been routed up to position: after a
 // crash routing resumes after it, so no entry is stored twice or skipped.
 func (s *Store) IngestSpooled(ctx context.Context, spool string, position int64, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
-	res, err := s.ingest(ctx, source, alerts, now, func(tx *sql.Tx) error {
+	res, err := s.ingest(ctx, source, alerts, now, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO spool_positions (spool, position, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (spool) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
@@ -125,10 +125,10 @@ func (s *Store) SpoolPosition(ctx context.Context, spool string) (int64, error) 
 
 // ingest routes and stores alerts in one transaction and runs also, when set,
 // in the same transaction after them.
-func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now time.Time, also func(*sql.Tx) error) (IngestResult, error) {
+func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now time.Time, also func(*txn) error) (IngestResult, error) {
 	var outcomes []IngestOutcome
 	s.observe(alerts)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lockedTx(ctx, lockRouting, func(tx *txn) error {
 		var err error
 		if outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now); err != nil || also == nil {
 			return err
@@ -142,7 +142,7 @@ func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now
 }
 
 // ingestAlerts routes and stores alerts in tx and returns each one's outcome.
-func (s *Store) ingestAlerts(ctx context.Context, tx *sql.Tx, source string, alerts []AlertIn, now time.Time) ([]IngestOutcome, error) {
+func (s *Store) ingestAlerts(ctx context.Context, tx *txn, source string, alerts []AlertIn, now time.Time) ([]IngestOutcome, error) {
 	outcomes := make([]IngestOutcome, len(alerts))
 	rt := newRouting(s.corr, now)
 	rt.silenced = s.silenced
@@ -188,7 +188,7 @@ const rowsPerStatement = 64
 
 // alertStates reads the stored state of every alert of the batch, in a few
 // queries rather than one per alert.
-func alertStates(ctx context.Context, tx *sql.Tx, alerts []AlertIn) (map[string]*alertState, error) {
+func alertStates(ctx context.Context, tx *txn, alerts []AlertIn) (map[string]*alertState, error) {
 	known := make(map[string]*alertState, len(alerts))
 	var fps []any
 	for _, a := range alerts {
@@ -225,7 +225,7 @@ func alertStates(ctx context.Context, tx *sql.Tx, alerts []AlertIn) (map[string]
 }
 
 // writeAlertStates stores the states the batch changed.
-func writeAlertStates(ctx context.Context, tx *sql.Tx, known map[string]*alertState, now time.Time) error {
+func writeAlertStates(ctx context.Context, tx *txn, known map[string]*alertState, now time.Time) error {
 	var args []any
 	flush := func() error {
 		if len(args) == 0 {
@@ -273,7 +273,7 @@ type route struct {
 // connected to (its group key then routes there too); or a new incident. A
 // firing alert with no open incident of its own that an active silence
 // matches joins none.
-func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known map[string]*alertState) (route, error) {
+func (rt *routing) routeAlert(ctx context.Context, tx *txn, a AlertIn, known map[string]*alertState) (route, error) {
 	prev := known[a.Fingerprint]
 	start := ts(a.StartsAt)
 	// Asked only of firing alerts with no open incident of their own, so the
@@ -325,7 +325,7 @@ func (rt *routing) routeAlert(ctx context.Context, tx *sql.Tx, a AlertIn, known 
 
 // firingIncident returns the incident a firing alert with no open incident of
 // its own joins, opening one when none fits.
-func (rt *routing) firingIncident(ctx context.Context, tx *sql.Tx, a AlertIn, service string, now time.Time) (string, error) {
+func (rt *routing) firingIncident(ctx context.Context, tx *txn, a AlertIn, service string, now time.Time) (string, error) {
 	if id := rt.groups[a.GroupKey]; id != "" {
 		return id, nil
 	}
@@ -338,7 +338,7 @@ func (rt *routing) firingIncident(ctx context.Context, tx *sql.Tx, a AlertIn, se
 		return "", err
 	}
 	if id != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_groups (group_key, incident_id) VALUES (?, ?)`, a.GroupKey, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_groups (group_key, incident_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, a.GroupKey, id); err != nil {
 			return "", err
 		}
 	} else if id, err = createIncident(ctx, tx, a.GroupKey, a.GroupLabels, a.Labels, now); err != nil {
@@ -349,7 +349,7 @@ func (rt *routing) firingIncident(ctx context.Context, tx *sql.Tx, a AlertIn, se
 }
 
 // openIncidentFor returns the group's open incident, creating one if there is none.
-func openIncidentFor(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time) (string, error) {
+func openIncidentFor(ctx context.Context, tx *txn, a AlertIn, now time.Time) (string, error) {
 	id, err := groupIncident(ctx, tx, a.GroupKey)
 	if err != nil || id != "" {
 		return id, err
@@ -357,7 +357,7 @@ func openIncidentFor(ctx context.Context, tx *sql.Tx, a AlertIn, now time.Time) 
 	return createIncident(ctx, tx, a.GroupKey, a.GroupLabels, a.Labels, now)
 }
 
-func createIncident(ctx context.Context, tx *sql.Tx, key string, group, labels map[string]string, now time.Time) (string, error) {
+func createIncident(ctx context.Context, tx *txn, key string, group, labels map[string]string, now time.Time) (string, error) {
 	var num int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(num), 0) + 1 FROM incidents`).Scan(&num); err != nil {
 		return "", err
@@ -377,7 +377,7 @@ func createIncident(ctx context.Context, tx *sql.Tx, key string, group, labels m
 	// Known at once, so signals about the service join the incident before its
 	// workflow has saved anything.
 	if svc := cmp.Or(group["service"], labels["service"]); svc != "" {
-		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_services (incident_id, service) VALUES (?, ?)`, id, svc)
+		_, err = tx.ExecContext(ctx, `INSERT INTO incident_services (incident_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, svc)
 	}
 	return id, err
 }
@@ -390,7 +390,7 @@ type eventRow struct {
 }
 
 // insertEvents stores alert events in input order, a few rows per statement.
-func insertEvents(ctx context.Context, tx *sql.Tx, source string, events []eventRow, now time.Time) error {
+func insertEvents(ctx context.Context, tx *txn, source string, events []eventRow, now time.Time) error {
 	const cols = 11
 	received := ts(now)
 	args := make([]any, 0, cols*min(len(events), rowsPerStatement))
@@ -544,7 +544,7 @@ func scanDeliveries(rows *sql.Rows) ([]Delivery, error) {
 // the incident it was delivered to: an incident merged away meanwhile had its
 // events queued for the incident it merged into, and they stay queued.
 func (s *Store) MarkDelivered(ctx context.Context, delivered []Delivery, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		for _, d := range delivered {
 			for _, e := range d.Events {
 				if _, err := tx.ExecContext(ctx, `UPDATE events SET delivered_at = ? WHERE id = ? AND incident_id = ?`, ts(now), e.ID, d.IncidentID); err != nil {
@@ -562,7 +562,7 @@ func (s *Store) MarkDelivered(ctx context.Context, delivered []Delivery, now tim
 // new incident's id, or "" when no event was firing.
 func (s *Store) Reroute(ctx context.Context, d Delivery, now time.Time) (string, error) {
 	var newID string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lockedTx(ctx, lockRouting, func(tx *txn) error {
 		newID = ""
 		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = 'resolved', updated_at = ? WHERE id = ? AND status <> 'resolved'`, ts(now), d.IncidentID); err != nil {
 			return err

@@ -28,22 +28,24 @@ func exportTest(t *testing.T, s *Store, signer *Signer, id string) []byte {
 }
 
 func TestExportedBundleVerifies(t *testing.T) {
-	s, signer := signedStore(t)
-	appendTest(t, s, "inc-1", "incident.note", 7) // after the seal: export seals it
-	b := exportTest(t, s, signer, "inc-1")
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 1+5+2 {
-		t.Fatalf("bundle has %d lines, want header + 5 records + 2 checkpoints:\n%s", len(lines), b)
-	}
-	for _, pinned := range []Keys{NewKeys(signer.PublicKey()), nil} {
-		v, err := VerifyBundle(bytes.NewReader(b), pinned)
-		if err != nil || v.Records != 5 || v.Checkpoints != 2 || v.Pinned != (pinned != nil) || v.KeyIDs[0] != signer.KeyID() {
-			t.Fatalf("verify bundle (pinned %v) = %+v, %v", pinned != nil, v, err)
+	eachEngine(t, func(t *testing.T) {
+		s, signer := signedStore(t)
+		appendTest(t, s, "inc-1", "incident.note", 7) // after the seal: export seals it
+		b := exportTest(t, s, signer, "inc-1")
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) != 1+5+2 {
+			t.Fatalf("bundle has %d lines, want header + 5 records + 2 checkpoints:\n%s", len(lines), b)
 		}
-	}
-	if err := verifyBySpec(b, signer.PublicKey()); err != nil {
-		t.Fatalf("the README's procedure rejects a good bundle: %v", err)
-	}
+		for _, pinned := range []Keys{NewKeys(signer.PublicKey()), nil} {
+			v, err := VerifyBundle(bytes.NewReader(b), pinned)
+			if err != nil || v.Records != 5 || v.Checkpoints != 2 || v.Pinned != (pinned != nil) || v.KeyIDs[0] != signer.KeyID() {
+				t.Fatalf("verify bundle (pinned %v) = %+v, %v", pinned != nil, v, err)
+			}
+		}
+		if err := verifyBySpec(b, signer.PublicKey()); err != nil {
+			t.Fatalf("the README's procedure rejects a good bundle: %v", err)
+		}
+	})
 }
 
 // verifyBySpec follows the README's "Verifying a bundle by hand" steps using only
@@ -121,91 +123,93 @@ func verifyBySpec(bundle []byte, pub ed25519.PublicKey) error {
 // TestBundleTampering edits an exported bundle the ways a third party must be
 // able to detect.
 func TestBundleTampering(t *testing.T) {
-	s, signer := signedStore(t)
-	good := exportTest(t, s, signer, "inc-1")
-	mallory := newKey(t)
-	edit := func(f func(lines []map[string]any) []map[string]any) func() []byte {
-		return func() []byte {
-			var lines []map[string]any
-			for _, l := range bytes.Split(bytes.TrimSpace(good), []byte("\n")) {
-				var m map[string]any
-				if err := json.Unmarshal(l, &m); err != nil {
-					t.Fatal(err)
+	eachEngine(t, func(t *testing.T) {
+		s, signer := signedStore(t)
+		good := exportTest(t, s, signer, "inc-1")
+		mallory := newKey(t)
+		edit := func(f func(lines []map[string]any) []map[string]any) func() []byte {
+			return func() []byte {
+				var lines []map[string]any
+				for _, l := range bytes.Split(bytes.TrimSpace(good), []byte("\n")) {
+					var m map[string]any
+					if err := json.Unmarshal(l, &m); err != nil {
+						t.Fatal(err)
+					}
+					lines = append(lines, m)
 				}
-				lines = append(lines, m)
+				var out bytes.Buffer
+				for _, m := range f(lines) {
+					b, _ := json.Marshal(m)
+					out.Write(append(b, '\n'))
+				}
+				return out.Bytes()
 			}
-			var out bytes.Buffer
-			for _, m := range f(lines) {
-				b, _ := json.Marshal(m)
-				out.Write(append(b, '\n'))
-			}
-			return out.Bytes()
 		}
-	}
-	rehash := func(m map[string]any, from, to string) {
-		c := strings.Replace(m["canonical"].(string), from, to, 1)
-		sum := sha256.Sum256([]byte(c))
-		m["canonical"], m["hash"] = c, hex.EncodeToString(sum[:])
-	}
-	tests := []struct {
-		name   string
-		bundle func() []byte
-		pinned bool
-		want   string // "" = verifies
-	}{
-		{name: "intact", bundle: func() []byte { return good }, pinned: true},
-		{name: "altered record", bundle: edit(func(l []map[string]any) []map[string]any {
-			l[2]["canonical"] = strings.Replace(l[2]["canonical"].(string), "alice", "bob", 1)
-			return l
-		}), want: "bundle line 3: record 2: canonical text does not match its hash"},
-		{name: "altered and rehashed record", bundle: edit(func(l []map[string]any) []map[string]any {
-			rehash(l[2], "alice", "bob")
-			return l
-		}), want: "bundle line 6: checkpoint #6: it signs 4 record(s)"},
-		{name: "record dropped", bundle: edit(func(l []map[string]any) []map[string]any {
-			l[0]["records"] = 3.0
-			return append(l[:2], l[3:]...)
-		}), want: "bundle line 5: checkpoint #6: it signs 4 record(s) with digest"},
-		{name: "record of another incident", bundle: edit(func(l []map[string]any) []map[string]any {
-			rehash(l[2], `"incident":"inc-1"`, `"incident":"inc-2"`)
-			return l
-		}), want: `record 2: belongs to incident "inc-2"`},
-		{name: "checkpoint dropped", bundle: edit(func(l []map[string]any) []map[string]any { return l[:5] }),
-			want: "bundle: the header counts 4 record(s) and 1 checkpoint(s), the bundle has 4 and 0"},
-		{name: "checkpoint altered", bundle: edit(func(l []map[string]any) []map[string]any {
-			l[5]["signed"] = strings.Replace(l[5]["signed"].(string), `"incident_records":4`, `"incident_records":3`, 1)
-			return l
-		}), want: "checkpoint #6: signature does not verify"},
-		{name: "reordered records", bundle: edit(func(l []map[string]any) []map[string]any {
-			l[1], l[2] = l[2], l[1]
-			return l
-		}), want: "record 1: out of order after record 2"},
-		{name: "re-signed with another key, unpinned", bundle: edit(func(l []map[string]any) []map[string]any {
-			return resign(t, l, mallory)
-		}), pinned: false},
-		{name: "re-signed with another key, pinned", bundle: edit(func(l []map[string]any) []map[string]any {
-			return resign(t, l, mallory)
-		}), pinned: true, want: "signed by a key that is not trusted"},
-		{name: "not a bundle", bundle: func() []byte { return []byte("{}\n") }, want: "bundle line 1: not a vigil.audit.bundle/v1 header"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var keys Keys
-			if tt.pinned {
-				keys = NewKeys(signer.PublicKey())
-			}
-			_, err := VerifyBundle(bytes.NewReader(tt.bundle()), keys)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("verify = %v, want success", err)
+		rehash := func(m map[string]any, from, to string) {
+			c := strings.Replace(m["canonical"].(string), from, to, 1)
+			sum := sha256.Sum256([]byte(c))
+			m["canonical"], m["hash"] = c, hex.EncodeToString(sum[:])
+		}
+		tests := []struct {
+			name   string
+			bundle func() []byte
+			pinned bool
+			want   string // "" = verifies
+		}{
+			{name: "intact", bundle: func() []byte { return good }, pinned: true},
+			{name: "altered record", bundle: edit(func(l []map[string]any) []map[string]any {
+				l[2]["canonical"] = strings.Replace(l[2]["canonical"].(string), "alice", "bob", 1)
+				return l
+			}), want: "bundle line 3: record 2: canonical text does not match its hash"},
+			{name: "altered and rehashed record", bundle: edit(func(l []map[string]any) []map[string]any {
+				rehash(l[2], "alice", "bob")
+				return l
+			}), want: "bundle line 6: checkpoint #6: it signs 4 record(s)"},
+			{name: "record dropped", bundle: edit(func(l []map[string]any) []map[string]any {
+				l[0]["records"] = 3.0
+				return append(l[:2], l[3:]...)
+			}), want: "bundle line 5: checkpoint #6: it signs 4 record(s) with digest"},
+			{name: "record of another incident", bundle: edit(func(l []map[string]any) []map[string]any {
+				rehash(l[2], `"incident":"inc-1"`, `"incident":"inc-2"`)
+				return l
+			}), want: `record 2: belongs to incident "inc-2"`},
+			{name: "checkpoint dropped", bundle: edit(func(l []map[string]any) []map[string]any { return l[:5] }),
+				want: "bundle: the header counts 4 record(s) and 1 checkpoint(s), the bundle has 4 and 0"},
+			{name: "checkpoint altered", bundle: edit(func(l []map[string]any) []map[string]any {
+				l[5]["signed"] = strings.Replace(l[5]["signed"].(string), `"incident_records":4`, `"incident_records":3`, 1)
+				return l
+			}), want: "checkpoint #6: signature does not verify"},
+			{name: "reordered records", bundle: edit(func(l []map[string]any) []map[string]any {
+				l[1], l[2] = l[2], l[1]
+				return l
+			}), want: "record 1: out of order after record 2"},
+			{name: "re-signed with another key, unpinned", bundle: edit(func(l []map[string]any) []map[string]any {
+				return resign(t, l, mallory)
+			}), pinned: false},
+			{name: "re-signed with another key, pinned", bundle: edit(func(l []map[string]any) []map[string]any {
+				return resign(t, l, mallory)
+			}), pinned: true, want: "signed by a key that is not trusted"},
+			{name: "not a bundle", bundle: func() []byte { return []byte("{}\n") }, want: "bundle line 1: not a vigil.audit.bundle/v1 header"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var keys Keys
+				if tt.pinned {
+					keys = NewKeys(signer.PublicKey())
 				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("verify = %v\nwant an error containing %q", err, tt.want)
-			}
-		})
-	}
+				_, err := VerifyBundle(bytes.NewReader(tt.bundle()), keys)
+				if tt.want == "" {
+					if err != nil {
+						t.Fatalf("verify = %v, want success", err)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("verify = %v\nwant an error containing %q", err, tt.want)
+				}
+			})
+		}
+	})
 }
 
 // resign replaces the bundle's key with key and re-signs its checkpoints, as a

@@ -21,7 +21,7 @@ func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version
 	if err != nil {
 		return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `
 			UPDATE incidents SET status = CASE WHEN merged_into IS NULL THEN ? ELSE 'resolved' END,
 				title = ?, severity = ?, updated_at = ?, state = ?, version = ?
@@ -41,7 +41,7 @@ func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version
 			return nil // a newer version is already stored
 		}
 		for _, svc := range inc.Services {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO incident_services (incident_id, service) VALUES (?, ?)`, inc.ID, svc); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO incident_services (incident_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING`, inc.ID, svc); err != nil {
 				return err
 			}
 		}

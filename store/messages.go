@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -60,7 +59,7 @@ const addMessage = `
 	ON CONFLICT (incident_id, key) DO NOTHING`
 
 func (s *Store) putMessages(ctx context.Context, query string, msgs []MessageIn, now time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		for _, m := range msgs {
 			if _, err := tx.ExecContext(ctx, query, m.IncidentID, m.Key, string(m.Body), ts(now), ts(now)); err != nil {
 				return fmt.Errorf("%s/%s: %w", m.IncidentID, m.Key, err)

@@ -26,7 +26,7 @@ func (s *Store) TailOffset(ctx context.Context, path string) (TailOffset, error)
 	o := TailOffset{Path: path}
 	var dev, inode int64
 	var updated string
-	err := s.db.QueryRowContext(ctx, `SELECT dev, inode, offset, prefix_len, prefix_hash, updated_at FROM tail_offsets WHERE path = ?`, path).
+	err := s.db.QueryRowContext(ctx, `SELECT dev, inode, "offset", prefix_len, prefix_hash, updated_at FROM tail_offsets WHERE path = ?`, path).
 		Scan(&dev, &inode, &o.Offset, &o.PrefixLen, &o.PrefixHash, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("tail offset of %s: %w", path, ErrNotFound)
@@ -43,8 +43,8 @@ func (s *Store) TailOffset(ctx context.Context, path string) (TailOffset, error)
 // SaveTailOffset records, durably, how far the tail of o.Path has read.
 func (s *Store) SaveTailOffset(ctx context.Context, o TailOffset, now time.Time) error {
 	_, err := s.exec(ctx, `
-		INSERT INTO tail_offsets (path, dev, inode, offset, prefix_len, prefix_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, inode = excluded.inode, offset = excluded.offset,
+		INSERT INTO tail_offsets (path, dev, inode, "offset", prefix_len, prefix_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (path) DO UPDATE SET dev = excluded.dev, inode = excluded.inode, "offset" = excluded."offset",
 			prefix_len = excluded.prefix_len, prefix_hash = excluded.prefix_hash, updated_at = excluded.updated_at`,
 		o.Path, int64(o.Dev), int64(o.Inode), o.Offset, o.PrefixLen, o.PrefixHash, ts(now))
 	if err != nil {

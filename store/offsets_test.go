@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
-func TestTailOffsets(t *testing.T) {
+func TestTailOffsets(t *testing.T) { eachEngine(t, testTailOffsets) }
+
+func testTailOffsets(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(filepath.Join(t.TempDir(), "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTest(t)
 	if _, err := st.TailOffset(ctx, "/var/log/app.log"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown path: %v, want ErrNotFound", err)
 	}

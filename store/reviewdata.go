@@ -19,8 +19,12 @@ type EventCount struct {
 // status: what came in, for reports to set against the incidents that came out.
 // Events pruned by retention are no longer counted.
 func (s *Store) CountEvents(ctx context.Context, since, until time.Time) ([]EventCount, error) {
+	service := `json_extract(labels, '$.service')`
+	if s.db.engine == Postgres {
+		service = `labels::jsonb ->> 'service'`
+	}
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT COALESCE(json_extract(labels, '$.service'), ''), status, count(*)
+		SELECT COALESCE(`+service+`, ''), status, count(*)
 		FROM events WHERE kind = 'alert' AND received_at >= ? AND received_at < ?
 		GROUP BY 1, 2 ORDER BY 1, 2`, ts(since), ts(until))
 	if err != nil {

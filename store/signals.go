@@ -32,7 +32,7 @@ type SignalIn struct {
 // and queued for delivery; on error nothing of the batch is stored.
 func (s *Store) IngestEvents(ctx context.Context, source string, signals []SignalIn, now time.Time) (IngestResult, error) {
 	var outcomes []IngestOutcome
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.lockedTx(ctx, lockRouting, func(tx *txn) error {
 		outcomes = make([]IngestOutcome, len(signals))
 		rt := newRouting(s.corr, now)
 		for i, sg := range signals {
@@ -69,7 +69,7 @@ func (s *Store) IngestEvents(ctx context.Context, source string, signals []Signa
 // routeSignal picks a new signal's incident: the most recent open incident
 // that concerns its service; with correlation, an open incident it is
 // connected to; an incident of its own when MayOpen; or none.
-func (rt *routing) routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now time.Time) (string, error) {
+func (rt *routing) routeSignal(ctx context.Context, tx *txn, sg SignalIn, now time.Time) (string, error) {
 	svc := sg.Event.Labels["service"]
 	if svc != "" {
 		var id string
@@ -87,7 +87,7 @@ func (rt *routing) routeSignal(ctx context.Context, tx *sql.Tx, sg SignalIn, now
 	return openIncidentFor(ctx, tx, AlertIn{GroupKey: sg.GroupKey, GroupLabels: sg.GroupLabels, Labels: sg.Event.Labels}, now)
 }
 
-func insertSignal(ctx context.Context, tx *sql.Tx, source string, e incident.Event, incID string, now time.Time) error {
+func insertSignal(ctx context.Context, tx *txn, source string, e incident.Event, incID string, now time.Time) error {
 	labels, err := json.Marshal(nonNil(e.Labels))
 	if err != nil {
 		return err
