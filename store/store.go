@@ -52,6 +52,18 @@ type Store struct {
 // Open opens (creating if needed) the SQLite file at path and applies pending
 // migrations.
 func Open(path string) (*Store, error) {
+	s, err := openSQLite(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(context.Background()); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*Store, error) {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "FULL")
@@ -65,19 +77,47 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return open(&db{DB: sqldb, engine: SQLite}, path)
+	return &Store{db: &db{DB: sqldb, engine: SQLite}, where: path}, nil
 }
 
 // OpenDSN opens the store a data source name names: postgres://… (or
 // postgresql://…) for a PostgreSQL database, sqlite:///abs/path or
 // sqlite://rel/path for a SQLite file. Pending migrations are applied.
 func OpenDSN(dsn string) (*Store, error) {
+	s, err := openDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(context.Background()); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: %s: %w", s.where, err)
+	}
+	return s, nil
+}
+
+// MigrateDSN applies the pending migrations of the store dsn names and returns
+// the versions it applied (none when the schema is current).
+func MigrateDSN(ctx context.Context, dsn string) ([]int, error) {
+	s, err := openDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	done, err := s.Migrate(ctx)
+	if err != nil {
+		return done, fmt.Errorf("store: %s: %w", s.where, err)
+	}
+	return done, nil
+}
+
+// openDSN connects to the store dsn names without migrating it.
+func openDSN(dsn string) (*Store, error) {
 	engine, target, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
 	}
 	if engine == SQLite {
-		return Open(target)
+		return openSQLite(target)
 	}
 	sqldb, err := sql.Open("pgx", target)
 	if err != nil {
@@ -95,7 +135,7 @@ func OpenDSN(dsn string) (*Store, error) {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w (is PostgreSQL running, and do the user, password and database in the DSN exist?)", Redact(dsn), err)
 	}
-	return open(&db{DB: sqldb, engine: Postgres}, Redact(dsn))
+	return &Store{db: &db{DB: sqldb, engine: Postgres}, where: Redact(dsn)}, nil
 }
 
 // ParseDSN says which engine a store DSN names and what to open: the file's
@@ -127,15 +167,6 @@ func Redact(dsn string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
-}
-
-func open(d *db, where string) (*Store, error) {
-	s := &Store{db: d, where: where}
-	if err := s.migrate(context.Background()); err != nil {
-		_ = d.Close()
-		return nil, fmt.Errorf("store: %s: %w", where, err)
-	}
-	return s, nil
 }
 
 // Engine says which database the store runs on.

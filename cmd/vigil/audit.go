@@ -20,12 +20,14 @@ import (
 
 // storeFlags locate a Vigil store and the keys that verify its checkpoints.
 type storeFlags struct {
+	dsn        string
 	dataDir    string
 	configPath string
 	publicKeys []string
 }
 
 func (f *storeFlags) register(cmd *cobra.Command, keys bool) {
+	cmd.Flags().StringVar(&f.dsn, "store", "", "the store to read: postgres://user:password@host:5432/db or sqlite:///path/vigil.db (default: vigil.db in --data-dir)")
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./.vigil", "Vigil's data directory (default: data_dir of --config, else ./.vigil)")
 	cmd.Flags().StringVar(&f.configPath, "config", "", "vigil.yaml, for data_dir and the audit keys")
 	if keys {
@@ -52,12 +54,30 @@ func (f *storeFlags) open(cmd *cobra.Command) (*store.Store, config.Config, erro
 	if err != nil {
 		return nil, cfg, err
 	}
-	path := filepath.Join(cfg.DataDir, vigilDB)
-	if _, err := os.Stat(path); err != nil {
-		return nil, cfg, fmt.Errorf("no Vigil store at %s (is --data-dir right?): %w", path, err)
+	dsn, err := existingStore(f.dsn, cfg.DataDir)
+	if err != nil {
+		return nil, cfg, err
 	}
-	st, err := store.Open(path)
+	st, err := store.OpenDSN(dsn)
 	return st, cfg, err
+}
+
+// existingStore is the DSN of the store --store names, else of vigil.db in
+// dataDir; a SQLite file must exist (reading commands never create one).
+func existingStore(dsn, dataDir string) (string, error) {
+	if dsn == "" {
+		dsn = "sqlite://" + filepath.Join(dataDir, vigilDB)
+	}
+	engine, path, err := store.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("--store: %w", err)
+	}
+	if engine == store.SQLite {
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Errorf("no Vigil store at %s (is --data-dir or --store right?): %w", path, err)
+		}
+	}
+	return dsn, nil
 }
 
 // keys are the public keys to trust: the --public-key files when given, else

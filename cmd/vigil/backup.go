@@ -60,7 +60,12 @@ writing meanwhile. The copy's audit trail is verified before the command succeed
 
 Not included: the audit signing key (keep it apart from the data, so a stolen backup
 cannot be re-signed), and the embedded Temporal server's database (temporal.db), which
-holds running workflows.`,
+holds running workflows.
+
+A PostgreSQL store (--store postgres://…) is backed up with PostgreSQL's own tools:
+  pg_dump --format=custom --file=vigil.dump 'postgres://vigil@db:5432/vigil'
+  pg_restore --clean --if-exists --dbname='postgres://vigil@db:5432/vigil' vigil.dump
+then check the restored trail with vigil audit verify --store ….`,
 		Example: "  vigil backup --data-dir /var/lib/vigil --out /backups/vigil-$(date +%F).db",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -132,6 +137,14 @@ or audit.trusted_keys after a rotation; in development copy the old DATA_DIR/aud
 			cfg, err := f.config(cmd)
 			if err != nil {
 				return err
+			}
+			if f.dsn != "" {
+				if engine, _, err := store.ParseDSN(f.dsn); err != nil {
+					return fmt.Errorf("--store: %w", err)
+				} else if engine != store.SQLite {
+					return store.ErrBackupEngine
+				}
+				return errors.New("restore puts a SQLite backup in place in --data-dir; --store is only for PostgreSQL, where pg_restore does it")
 			}
 			unlock, err := lockDataDir(cfg.DataDir)
 			if err != nil {

@@ -19,7 +19,7 @@ func TestCLI(t *testing.T) {
 		{name: "lint bad runbooks", args: []string{"runbook", "lint", "../../runbooks/testdata/bad"}, wantCode: 1,
 			wantOut: []string{"mistakes.yaml:14:1: unknown field \"stepz\"", "mistakes.yaml:19:14: step one: timeout", "problem(s) in 3 file(s)"}},
 		{name: "lint missing dir", args: []string{"runbook", "lint", "nope"}, wantCode: 1, wantOut: []string{"runbooks directory nope does not exist"}},
-		{name: "verify without store", args: []string{"audit", "verify", "--data-dir", "nope"}, wantCode: 1, wantOut: []string{"no Vigil store at nope/vigil.db (is --data-dir right?)"}},
+		{name: "verify without store", args: []string{"audit", "verify", "--data-dir", "nope"}, wantCode: 1, wantOut: []string{"no Vigil store at nope/vigil.db (is --data-dir or --store right?)"}},
 		{name: "bad log level", args: []string{"dev", "--log-level", "loud"}, wantCode: 1, wantOut: []string{`--log-level "loud"`}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 1, wantOut: []string{`unknown command "frobnicate"`}},
 	}

@@ -57,6 +57,6 @@ Start here:
 	}
 	root.AddCommand(newDevCmd(), newRunbookCmd(), newAuditCmd())
 	root.AddCommand(newTimelineCmd(), newReportCmd(), newBackupCmd(), newRestoreCmd())
-	root.AddCommand(newAnalyzeCmd(), newRCACmd())
+	root.AddCommand(newAnalyzeCmd(), newRCACmd(), newMigrateCmd())
 	return root
 }
