@@ -18,6 +18,49 @@ type Inhibitions struct {
 	mu       sync.Mutex
 	ih       *correlate.Inhibitor
 	observed int
+	// store and seen, when set, let Refresh observe alerts other replicas
+	// ingested: every alert event after seen.
+	store InhibitionStore
+	seen  int64
+}
+
+// InhibitionStore is where inhibitions find their source alerts.
+type InhibitionStore interface {
+	FiringAlerts(context.Context) ([]store.AlertIn, error)
+	LastEventID(context.Context) (int64, error)
+	AlertEventsAfter(ctx context.Context, after int64, limit int) ([]store.ObservedAlert, error)
+}
+
+var _ store.Refresher = (*Inhibitions)(nil)
+
+// refreshBatch is how many events Refresh reads at a time.
+const refreshBatch = 5000
+
+// Refresh observes the alerts stored since the last refresh, by any replica
+// (store.Refresher); this replica's own were observed already, and observing
+// an alert again changes nothing.
+func (in *Inhibitions) Refresh(ctx context.Context) error {
+	if in.store == nil {
+		return nil
+	}
+	for {
+		in.mu.Lock()
+		after := in.seen
+		in.mu.Unlock()
+		events, err := in.store.AlertEventsAfter(ctx, after, refreshBatch)
+		if err != nil || len(events) == 0 {
+			return err
+		}
+		in.mu.Lock()
+		for _, e := range events {
+			in.ih.Observe(correlate.Alert{Labels: e.Labels, StartsAt: e.StartsAt, EndsAt: e.EndsAt})
+		}
+		in.seen = events[len(events)-1].ID
+		in.mu.Unlock()
+		if len(events) < refreshBatch {
+			return nil
+		}
+	}
 }
 
 // pruneEvery is how many observations pass between forgetting resolved sources.
@@ -25,10 +68,15 @@ const pruneEvery = 1000
 
 // LoadInhibitions returns inhibitions for rules, with the alerts firing now
 // in the store as their possible sources.
-func LoadInhibitions(ctx context.Context, st interface {
-	FiringAlerts(context.Context) ([]store.AlertIn, error)
-}, rules []correlate.InhibitRule) (*Inhibitions, error) {
-	in := &Inhibitions{ih: correlate.NewInhibitor(rules...)}
+func LoadInhibitions(ctx context.Context, st InhibitionStore, rules []correlate.InhibitRule) (*Inhibitions, error) {
+	in := &Inhibitions{ih: correlate.NewInhibitor(rules...), store: st}
+	// Read before the firing alerts, so an alert stored in between is
+	// observed again by the first Refresh rather than missed.
+	seen, err := st.LastEventID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("inhibition: %w", err)
+	}
+	in.seen = seen
 	firing, err := st.FiringAlerts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inhibition: %w", err)

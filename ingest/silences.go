@@ -24,6 +24,7 @@ import (
 type SilenceStore interface {
 	PutSilence(ctx context.Context, s store.Silence, now time.Time) error
 	Silences(ctx context.Context) ([]store.Silence, error)
+	SilencesRevision(ctx context.Context) (int64, error)
 }
 
 // Silences are Alertmanager-style silences: while one is active, a new firing
@@ -38,24 +39,51 @@ type Silences struct {
 	mu  sync.Mutex
 	set *correlate.Silences
 	all map[string]store.Silence // as stored, for the API
+	rev int64                    // the store's silences revision set and all were read at
 }
 
 // LoadSilences reads the stored silences.
 func LoadSilences(ctx context.Context, st SilenceStore, logger *slog.Logger) (*Silences, error) {
-	s := &Silences{store: st, logger: logger, now: time.Now, set: correlate.NewSilences(), all: map[string]store.Silence{}}
-	stored, err := st.Silences(ctx)
-	if err != nil {
+	s := &Silences{store: st, logger: logger, now: time.Now, set: correlate.NewSilences(), all: map[string]store.Silence{}, rev: -1}
+	if err := s.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+var _ store.Refresher = (*Silences)(nil)
+
+// Refresh reloads the silences when the store's have changed since they were
+// last read (through any replica): the store calls it before each batch is
+// routed (store.Refresher).
+func (s *Silences) Refresh(ctx context.Context) error {
+	rev, err := s.store.SilencesRevision(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	current := rev == s.rev
+	s.mu.Unlock()
+	if current {
+		return nil
+	}
+	stored, err := s.store.Silences(ctx)
+	if err != nil {
+		return err
+	}
+	set, all := correlate.NewSilences(), make(map[string]store.Silence, len(stored))
 	for _, sl := range stored {
 		c, err := toCorrelate(sl)
 		if err != nil {
-			return nil, fmt.Errorf("silence %s: %w", sl.ID, err)
+			return fmt.Errorf("silence %s: %w", sl.ID, err)
 		}
-		s.set.Restore(c)
-		s.all[sl.ID] = sl
+		set.Restore(c)
+		all[sl.ID] = sl
 	}
-	return s, nil
+	s.mu.Lock()
+	s.set, s.all, s.rev = set, all, rev
+	s.mu.Unlock()
+	return nil
 }
 
 // Silencing implements store.Muter.
@@ -160,14 +188,16 @@ func (s *Silences) Create(ctx context.Context, req SilenceRequest) (SilenceView,
 	if len(problems) > 0 {
 		return SilenceView{}, problems
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Durable first: a silence the store does not have is not in force.
+	// Durable first: a silence the store does not have is not in force. No
+	// lock of s is held meanwhile: ingest holds the store's write lock while
+	// it asks Silencing.
 	if err := s.store.PutSilence(ctx, sl, now); err != nil {
 		return SilenceView{}, err
 	}
+	s.mu.Lock()
 	s.set.Restore(c)
 	s.all[sl.ID] = sl
+	s.mu.Unlock()
 	s.logger.Info("silence created", "id", sl.ID, "matchers", sl.Matchers, "ends_at", sl.EndsAt, "by", sl.CreatedBy)
 	return s.view(sl, now), nil
 }
@@ -175,9 +205,12 @@ func (s *Silences) Create(ctx context.Context, req SilenceRequest) (SilenceView,
 // Expire ends a silence now.
 func (s *Silences) Expire(ctx context.Context, id string) (SilenceView, error) {
 	now := s.now().UTC()
+	if err := s.Refresh(ctx); err != nil { // it may have been made on another replica
+		return SilenceView{}, err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sl, ok := s.all[id]
+	s.mu.Unlock()
 	switch {
 	case !ok:
 		return SilenceView{}, fmt.Errorf("%w %q", correlate.ErrUnknownSilence, id)
@@ -191,16 +224,25 @@ func (s *Silences) Expire(ctx context.Context, id string) (SilenceView, error) {
 	if err := s.store.PutSilence(ctx, sl, now); err != nil {
 		return SilenceView{}, err
 	}
+	s.mu.Lock()
 	if err := s.set.Expire(id, now); err != nil {
 		s.logger.Warn("silences: expire", "id", id, "err", err)
 	}
 	s.all[id] = sl
+	s.mu.Unlock()
 	s.logger.Info("silence expired", "id", id)
 	return s.view(sl, now), nil
 }
 
-// List returns every silence, newest first, with its state now.
+// List returns every silence, newest first, with its state now, including
+// those made through other replicas (when the store cannot be read, the last
+// known ones, and the failure is logged).
 func (s *Silences) List() []SilenceView {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Refresh(ctx); err != nil {
+		s.logger.Warn("silences: listing the last known silences", "err", err)
+	}
 	now := s.now().UTC()
 	s.mu.Lock()
 	out := make([]SilenceView, 0, len(s.all))

@@ -127,8 +127,11 @@ func (s *Store) SpoolPosition(ctx context.Context, spool string) (int64, error) 
 // in the same transaction after them.
 func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now time.Time, also func(*txn) error) (IngestResult, error) {
 	var outcomes []IngestOutcome
-	s.observe(alerts)
 	err := s.lockedTx(ctx, lockRouting, func(tx *txn) error {
+		if err := s.refreshMutes(ctx); err != nil {
+			return err
+		}
+		s.observe(alerts)
 		var err error
 		if outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now); err != nil || also == nil {
 			return err

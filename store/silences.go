@@ -42,12 +42,17 @@ func (s *Store) PutSilence(ctx context.Context, sl Silence, now time.Time) error
 	if err != nil {
 		return fmt.Errorf("store: silence %s: %w", sl.ID, err)
 	}
-	_, err = s.exec(ctx, `
-		INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at,
-			ends_at = excluded.ends_at, comment = excluded.comment, updated_at = excluded.updated_at`,
-		sl.ID, string(ms), ts(sl.StartsAt), ts(sl.EndsAt), sl.CreatedBy, sl.Comment, ts(sl.CreatedAt), ts(now))
+	err = s.tx(ctx, func(tx *txn) error {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO silences (id, matchers, starts_at, ends_at, created_by, comment, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at,
+				ends_at = excluded.ends_at, comment = excluded.comment, updated_at = excluded.updated_at`,
+			sl.ID, string(ms), ts(sl.StartsAt), ts(sl.EndsAt), sl.CreatedBy, sl.Comment, ts(sl.CreatedAt), ts(now)); err != nil {
+			return err
+		}
+		return bumpRevision(ctx, tx, revSilences)
+	})
 	if err != nil {
 		return fmt.Errorf("store: silence %s: %w", sl.ID, err)
 	}
@@ -78,6 +83,91 @@ func (s *Store) Silences(ctx context.Context) ([]Silence, error) {
 }
 
 // silenced reports whether the store's muter mutes labels at at.
+// revSilences is the revision PutSilence bumps.
+const revSilences = "silences"
+
+func bumpRevision(ctx context.Context, tx *txn, name string) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO revisions (name, rev) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET rev = revisions.rev + 1`, name)
+	return err
+}
+
+// SilencesRevision grows with every change to the stored silences (0 before
+// the first): a copy read at one revision is current while it stays.
+func (s *Store) SilencesRevision(ctx context.Context) (int64, error) {
+	var rev int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(rev), 0) FROM revisions WHERE name = ?`, revSilences).Scan(&rev)
+	if err != nil {
+		return 0, fmt.Errorf("store: silences revision: %w", err)
+	}
+	return rev, nil
+}
+
+// A Refresher is a Muter whose state other replicas change too (silences
+// created through another replica's API, alerts another replica ingested).
+// Ingest calls Refresh in every routing transaction once that holds the
+// routing lock, so mute decisions are made on everything any replica
+// committed before.
+type Refresher interface {
+	Refresh(ctx context.Context) error
+}
+
+// refreshMutes brings every Refresher muter up to date.
+func (s *Store) refreshMutes(ctx context.Context) error {
+	for _, m := range s.mute {
+		if r, ok := m.(Refresher); ok {
+			if err := r.Refresh(ctx); err != nil {
+				return fmt.Errorf("refresh mutes: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// ObservedAlert is an alert event as inhibition observes it.
+type ObservedAlert struct {
+	ID               int64
+	Labels           map[string]string
+	StartsAt, EndsAt time.Time
+}
+
+// AlertEventsAfter returns up to limit alert events stored after event id
+// after, oldest first. Events are stored under the routing lock, so ids grow
+// in commit order: reading on from the last id seen misses none.
+func (s *Store) AlertEventsAfter(ctx context.Context, after int64, limit int) ([]ObservedAlert, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT id, labels, starts_at, ends_at FROM events
+		WHERE id > ? AND kind = 'alert' ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert events after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var out []ObservedAlert
+	for rows.Next() {
+		var a ObservedAlert
+		var labels, starts, ends string
+		if err := rows.Scan(&a.ID, &labels, &starts, &ends); err != nil {
+			return nil, fmt.Errorf("store: alert events after %d: %w", after, err)
+		}
+		if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
+			return nil, fmt.Errorf("store: event %d: %w", a.ID, err)
+		}
+		a.StartsAt, a.EndsAt = parseTS(starts), parseTS(ends)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// LastEventID is the id of the newest stored event (0 when there is none).
+func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: last event: %w", err)
+	}
+	return id, nil
+}
+
 func (s *Store) silenced(labels map[string]string, at time.Time) bool {
 	for _, m := range s.mute {
 		if len(m.Silencing(labels, at)) > 0 {

@@ -1,4 +1,4 @@
--- Vigil's schema on PostgreSQL: the tables SQLite's migrations 0001 to 0011
+-- Vigil's schema on PostgreSQL: the tables SQLite's migrations 0001 to 0012
 -- build, in their final form. Times are text (RFC 3339, UTC, nanoseconds) as
 -- on SQLite, so text order is time order and both engines share every query.
 -- Comments on each table's meaning are in ../sqlite.
@@ -158,6 +158,11 @@ CREATE TABLE spool_positions (
     spool      TEXT PRIMARY KEY,
     position   BIGINT NOT NULL,
     updated_at TEXT NOT NULL
+);
+
+CREATE TABLE revisions (
+    name TEXT PRIMARY KEY,
+    rev  BIGINT NOT NULL
 );
 
 CREATE TABLE leases (
