@@ -22,11 +22,27 @@ func (s *Store) SaveIncident(ctx context.Context, inc incident.Incident, version
 		return fmt.Errorf("store: save incident %s: %w", inc.ID, err)
 	}
 	err = s.tx(ctx, func(tx *txn) error {
+		// A resolve the workflow decided before it saw every alert state the
+		// store has routed to the incident keeps the row's status: routing
+		// goes on sending the group's alerts here, and the workflow, once it
+		// has them, reopens the incident (or, finished, has them rerouted).
+		// Marking it resolved at once would open a second incident for the
+		// same group beside the one the workflow is about to reopen.
+		status := string(inc.Status)
+		if inc.Status == incident.StatusResolved {
+			behind, err := projectionBehind(ctx, tx, inc)
+			if err != nil {
+				return err
+			}
+			if behind {
+				status = ""
+			}
+		}
 		res, err := tx.ExecContext(ctx, `
-			UPDATE incidents SET status = CASE WHEN merged_into IS NULL THEN ? ELSE 'resolved' END,
-				title = ?, severity = ?, updated_at = ?, state = ?, version = ?
-			WHERE id = ? AND version < ?`,
-			string(inc.Status), inc.Title, inc.Severity, ts(inc.UpdatedAt), string(state), version, inc.ID, version)
+			UPDATE incidents SET status = CASE WHEN merged_into IS NOT NULL THEN 'resolved' WHEN ?1 = '' THEN status ELSE ?1 END,
+				title = ?2, severity = ?3, updated_at = ?4, state = ?5, version = ?6
+			WHERE id = ?7 AND version < ?6`,
+			status, inc.Title, inc.Severity, ts(inc.UpdatedAt), string(state), version, inc.ID)
 		if err != nil {
 			return err
 		}
@@ -117,4 +133,29 @@ func scanIncident(row interface{ Scan(...any) error }) (incident.Incident, error
 	// The row's status wins: Reroute may close an incident whose workflow is gone.
 	inc.Status = incident.Status(status)
 	return inc, nil
+}
+
+// projectionBehind reports whether the store holds an alert state routed to
+// inc that inc does not show: an alert it does not list, or one whose status
+// or start differs. Every such state is an event on its way to the workflow.
+func projectionBehind(ctx context.Context, tx *txn, inc incident.Incident) (bool, error) {
+	known := make(map[string]incident.Alert, len(inc.Alerts))
+	for _, a := range inc.Alerts {
+		known[a.Fingerprint] = a
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT fingerprint, status, starts_at FROM alerts WHERE incident_id = ?`, inc.ID)
+	if err != nil {
+		return false, fmt.Errorf("alerts of %s: %w", inc.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fp, status, start string
+		if err := rows.Scan(&fp, &status, &start); err != nil {
+			return false, err
+		}
+		if a, ok := known[fp]; !ok || a.Status != status || ts(a.StartsAt) != start {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }

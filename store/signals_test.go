@@ -69,7 +69,9 @@ func TestIngestEventsRouting(t *testing.T) {
 		}
 
 		// Once the incident resolves, a new signal for its service no longer joins it.
-		if err := s.SaveIncident(ctx, incident.Incident{ID: open, Status: incident.StatusResolved, Services: []string{"checkout"}}, 2); err != nil {
+		resolved := incident.Incident{ID: open, Status: incident.StatusResolved, Services: []string{"checkout"},
+			Alerts: []incident.Alert{{Fingerprint: "a1", Status: "firing", StartsAt: t0}}}
+		if err := s.SaveIncident(ctx, resolved, 2); err != nil {
 			t.Fatal(err)
 		}
 		res, _ := s.IngestEvents(ctx, "signals", []SignalIn{signal("m2", "checkout", incident.KindMetricAnomaly, false)}, t0.Add(time.Hour))

@@ -136,7 +136,8 @@ func TestResolvedIncidentGetsNoNewAlerts(t *testing.T) {
 		if _, err := s.IngestAlerts(ctx, "am", []AlertIn{alert("a1", "HighLatency", "checkout", "firing", t0)}, t0); err != nil {
 			t.Fatal(err)
 		}
-		inc := incident.Incident{ID: "incident-1-highlatency-checkout", Status: incident.StatusResolved, Title: "HighLatency on checkout", UpdatedAt: t0}
+		inc := incident.Incident{ID: "incident-1-highlatency-checkout", Status: incident.StatusResolved, Title: "HighLatency on checkout", UpdatedAt: t0,
+			Alerts: []incident.Alert{{Fingerprint: "a1", Status: "firing", StartsAt: t0}}} // resolved by hand while it fires
 		if err := s.SaveIncident(ctx, inc, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -144,6 +145,47 @@ func TestResolvedIncidentGetsNoNewAlerts(t *testing.T) {
 		res, err := s.IngestAlerts(ctx, "am", []AlertIn{alert("a1", "HighLatency", "checkout", "firing", t0.Add(time.Hour))}, t0)
 		if err != nil || !reflect.DeepEqual(res.Incidents, []string{"incident-2-highlatency-checkout"}) {
 			t.Fatalf("refire: %+v, %v", res, err)
+		}
+	})
+}
+
+// TestResolveBehindRoutingKeepsTheIncidentOpen: the workflow resolves its
+// incident on the alert states it has seen while the store has already routed
+// a new firing to it. The save keeps the incident open, so the group's next
+// alert joins it rather than opening a second incident beside the one the
+// workflow reopens when the firing reaches it.
+func TestResolveBehindRoutingKeepsTheIncidentOpen(t *testing.T) {
+	eachEngine(t, func(t *testing.T) {
+		s := openTest(t)
+		ctx := context.Background()
+		id := "incident-1-highlatency-checkout"
+		for _, a := range []AlertIn{
+			alert("a1", "HighLatency", "checkout", "firing", t0),
+			alert("a1", "HighLatency", "checkout", "resolved", t0),
+			alert("a1", "HighLatency", "checkout", "firing", t0.Add(time.Hour)), // fires again before the save below
+		} {
+			if res, err := s.IngestAlerts(ctx, "am", []AlertIn{a}, t0); err != nil || !reflect.DeepEqual(res.Incidents, []string{id}) {
+				t.Fatalf("ingest %s %s: %+v, %v", a.Fingerprint, a.Status, res, err)
+			}
+		}
+		seen := []incident.Alert{{Fingerprint: "a1", Status: "resolved", StartsAt: t0}}
+		if err := s.SaveIncident(ctx, incident.Incident{ID: id, Status: incident.StatusResolved, Alerts: seen, UpdatedAt: t0}, 1); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Incident(ctx, id); got.Status == incident.StatusResolved {
+			t.Fatalf("a resolve behind routing closed the incident: %+v", got)
+		}
+		res, err := s.IngestAlerts(ctx, "am", []AlertIn{alert("a2", "HighLatency", "checkout", "firing", t0.Add(time.Hour))}, t0)
+		if err != nil || !reflect.DeepEqual(res.Incidents, []string{id}) {
+			t.Fatalf("the group's next alert: %+v, %v; want it to join %s", res, err, id)
+		}
+		// Once the workflow has seen everything, its resolve holds.
+		seen = []incident.Alert{{Fingerprint: "a1", Status: "firing", StartsAt: t0.Add(time.Hour)}, {Fingerprint: "a2", Status: "firing", StartsAt: t0.Add(time.Hour)}}
+		if err := s.SaveIncident(ctx, incident.Incident{ID: id, Status: incident.StatusResolved, Alerts: seen, UpdatedAt: t0}, 2); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Incident(ctx, id); got.Status != incident.StatusResolved {
+			t.Errorf("a resolve on every alert state did not hold: %s", got.Status)
 		}
 	})
 }
