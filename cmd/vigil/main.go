@@ -55,7 +55,7 @@ Start here:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newRunbookCmd(), newAuditCmd())
+	root.AddCommand(newDevCmd(), newTemporalServerCmd(), newRunbookCmd(), newAuditCmd())
 	root.AddCommand(newTimelineCmd(), newReportCmd(), newBackupCmd(), newRestoreCmd())
 	root.AddCommand(newAnalyzeCmd(), newRCACmd(), newMigrateCmd())
 	return root

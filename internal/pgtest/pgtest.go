@@ -153,6 +153,15 @@ func DSN(t testing.TB) string {
 	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
+	DropAtCleanup(t, name)
+	return WithDatabase(AdminDSN(), name)
+}
+
+// DropAtCleanup drops database name, if it exists then, when t ends: for a
+// database the code under test creates itself (say beside one from DSN).
+// Connections still open to it are closed.
+func DropAtCleanup(t testing.TB, name string) {
+	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -162,11 +171,10 @@ func DSN(t testing.TB) string {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 			t.Logf("pgtest: drop %s: %v", name, err)
 		}
 	})
-	return WithDatabase(AdminDSN(), name)
 }
 
 // WithDatabase returns dsn naming database name instead of its own.
