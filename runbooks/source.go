@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"strings"
 	"path/filepath"
 	"slices"
 	"time"
@@ -43,10 +44,18 @@ func (d Dir) paths() ([]string, []fs.FileInfo, error) {
 		if err != nil {
 			return err
 		}
+		// Hidden directories are skipped: .git, and the ..TIMESTAMP
+		// directories behind a Kubernetes ConfigMap volume, whose files
+		// appear again as symlinks at the top.
+		if e.IsDir() && path != string(d) && strings.HasPrefix(e.Name(), ".") {
+			return filepath.SkipDir
+		}
 		if ext := filepath.Ext(path); e.IsDir() || (ext != ".yaml" && ext != ".yml") {
 			return nil
 		}
-		info, err := e.Info()
+		// The file's own size and time, through a symlink: a ConfigMap
+		// update swaps what the links point at, not the links.
+		info, err := os.Stat(path)
 		if err != nil {
 			return err
 		}

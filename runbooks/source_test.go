@@ -268,3 +268,48 @@ func TestParseGitHubRepo(t *testing.T) {
 		}
 	}
 }
+
+// TestDirAsConfigMapVolume: a Kubernetes ConfigMap volume holds each file as
+// a symlink through ..data into a hidden ..TIMESTAMP directory, and an update
+// swaps ..data. Each runbook loads once, and the swap is seen.
+func TestDirAsConfigMapVolume(t *testing.T) {
+	dir := t.TempDir()
+	version := func(name, title string) {
+		t.Helper()
+		v := filepath.Join(dir, name)
+		if err := os.Mkdir(v, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(v, "a.yaml"), []byte(runbookYAML("alpha", title)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(name, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version("..2026_12_08_01", "A1")
+	if err := os.Symlink(filepath.Join("..data", "a.yaml"), filepath.Join(dir, "a.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	h := NewHolder(&Library{})
+	rl := &Reloader{Source: Dir(dir), Holder: h, Directory: Directory{Groups: map[string][]string{"oncall": {"a"}}},
+		Logger: slog.New(slog.DiscardHandler)}
+	ctx := context.Background()
+	for i, want := range []string{"A1", "A2, a longer title"} {
+		if i > 0 {
+			version("..2026_12_08_02", want)
+		}
+		ps, err := rl.Poll(ctx)
+		if err != nil || len(ps) > 0 {
+			t.Fatalf("load %d: %v %v", i, ps, err)
+		}
+		rbs := h.Current().Runbooks
+		if len(rbs) != 1 || rbs[0].Title != want {
+			t.Fatalf("load %d: %d runbook(s), first %+v; want alpha once, titled %q", i, len(rbs), rbs, want)
+		}
+	}
+}
