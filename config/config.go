@@ -72,12 +72,27 @@ type Config struct {
 	Changes Changes `yaml:"changes"`
 	// Assist configures the optional investigation assistant (assist.go).
 	Assist Assist `yaml:"assist"`
+	// HA configures replicas sharing one store (`vigil serve`).
+	HA HA `yaml:"ha"`
+}
+
+// HA configures how replicas sharing one store split the singleton loops:
+// the outbox dispatcher, the GitHub and Prometheus pollers, log file tails
+// and retention each run on the one worker replica holding its lease.
+type HA struct {
+	// LeaseTTL is how long a lease lasts without renewal. Its holder renews
+	// it every third of that; when the holder dies, another worker replica
+	// takes the loop over within about LeaseTTL (at once when the holder
+	// stops cleanly, as it gives its leases up). Replicas' clocks must agree
+	// to well within it. Default 15s; at least 3s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // Temporal configures the connection to Temporal.
 type Temporal struct {
 	// Address of an external cluster's frontend (host:port). Empty runs the embedded
-	// server persisted under DataDir.
+	// server persisted under DataDir with `vigil dev`; `vigil serve` requires it
+	// (or --temporal-address).
 	Address string `yaml:"address"`
 	// Namespace for all workflows. Default "default".
 	Namespace string `yaml:"namespace"`
@@ -256,6 +271,7 @@ func Default() Config {
 		Logs:     defaultLogs(),
 		Anomaly:  Anomaly{AlertLevel: anomaly.DefaultConfig().AlertLevel},
 		Forecast: ForecastSettings{Every: 5 * time.Minute},
+		HA:       HA{LeaseTTL: 15 * time.Second},
 	}
 }
 
@@ -369,6 +385,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Runbooks.GitHub != "" && !githubRepoRE.MatchString(c.Runbooks.GitHub) {
 		bad("runbooks.github", "%q must be owner/repo@ref:path (e.g. acme/runbooks@main:runbooks)", c.Runbooks.GitHub)
+	}
+	if c.HA.LeaseTTL != 0 && c.HA.LeaseTTL < 3*time.Second { // 0: a Config built without Default
+		bad("ha.lease_ttl", "must be at least 3s, got %s (default 15s)", c.HA.LeaseTTL)
 	}
 	if c.Runbooks.Sync < 10*time.Second {
 		bad("runbooks.sync", "must be at least 10s, got %s (default 1m); GitHub rate-limits API calls", c.Runbooks.Sync)

@@ -71,6 +71,7 @@ func TestLoad(t *testing.T) {
 			"ingest.inhibit_rules[0]: needs source_matchers and target_matchers",
 			`group name "bad name"`,
 			"groups.empty: has no members",
+			"ha.lease_ttl: must be at least 3s, got 1s",
 		}},
 	}
 	for _, tt := range tests {

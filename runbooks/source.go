@@ -11,9 +11,9 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"strings"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 

@@ -58,9 +58,23 @@ type Console struct {
 	Poll time.Duration
 
 	pages    *template.Template
+	routes   Routes
 	stopOnce sync.Once
 	stop     chan struct{}
 }
+
+// Routes selects the console's routes, so replicas can serve the pages and
+// the API apart.
+type Routes int
+
+// The console's routes.
+const (
+	// Pages are the web pages, the login form and the page assets.
+	Pages Routes = 1 << iota
+	// API is the incidents API under /api/v1/ (incidents, decisions, acts,
+	// inputs, runs, timelines, reports).
+	API
+)
 
 // Verification strings recorded with decisions made in development mode.
 const (
@@ -72,9 +86,13 @@ const (
 // authentication (page and api); state-changing routes also refuse cross-origin
 // browser requests (CSRF), so another site cannot approve for you. To add a
 // page, add one line here: c.page(mux, "GET /incidents/{id}/thing", c.pageThing).
-func (c *Console) Register(mux *http.ServeMux) {
+func (c *Console) Register(mux *http.ServeMux) { c.RegisterRoutes(mux, Pages|API) }
+
+// RegisterRoutes is Register for the pages, the API or both. Call it once.
+func (c *Console) RegisterRoutes(mux *http.ServeMux, routes Routes) {
 	c.pages = template.Must(template.New("").Funcs(funcs).ParseFS(assets, "assets/*.html"))
 	c.stop = make(chan struct{})
+	c.routes = routes
 	c.api(mux, "GET /api/v1/incidents", c.apiList)
 	c.api(mux, "GET /api/v1/incidents/{id}", c.apiGet)
 	c.api(mux, "POST /api/v1/incidents/{id}/decisions", c.apiDecide)
@@ -87,7 +105,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	c.open(mux, "POST /logout", c.pageLogout)
 	c.registerReview(mux) // timelines and reports: review.go
 	c.registerActs(mux)   // acts, input answers, manual runs: acts.go
-	mux.Handle("GET /assets/", http.FileServerFS(assets))
+	if routes&Pages != 0 {
+		mux.Handle("GET /assets/", http.FileServerFS(assets))
+	}
 }
 
 // Shutdown ends live pages' event streams, so an HTTP server shutting down does
@@ -102,6 +122,9 @@ func (c *Console) Shutdown() {
 
 // page registers a page: unauthenticated visitors are sent to the login form.
 func (c *Console) page(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	if c.routes&Pages == 0 {
+		return
+	}
 	mux.Handle(pattern, c.guard(pattern, h, func(w http.ResponseWriter, r *http.Request) {
 		if len(c.Auth.opts.Users) == 0 {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -114,6 +137,9 @@ func (c *Console) page(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 
 // api registers an API route: unauthenticated calls get 401.
 func (c *Console) api(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	if c.routes&API == 0 {
+		return
+	}
 	mux.Handle(pattern, c.guard(pattern, h, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnauthorized, Message: "authentication required: send Authorization: Bearer <token> (console.users in vigil.yaml)"})
@@ -123,6 +149,9 @@ func (c *Console) api(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 // open registers a route anyone may reach (the login form), CSRF-protected when
 // it changes state.
 func (c *Console) open(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	if c.routes&Pages == 0 {
+		return
+	}
 	var handler http.Handler = h
 	if strings.HasPrefix(pattern, "POST ") {
 		handler = http.NewCrossOriginProtection().Handler(handler)

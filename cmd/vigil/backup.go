@@ -1,19 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/store"
 )
 
@@ -177,40 +173,4 @@ or audit.trusted_keys after a rotation; in development copy the old DATA_DIR/aud
 	cmd.Flags().StringVar(&from, "from", "", "the backup file")
 	cmd.Flags().BoolVar(&force, "force", false, "replace a store already in the data directory (kept aside)")
 	return cmd
-}
-
-// pruneEvery is how often retention runs.
-const pruneEvery = time.Hour
-
-// startRetention prunes raw events older than retention.events_days now and
-// every hour, until the returned stop is called. It does nothing when events are
-// kept forever.
-func startRetention(ctx context.Context, st *store.Store, r config.Retention, logger *slog.Logger) (stop func()) {
-	if r.EventsDays <= 0 {
-		return func() {}
-	}
-	keep := time.Duration(r.EventsDays) * 24 * time.Hour
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(pruneEvery)
-		defer t.Stop()
-		for {
-			now := time.Now()
-			n, err := st.PruneEvents(ctx, now.Add(-keep), now)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				logger.Error("retention: prune events", "err", err)
-			case n > 0:
-				logger.Info("retention: pruned raw events (recorded in the audit trail)", "count", n, "older_than_days", r.EventsDays)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }

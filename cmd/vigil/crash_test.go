@@ -1,9 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"database/sql"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,41 +17,54 @@ import (
 
 // process is `vigil dev` running as a real subprocess.
 type process struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *syncBuffer
+	cmd    *exec.Cmd
+	url    string
+	logs   *syncBuffer
+	exited chan struct{} // closed once the process has exited
 }
 
+// startProcess runs `vigil dev` on a free port and waits until /readyz
+// answers 200.
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"dev", "--http-addr", "127.0.0.1:0"}, args...)...)
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], append([]string{"dev", "--http-addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "VIGIL_TEST_AS_MAIN=1")
 	logs := &syncBuffer{}
-	cmd.Stderr = logs
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, logs: logs}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := consoleURL.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
+	p := &process{cmd: cmd, url: "http://" + addr, logs: logs, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.exited })
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(p.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
 			}
 		}
-	}()
-	select {
-	case p.url = <-urls:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("vigil dev did not start:\n%s", logs)
+		select {
+		case <-p.exited:
+			t.Fatalf("vigil dev exited: %v\n%s", cmd.ProcessState, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vigil dev is not ready on %s:\n%s", addr, logs)
+		}
 	}
-	return p
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // TestCrashMidStepNeverRunsItTwice kills Vigil with SIGKILL while a step that
@@ -103,7 +118,7 @@ steps:
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = p.cmd.Wait()
+	<-p.exited
 	time.Sleep(4 * time.Second) // let an orphaned step process finish, if it lives on
 
 	p = startProcess(t, args...)

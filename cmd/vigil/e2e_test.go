@@ -47,14 +47,14 @@ type vigil struct {
 	stop func() error
 }
 
-var consoleURL = regexp.MustCompile(`console:\s+(http://\S+)/`)
-
 func startVigil(t *testing.T, dataDir string, logs *syncBuffer) *vigil {
 	t.Helper()
 	return startVigilWith(t, dataDir, logs, nil)
 }
 
-// startVigilWith starts Vigil with configuration changed by edit (may be nil).
+// startVigilWith starts Vigil as `vigil dev` does (startDev: the data
+// directory's lock, the embedded Temporal server, every role) with
+// configuration changed by edit (may be nil), listening on a free port.
 func startVigilWith(t *testing.T, dataDir string, logs *syncBuffer, edit func(*config.Config)) *vigil {
 	t.Helper()
 	cfg := config.Default()
@@ -62,31 +62,16 @@ func startVigilWith(t *testing.T, dataDir string, logs *syncBuffer, edit func(*c
 	if edit != nil {
 		edit(&cfg)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	done := make(chan error, 1)
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	go func() { done <- devMain(ctx, cfg, false, logger, out) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := consoleURL.FindStringSubmatch(out.String()); m != nil {
-			var once sync.Once
-			var err error
-			return &vigil{url: m[1], stop: func() error {
-				once.Do(func() { cancel(); err = <-done })
-				return err
-			}}
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("vigil dev exited: %v\n%s", err, logs)
-		case <-time.After(20 * time.Millisecond):
-		}
+	d, err := startDev(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatalf("vigil dev did not start: %v\n%s", err, logs)
 	}
-	cancel()
-	t.Fatalf("vigil dev did not print its console URL:\n%s", logs)
-	return nil
+	var once sync.Once
+	return &vigil{url: "http://" + d.app.Addr(), stop: func() error {
+		once.Do(func() { err = d.stop() })
+		return err
+	}}
 }
 
 func call(t *testing.T, method, url, body string) (int, map[string]any) {

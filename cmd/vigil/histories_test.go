@@ -19,6 +19,7 @@ import (
 	"github.com/vigilops/vigil/bot/console"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/internal/app"
 	"github.com/vigilops/vigil/internal/devtemporal"
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
@@ -59,7 +60,7 @@ func TestRecordHistories(t *testing.T) {
 	w.RegisterWorkflow(workflows.RemediationWorkflow)
 	w.RegisterActivity(&activities.Activities{Store: st, Chat: console.Thread{Store: st}, Runbooks: runbooks.NewHolder(lib), Groups: groups, Steps: runbooks.Executor{}})
 	w.RegisterActivity(&activities.Review{Store: st, Chat: console.Thread{Store: st}})
-	off, err := newAssistant(config.Default(), nil, slog.New(slog.DiscardHandler))
+	off, err := app.NewAssistant(config.Default(), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

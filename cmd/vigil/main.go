@@ -1,5 +1,6 @@
 // Command vigil is Vigil's single binary: `vigil dev` runs everything in one
-// process; other subcommands lint runbooks and verify the audit trail.
+// process, `vigil serve` runs production replicas; other subcommands lint
+// runbooks and verify the audit trail.
 package main
 
 import (
@@ -48,6 +49,7 @@ tamper-evident audit trail.
 
 Start here:
   vigil dev --demo        run everything locally and play a demo incident
+  vigil serve ...         run a production replica (PostgreSQL, a Temporal cluster, roles)
   vigil runbook lint DIR  check runbook files
   vigil audit verify      check the audit trail's hash chain
   vigil analyze ...       score a metric series or mine a log file offline
@@ -55,7 +57,7 @@ Start here:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newTemporalServerCmd(), newRunbookCmd(), newAuditCmd())
+	root.AddCommand(newDevCmd(), newServeCmd(), newTemporalServerCmd(), newRunbookCmd(), newAuditCmd())
 	root.AddCommand(newTimelineCmd(), newReportCmd(), newBackupCmd(), newRestoreCmd())
 	root.AddCommand(newAnalyzeCmd(), newRCACmd(), newMigrateCmd())
 	return root

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
-	"github.com/google/go-github/v60/github"
 	"github.com/spf13/cobra"
 
 	"github.com/vigilops/vigil/config"
@@ -295,44 +292,4 @@ func inputType(ip runbooks.InputParam) string {
 	default:
 		return ip.Type
 	}
-}
-
-// startRunbooks loads the runbook library from its source (runbooks.github when
-// set, else runbooks.dir) and keeps it current until ctx is done. It also returns
-// the GitHub client for github steps, nil when no github.token is configured.
-// A directory that cannot be read stops Vigil from starting; an unreachable
-// GitHub only delays the runbooks until a later sync succeeds.
-func startRunbooks(ctx context.Context, cfg config.Config, logger *slog.Logger) (*runbooks.Holder, *github.Client, error) {
-	var token string
-	if cfg.GitHub.Token != "" {
-		var err error
-		if token, err = cfg.GitHub.Token.Resolve(); err != nil {
-			return nil, nil, fmt.Errorf("github.token: %w", err)
-		}
-	}
-	gh, err := runbooks.NewGitHubClient(cfg.GitHub.BaseURL, token, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	rl := &runbooks.Reloader{
-		Source: runbooks.Dir(cfg.Runbooks.Dir), Interval: cfg.Runbooks.Reload,
-		Directory: directory(cfg), Holder: runbooks.NewHolder(&runbooks.Library{Directory: directory(cfg)}), Logger: logger,
-	}
-	if cfg.Runbooks.GitHub != "" {
-		if rl.Source, err = runbooks.ParseGitHubRepo(cfg.Runbooks.GitHub, gh); err != nil {
-			return nil, nil, err
-		}
-		rl.Interval = cfg.Runbooks.Sync
-	}
-	if _, err := rl.Poll(ctx); err != nil {
-		if cfg.Runbooks.GitHub == "" {
-			return nil, nil, err
-		}
-		logger.Error("runbooks not loaded yet; retrying at every sync", "source", rl.Source.String(), "err", err)
-	}
-	go rl.Run(ctx)
-	if token == "" {
-		gh = nil
-	}
-	return rl.Holder, gh, nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -32,10 +32,10 @@ func (s *recordingSink) IngestEvents(_ context.Context, source string, events []
 	return store.IngestResult{Accepted: len(events)}, nil
 }
 
-// TestStartSignals wires the signal sources from configuration and checks
+// TestWireSignals wires the signal sources from configuration and checks
 // each is live: the receivers behind the ingest tokens, a file tail that
 // saves its offset, and a Prometheus source asking for its query.
-func TestStartSignals(t *testing.T) {
+func TestWireSignals(t *testing.T) {
 	var mu sync.Mutex
 	var asked []string
 	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,11 +65,22 @@ func TestStartSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	stop, err := startSignals(context.Background(), cfg, &recordingSink{}, st, mux, []string{"s3cret"}, func() {}, slog.New(slog.DiscardHandler))
-	if err != nil {
+	var r runs
+	if err := wireSignals(&r, AllRoles(), cfg, &recordingSink{}, st, mux, []string{"s3cret"}, func() {}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	if len(r.loops) != 2 || len(r.singletons) != 2 || r.singletons[0].name != "prometheus" || r.singletons[1].name != "log-tail" {
+		t.Fatalf("%d loops and singletons %+v, want the two push pipelines and the prometheus and log-tail singletons", len(r.loops), r.singletons)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for _, f := range r.loops {
+		wg.Go(func() { f(ctx) })
+	}
+	for _, s := range r.singletons {
+		wg.Go(func() { s.run(ctx) })
+	}
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -147,5 +158,36 @@ func TestSignalSinkPolicy(t *testing.T) {
 	want := map[incident.EventKind]bool{incident.KindPredicted: true, incident.KindMetricAnomaly: true, incident.KindLogAnomaly: false}
 	if !reflect.DeepEqual(s.Open, want) || !reflect.DeepEqual(s.GroupBy, cfg.Ingest.GroupBy) {
 		t.Errorf("sink = %+v, want Open %v and the alerts' group_by", s, want)
+	}
+}
+
+// Receivers are ingest's, the Prometheus source and the tails the worker's.
+func TestWireSignalsByRole(t *testing.T) {
+	cfg := config.Default()
+	cfg.Metrics.Prometheus.URL = "http://prometheus.invalid:9090"
+	cfg.Metrics.Prometheus.Queries = []config.PromQuery{{Name: "up", Query: "up"}}
+	cfg.Logs.Files = []config.LogFile{{Path: filepath.Join(t.TempDir(), "app.log")}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		roles      Roles
+		loops      int
+		singletons int
+		receivers  bool
+	}{
+		{Roles{RoleIngest}, 2, 0, true},
+		{Roles{RoleWorker}, 0, 2, false},
+		{Roles{RoleAPI, RoleConsole}, 0, 0, false},
+	} {
+		mux := http.NewServeMux()
+		var r runs
+		if err := wireSignals(&r, tc.roles, cfg, &recordingSink{}, nil, mux, nil, func() {}, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+		_, pattern := mux.Handler(httptest.NewRequest(http.MethodPost, "/api/v1/metrics", nil))
+		if len(r.loops) != tc.loops || len(r.singletons) != tc.singletons || (pattern != "") != tc.receivers {
+			t.Errorf("roles %s: %d loops, %d singletons, receiver %q; want %d, %d, receivers %v", tc.roles, len(r.loops), len(r.singletons), pattern, tc.loops, tc.singletons, tc.receivers)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -31,34 +31,34 @@ func serviceCatalog(cfg config.Config) *changes.Catalog {
 	return changes.NewCatalog(services)
 }
 
-// startChanges registers the GitHub webhook on mux when changes.webhook_secret
-// is set (outside the bearer tokens: the HMAC signature is its
-// authentication), and polls GitHub for changes when changes.poll is set,
-// through gh (validation requires github.token for polling). The returned
-// stop ends the poller and waits for it.
-func startChanges(ctx context.Context, cfg config.Config, st *store.Store, gh *github.Client, mux *http.ServeMux, notify func(), logger *slog.Logger) (stop func(), err error) {
+// wireChanges registers the GitHub webhook on mux (ingest role) when
+// changes.webhook_secret is set (outside the bearer tokens: the HMAC
+// signature is its authentication), and adds the GitHub change poller as a
+// singleton (worker role) when changes.poll is set, through gh (validation
+// requires github.token for polling).
+func wireChanges(r *runs, roles Roles, cfg config.Config, st *store.Store, gh *github.Client, mux *http.ServeMux, notify func(), logger *slog.Logger) error {
 	logger = logger.With("component", "changes")
 	catalog := serviceCatalog(cfg)
-	if cfg.Changes.WebhookSecret != "" {
+	if cfg.Changes.WebhookSecret != "" && roles.Has(RoleIngest) {
 		secret, err := cfg.Changes.WebhookSecret.Resolve()
 		if err != nil {
-			return nil, fmt.Errorf("changes.webhook_secret: %w", err)
+			return fmt.Errorf("changes.webhook_secret: %w", err)
 		}
 		mux.Handle("POST /api/v1/github/webhook", &ingest.GitHub{Store: st, Secret: []byte(secret), Catalog: catalog, Notify: notify, Logger: logger})
 		logger.Info("GitHub webhooks on", "path", "/api/v1/github/webhook")
 	}
-	if cfg.Changes.Poll == 0 {
-		return func() {}, nil
+	if cfg.Changes.Poll == 0 || !roles.Has(RoleWorker) {
+		return nil
 	}
 	p := &changes.Poller{
 		Fetcher: changes.NewFetcher(gh, catalog, cfg.Changes.LookbackOrDefault(), logger), Store: st,
 		Interval: cfg.Changes.Poll, Notify: notify, Logger: logger, Now: time.Now,
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	logger.Info("polling GitHub for changes", "repos", catalog.Repos(), "every", cfg.Changes.Poll)
-	return func() { cancel(); <-done }, nil
+	r.singleton("changes-poll", func(ctx context.Context) {
+		logger.Info("polling GitHub for changes", "repos", catalog.Repos(), "every", cfg.Changes.Poll)
+		p.Run(ctx)
+	})
+	return nil
 }
 
 // correlateIngest makes ingest route signals through analyzers/correlate, over
@@ -119,8 +119,9 @@ func loadInhibitions(ctx context.Context, st *store.Store, rules []config.Inhibi
 // changeLookup returns the dispatcher's hook that, for each new incident,
 // fetches the changes to its services before its onset through the GitHub API
 // (changes.Lookup). It returns nil when there is nothing to ask: no
-// github.token, or no service in the catalogue with a repository.
-func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st *store.Store, notify func(), logger *slog.Logger) func(store.Delivery) {
+// github.token, or no service in the catalogue with a repository. Each
+// lookup runs in a goroutine of its own, started by spawn (nil: go).
+func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st *store.Store, notify func(), spawn func(func()), logger *slog.Logger) func(store.Delivery) {
 	catalog := serviceCatalog(cfg)
 	if gh == nil || len(catalog.Repos()) == 0 {
 		return nil
@@ -131,6 +132,9 @@ func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st 
 		Store:   st, Notify: notify, Logger: logger,
 	}
 	busy := make(chan struct{}, 4) // lookups at once, so a storm does not flood GitHub
+	if spawn == nil {
+		spawn = func(f func()) { go f() }
+	}
 	return func(dl store.Delivery) {
 		svcs := map[string]bool{}
 		if s := dl.GroupLabels["service"]; s != "" {
@@ -148,7 +152,7 @@ func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st 
 				onset = e.StartsAt
 			}
 		}
-		go func() {
+		spawn(func() {
 			select {
 			case busy <- struct{}{}:
 			case <-ctx.Done():
@@ -160,6 +164,6 @@ func changeLookup(ctx context.Context, cfg config.Config, gh *github.Client, st 
 			if _, err := l.Opened(lctx, dl.IncidentID, slices.Sorted(maps.Keys(svcs)), onset); err != nil {
 				logger.Warn("changes before onset: lookup failed", "incident", dl.IncidentID, "err", err)
 			}
-		}()
+		})
 	}
 }

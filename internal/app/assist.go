@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -10,10 +10,10 @@ import (
 	"github.com/vigilops/vigil/config"
 )
 
-// newAssistant builds the investigation assistant. It is off (no model client)
+// NewAssistant builds the investigation assistant. It is off (no model client)
 // unless assist.enabled; its redactor knows the value of every secret the
 // configuration references, so none of them can reach a prompt.
-func newAssistant(cfg config.Config, reg prometheus.Registerer, logger *slog.Logger) (*assist.Assistant, error) {
+func NewAssistant(cfg config.Config, reg prometheus.Registerer, logger *slog.Logger) (*assist.Assistant, error) {
 	a := cfg.Assist.WithDefaults()
 	var secrets []string
 	for _, ref := range cfg.SecretRefs() {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -22,18 +22,12 @@ import (
 // and close the log detectors' intervals.
 const flushEvery = 5 * time.Second
 
-// startSignals registers the metrics and logs receivers on mux and starts the
-// Prometheus source and the file tails; their events go to sink, tail
-// offsets to offsets. The returned stop ends them and waits.
-func startSignals(ctx context.Context, cfg config.Config, sink signals.EventSink, offsets ingest.OffsetStore, mux *http.ServeMux, tokens []string, notify func(), logger *slog.Logger) (stop func(), err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	run := func(f func(context.Context)) {
-		wg.Add(1)
-		go func() { defer wg.Done(); f(ctx) }()
-	}
-	stop = func() { cancel(); wg.Wait() }
-
+// wireSignals registers the metrics and logs receivers on mux, their
+// pipelines running on this replica (ingest role), and adds the Prometheus
+// source and the file tails as singletons (worker role): a query or a file is
+// read by one replica. Their events go to sink, tail offsets to offsets, so a
+// tail that moves to another replica resumes where it stopped.
+func wireSignals(r *runs, roles Roles, cfg config.Config, sink signals.EventSink, offsets ingest.OffsetStore, mux *http.ServeMux, tokens []string, notify func(), logger *slog.Logger) error {
 	det := anomaly.DefaultConfig()
 	det.AlertLevel = cfg.Anomaly.AlertLevel
 	metricsCfg := func(rules []signals.ForecastRule, l *slog.Logger) signals.MetricsConfig {
@@ -45,23 +39,27 @@ func startSignals(ctx context.Context, cfg config.Config, sink signals.EventSink
 			MaxStreams: cfg.Logs.MaxStreams, Notify: notify, Logger: l}
 	}
 
-	var rules []signals.ForecastRule
-	for _, r := range cfg.Forecast.Rules {
-		rules = append(rules, forecastRule(r.Match, r.Forecast))
-	}
-	ml := logger.With("component", "metrics")
-	push, err := signals.NewMetrics("metrics", metricsCfg(rules, ml), sink)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	mux.Handle("POST /api/v1/metrics", httpx.RequireBearer(tokens, &ingest.Metrics{Pipeline: push, Logger: ml}))
-	run(func(ctx context.Context) { push.Run(ctx, flushEvery) })
+	if roles.Has(RoleIngest) {
+		var rules []signals.ForecastRule
+		for _, r := range cfg.Forecast.Rules {
+			rules = append(rules, forecastRule(r.Match, r.Forecast))
+		}
+		ml := logger.With("component", "metrics")
+		push, err := signals.NewMetrics("metrics", metricsCfg(rules, ml), sink)
+		if err != nil {
+			return err
+		}
+		mux.Handle("POST /api/v1/metrics", httpx.RequireBearer(tokens, &ingest.Metrics{Pipeline: push, Logger: ml}))
+		r.loop(func(ctx context.Context) { push.Run(ctx, flushEvery) })
 
-	ll := logger.With("component", "logs")
-	pushLogs := signals.NewLogs("logs", logsCfg(ll), sink)
-	mux.Handle("POST /api/v1/logs", httpx.RequireBearer(tokens, &ingest.Logs{Pipeline: pushLogs, Logger: ll}))
-	run(func(ctx context.Context) { pushLogs.Run(ctx, flushEvery) })
+		ll := logger.With("component", "logs")
+		pushLogs := signals.NewLogs("logs", logsCfg(ll), sink)
+		mux.Handle("POST /api/v1/logs", httpx.RequireBearer(tokens, &ingest.Logs{Pipeline: pushLogs, Logger: ll}))
+		r.loop(func(ctx context.Context) { pushLogs.Run(ctx, flushEvery) })
+	}
+	if !roles.Has(RoleWorker) {
+		return nil
+	}
 
 	if p := cfg.Metrics.Prometheus; p.URL != "" {
 		pl := logger.With("component", "prometheus")
@@ -75,13 +73,11 @@ func startSignals(ctx context.Context, cfg config.Config, sink signals.EventSink
 		}
 		prom, err := signals.NewMetrics("prometheus", metricsCfg(promRules, pl), sink)
 		if err != nil {
-			stop()
-			return nil, err
+			return err
 		}
 		api, err := ingest.NewPrometheusAPI(p.URL)
 		if err != nil {
-			stop()
-			return nil, err
+			return err
 		}
 		step := p.Step
 		if step == 0 {
@@ -89,15 +85,17 @@ func startSignals(ctx context.Context, cfg config.Config, sink signals.EventSink
 		}
 		src := &ingest.Prometheus{API: api, Queries: queries, Pipeline: prom, Interval: p.Interval, Step: step,
 			Lookback: p.Lookback, Timeout: p.Timeout, Now: time.Now, Logger: pl}
-		run(src.Run)
-		run(func(ctx context.Context) { prom.Run(ctx, flushEvery) })
-		logger.Info("polling Prometheus", "url", p.URL, "queries", len(queries), "interval", p.Interval)
+		run := all(src.Run, func(ctx context.Context) { prom.Run(ctx, flushEvery) })
+		r.singleton("prometheus", func(ctx context.Context) {
+			pl.Info("polling Prometheus", "url", p.URL, "queries", len(queries), "interval", p.Interval)
+			run(ctx)
+		})
 	}
 
 	if len(cfg.Logs.Files) > 0 {
 		tl := logger.With("component", "tail")
 		tails := signals.NewLogs("tail", logsCfg(tl), sink)
-		run(func(ctx context.Context) { tails.Run(ctx, flushEvery) })
+		fs := []func(context.Context){func(ctx context.Context) { tails.Run(ctx, flushEvery) }}
 		for _, f := range cfg.Logs.Files {
 			labels := maps.Clone(f.Labels)
 			if labels == nil {
@@ -108,25 +106,38 @@ func startSignals(ctx context.Context, cfg config.Config, sink signals.EventSink
 			}
 			stream, err := signals.NewStream(labels)
 			if err != nil {
-				stop()
-				return nil, fmt.Errorf("logs.files %s: %w", f.Path, err)
+				return fmt.Errorf("logs.files %s: %w", f.Path, err)
 			}
 			parser, err := signals.NewLineParser(f.Format)
 			if err != nil {
-				stop()
-				return nil, fmt.Errorf("logs.files %s: %w", f.Path, err)
+				return fmt.Errorf("logs.files %s: %w", f.Path, err)
 			}
 			t := &ingest.Tail{Path: f.Path, Stream: stream, Parser: parser, Pipeline: tails, Offsets: offsets,
 				RotateGrace: 5 * time.Second, Now: time.Now, Logger: tl.With("path", f.Path)}
-			run(func(ctx context.Context) {
+			fs = append(fs, func(ctx context.Context) {
 				if err := t.Run(ctx); err != nil {
 					tl.Error("tail stopped", "path", f.Path, "err", err)
 				}
 			})
 		}
-		logger.Info("following log files", "files", len(cfg.Logs.Files))
+		run := all(fs...)
+		r.singleton("log-tail", func(ctx context.Context) {
+			tl.Info("following log files", "files", len(cfg.Logs.Files))
+			run(ctx)
+		})
 	}
-	return stop, nil
+	return nil
+}
+
+// all runs fs at once and returns when every one has returned.
+func all(fs ...func(context.Context)) func(context.Context) {
+	return func(ctx context.Context) {
+		var wg sync.WaitGroup
+		for _, f := range fs {
+			wg.Go(func() { f(ctx) })
+		}
+		wg.Wait()
+	}
 }
 
 // signalSink routes the signal pipelines' events into the store, grouped like
