@@ -27,7 +27,7 @@ type storeFlags struct {
 }
 
 func (f *storeFlags) register(cmd *cobra.Command, keys bool) {
-	cmd.Flags().StringVar(&f.dsn, "store", "", "the store to read: postgres://user:password@host:5432/db or sqlite:///path/vigil.db (default: vigil.db in --data-dir)")
+	cmd.Flags().StringVar(&f.dsn, "store", "", "the store to read: postgres://user:password@host:5432/db or sqlite:///path/vigil.db, or env:NAME / file:PATH holding it (default: vigil.db in --data-dir)")
 	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./.vigil", "Vigil's data directory (default: data_dir of --config, else ./.vigil)")
 	cmd.Flags().StringVar(&f.configPath, "config", "", "vigil.yaml, for data_dir and the audit keys")
 	if keys {
@@ -65,6 +65,10 @@ func (f *storeFlags) open(cmd *cobra.Command) (*store.Store, config.Config, erro
 // existingStore is the DSN of the store --store names, else of vigil.db in
 // dataDir; a SQLite file must exist (reading commands never create one).
 func existingStore(dsn, dataDir string) (string, error) {
+	dsn, err := storeDSN(dsn)
+	if err != nil {
+		return "", err
+	}
 	if dsn == "" {
 		dsn = "sqlite://" + filepath.Join(dataDir, vigilDB)
 	}

@@ -21,15 +21,17 @@ new version takes traffic, or to create a PostgreSQL store's tables ahead of tim
 
 A store migrated by a newer Vigil is not taken back: /readyz of an older replica
 reports the unknown migration instead.`,
-		Example: `  vigil migrate --store 'postgres://vigil:secret@db:5432/vigil?sslmode=require'
+		Example: `  vigil migrate --store env:VIGIL_STORE
+  vigil migrate --store 'postgres://vigil:secret@db:5432/vigil?sslmode=require'
   vigil migrate --data-dir /var/lib/vigil`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			dsn, err := storeDSN(dsn)
+			if err != nil {
+				return err
+			}
 			if dsn == "" {
 				dsn = "sqlite://" + filepath.Join(dataDir, vigilDB)
-			}
-			if _, _, err := store.ParseDSN(dsn); err != nil {
-				return fmt.Errorf("--store: %w", err)
 			}
 			done, err := store.MigrateDSN(cmd.Context(), dsn)
 			if err != nil {
@@ -43,7 +45,7 @@ reports the unknown migration instead.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dsn, "store", "", "postgres://user:password@host:5432/db or sqlite:///path/vigil.db (default: vigil.db in --data-dir)")
+	cmd.Flags().StringVar(&dsn, "store", "", "postgres://user:password@host:5432/db or sqlite:///path/vigil.db, or env:NAME / file:PATH holding it (default: vigil.db in --data-dir)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./.vigil", "data directory whose vigil.db to migrate, when --store is not given")
 	return cmd
 }

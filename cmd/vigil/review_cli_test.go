@@ -237,7 +237,8 @@ func TestCommandsOnPostgres(t *testing.T) {
 	if code, out := vigilCLI(t, "migrate", "--store", dsn); code != 0 || !strings.Contains(out, "applied migration(s) [1]") {
 		t.Fatalf("migrate a new store: exit %d: %s", code, out)
 	}
-	if code, out := vigilCLI(t, "migrate", "--store", dsn); code != 0 || !strings.Contains(out, "schema is current") {
+	t.Setenv("VIGIL_TEST_STORE", dsn)
+	if code, out := vigilCLI(t, "migrate", "--store", "env:VIGIL_TEST_STORE"); code != 0 || !strings.Contains(out, "schema is current") {
 		t.Fatalf("migrate again: exit %d: %s", code, out)
 	}
 	dir := t.TempDir()

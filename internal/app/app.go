@@ -238,7 +238,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	wake := func() {}
 	var disp *ingest.Dispatcher
 	if a.roles.Has(RoleWorker) {
-		w := worker.New(a.tc, cfg.Temporal.TaskQueue, worker.Options{OnFatalError: func(err error) {
+		// WorkerStopTimeout: a replica stopping (SIGTERM in a rollout) lets
+		// the activities it runs, runbook steps among them, finish for that
+		// long before cancelling them.
+		w := worker.New(a.tc, cfg.Temporal.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, OnFatalError: func(err error) {
 			select {
 			case a.fatal <- err:
 			default:
@@ -554,6 +557,9 @@ func openStore(engine store.Engine, dsn, dataDir string) (*store.Store, error) {
 	}
 	return store.OpenDSN(dsn)
 }
+
+// workerStopTimeout is how long a stopping worker waits for its activities.
+const workerStopTimeout = 30 * time.Second
 
 // defaultHolder names this process among replicas: hostname-pid-random.
 func defaultHolder() string {
