@@ -26,14 +26,8 @@ const (
 )
 
 type devOptions struct {
-	configPath  string
-	dataDir     string
-	temporal    string
-	namespace   string
-	httpAddr    string
-	runbooksDir string
+	runFlags
 	consoleUser string
-	logLevel    string
 	demo        bool
 }
 
@@ -75,33 +69,23 @@ For production (replicas on PostgreSQL and a Temporal cluster), see vigil serve.
 			return devMain(ctx, cfg, o.demo, logger, cmd.OutOrStdout())
 		},
 	}
-	d := config.Default()
 	f := cmd.Flags()
-	f.StringVar(&o.configPath, "config", "", "vigil.yaml to load (flags override it; default: built-in defaults)")
-	f.StringVar(&o.dataDir, "data-dir", d.DataDir, "directory for Vigil's store and the embedded Temporal database")
-	f.StringVar(&o.temporal, "temporal-address", "", "host:port of an external Temporal frontend; empty runs the embedded server")
-	f.StringVar(&o.namespace, "namespace", d.Temporal.Namespace, "Temporal namespace")
-	f.StringVar(&o.httpAddr, "http-addr", d.HTTP.Addr, "address for the console, ingest and API")
-	f.StringVar(&o.runbooksDir, "runbooks", d.Runbooks.Dir, "directory of runbook YAML files")
-	f.StringVar(&o.consoleUser, "console-user", d.Console.User, "identity the console acts as in development mode")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	o.register(f, runFlagHelp{
+		dataDir:  "directory for Vigil's store and the embedded Temporal database",
+		temporal: "host:port of an external Temporal frontend; empty runs the embedded server",
+		httpAddr: "address for the console, ingest and API",
+	})
+	f.StringVar(&o.consoleUser, "console-user", config.Default().Console.User, "identity the console acts as in development mode")
 	f.BoolVar(&o.demo, "demo", false, "post a built-in demo alert to this Vigil once it is up")
 	return cmd
 }
 
 // apply overrides configuration with the flags the user set.
 func (o *devOptions) apply(cmd *cobra.Command, cfg *config.Config) {
-	set := func(name string, dst *string, v string) {
-		if cmd.Flags().Changed(name) || o.configPath == "" {
-			*dst = v
-		}
+	o.runFlags.apply(cmd, cfg)
+	if cmd.Flags().Changed("console-user") || o.configPath == "" {
+		cfg.Console.User = o.consoleUser
 	}
-	set("data-dir", &cfg.DataDir, o.dataDir)
-	set("temporal-address", &cfg.Temporal.Address, o.temporal)
-	set("namespace", &cfg.Temporal.Namespace, o.namespace)
-	set("http-addr", &cfg.HTTP.Addr, o.httpAddr)
-	set("runbooks", &cfg.Runbooks.Dir, o.runbooksDir)
-	set("console-user", &cfg.Console.User, o.consoleUser)
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {

@@ -20,15 +20,9 @@ import (
 )
 
 type serveOptions struct {
-	configPath  string
-	dataDir     string
-	store       string
-	temporal    string
-	namespace   string
-	httpAddr    string
-	runbooksDir string
-	roles       string
-	logLevel    string
+	runFlags
+	store string
+	roles string
 }
 
 func newServeCmd() *cobra.Command {
@@ -100,34 +94,15 @@ and its leases are released so another replica takes its loops over at once.`,
 			return serveMain(ctx, opts, cmd.OutOrStdout())
 		},
 	}
-	d := config.Default()
 	f := cmd.Flags()
-	f.StringVar(&o.configPath, "config", "", "vigil.yaml to load (flags override it; default: built-in defaults)")
+	o.register(f, runFlagHelp{
+		dataDir:  "directory for a SQLite store, its spool and the development signing key",
+		temporal: "host:port of the Temporal frontend (required, unless temporal.address is set in --config)",
+		httpAddr: "address to serve on (0.0.0.0:8080 for every interface); port 0 picks a free one",
+	})
 	f.StringVar(&o.store, "store", "", "the store: postgres://user:password@host:5432/db or sqlite:///path/vigil.db, or env:NAME / file:PATH holding it (default: SQLite in --data-dir)")
-	f.StringVar(&o.dataDir, "data-dir", d.DataDir, "directory for a SQLite store, its spool and the development signing key")
-	f.StringVar(&o.temporal, "temporal-address", "", "host:port of the Temporal frontend (required, unless temporal.address is set in --config)")
-	f.StringVar(&o.namespace, "namespace", d.Temporal.Namespace, "Temporal namespace")
-	f.StringVar(&o.httpAddr, "http-addr", d.HTTP.Addr, "address to serve on (0.0.0.0:8080 for every interface); port 0 picks a free one")
-	f.StringVar(&o.runbooksDir, "runbooks", d.Runbooks.Dir, "directory of runbook YAML files")
 	f.StringVar(&o.roles, "roles", app.AllRoles().String(), "the parts this replica runs, comma-separated: api, ingest, worker, console")
-	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
-}
-
-// apply overrides configuration with the flags the user set.
-func (o *serveOptions) apply(cmd *cobra.Command, cfg *config.Config) {
-	set := func(name string, dst *string, v string) {
-		if cmd.Flags().Changed(name) || o.configPath == "" {
-			*dst = v
-		}
-	}
-	set("data-dir", &cfg.DataDir, o.dataDir)
-	set("namespace", &cfg.Temporal.Namespace, o.namespace)
-	set("http-addr", &cfg.HTTP.Addr, o.httpAddr)
-	set("runbooks", &cfg.Runbooks.Dir, o.runbooksDir)
-	if o.temporal != "" {
-		cfg.Temporal.Address = o.temporal
-	}
 }
 
 // resolve checks the flags against cfg and turns them into the app's options.
