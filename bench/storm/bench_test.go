@@ -73,7 +73,7 @@ func BenchmarkIngest(b *testing.B) {
 					close(spooled)
 				}
 				srv := httptest.NewServer(&ingest.Alertmanager{Store: to, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
-				d := &driver{client: newClient(senders), url: srv.URL, workers: senders}
+				d := &driver{client: newClient(senders), urls: []string{srv.URL}, workers: senders}
 				b.StartTimer()
 				sent := d.run(context.Background(), s.Payloads)
 				b.StopTimer()

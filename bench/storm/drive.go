@@ -17,16 +17,28 @@ type Sent struct {
 	Took   time.Duration // until the whole answer was read
 	Status int           // 0 when no answer came
 	Alerts int
+	To     int // the index in driver.urls of the receiver it went to
 	// From a 200 answer: the new events stored, the duplicates, and the
 	// incidents the payload's alerts joined.
 	Accepted, Duplicates int
 	Incidents            []string
 }
 
-// driver sends payloads to Vigil.
+// driver sends payloads to Vigil, or to Alertmanager's API.
 type driver struct {
-	client  *http.Client
-	url     string
+	client *http.Client
+	// urls are the receivers, one per replica. Requests alternate over them,
+	// one after another, as a round-robin load balancer spreads them: a
+	// group's next payload usually goes to another replica than its last.
+	// That keeps a group's payloads in order all the same (the next leaves
+	// only once the last is answered, and an answer means its alerts are in
+	// the store every replica shares), and it is the harder case for the
+	// replicas: deduplicating and grouping a group's alerts must rest on the
+	// shared store, not on what one replica saw. Sticking each group to one
+	// replica (a load balancer hashing on the group) would hide a replica
+	// that did not.
+	urls    []string
+	next    atomic.Uint64 // requests sent, to pick the next receiver
 	workers int
 	// pace, when positive, spreads the payloads over wall time: a payload
 	// goes out no earlier than its simulated time × pace after the start.
@@ -135,11 +147,12 @@ func (q *sendQueue) answered(i int) {
 	}
 }
 
-// send posts one payload. Failures are recorded, not retried: the report
-// counts what Vigil accepted on the first try.
+// send posts one payload to the next receiver. Failures are recorded, not
+// retried: the report counts what was accepted on the first try.
 func (d *driver) send(ctx context.Context, p Payload) Sent {
-	s := Sent{At: time.Now(), Alerts: p.Alerts}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(p.Body))
+	to := int((d.next.Add(1) - 1) % uint64(len(d.urls)))
+	s := Sent{At: time.Now(), Alerts: p.Alerts, To: to}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.urls[to], bytes.NewReader(p.Body))
 	if err != nil {
 		return s
 	}

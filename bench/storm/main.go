@@ -12,6 +12,19 @@
 // post. With --url it sends to a Vigil running elsewhere instead (`make run`,
 // say) and measures ingest alone.
 //
+// With --store postgres://… Vigil runs on that (empty) PostgreSQL database,
+// and with --replicas N as N replicas in this process sharing it and one
+// embedded Temporal server, each with every role on a port of its own; the
+// payloads alternate over them as a round-robin load balancer spreads them.
+//
+// With --alertmanager (by default whenever prometheus-alertmanager is on
+// PATH) the same run first starts Debian's Alertmanager, posts the same
+// alerts to its API in the same batches with the same senders, measures the
+// alerts/s it accepts (into memory) the same way, and kills it before Vigil
+// starts, so the two never share the cores; the report gives both rates and
+// Vigil's over Alertmanager's, which a shared machine's load varies far less
+// than either.
+//
 // It reports:
 //   - alerts/s accepted durably: alerts in payloads answered 200 (Vigil
 //     answers 200 only once they are stored or spooled), over the time from
@@ -31,6 +44,7 @@
 //
 //	go run ./bench/storm [--incidents 100] [--alerts-per-incident 50] [--noise 200]
 //	    [--flapping 20] [--concurrency 16] [--duration 0] [--spool auto|always|off]
+//	    [--store DSN] [--replicas 1] [--alertmanager auto|off|PATH]
 //	    [--url URL] [--json] [--cpuprofile FILE]
 package main
 
@@ -49,6 +63,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/config"
+	"github.com/vigilops/vigil/store"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -63,11 +78,17 @@ type options struct {
 	spool       config.SpoolMode
 	maxBody     int64
 	dataDir     string
-	url         string
-	settle      time.Duration
-	json        bool
-	cpuprofile  string
-	logLevel    slog.Level
+	// storeDSN empty is SQLite in dataDir; else a store.OpenDSN DSN.
+	storeDSN string
+	// replicas of Vigil sharing the store; more than one only on PostgreSQL.
+	replicas int
+	// alertmanager is "auto", "off" (or empty) or the binary to run.
+	alertmanager string
+	url          string
+	settle       time.Duration
+	json         bool
+	cpuprofile   string
+	logLevel     slog.Level
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -89,8 +110,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.correlate, "correlate", true, "route through analyzers/correlate over the storm's dependency graph, as ingest.correlation does with changes.services.*.calls; false groups by --group-by alone")
 	spool := fs.String("spool", "auto", "Vigil's ingest.spool: auto (spool while the store is behind), always, or off; a spooled answer names no incidents, so such an incident's latency runs from the first payload carrying a firing alert it holds")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "Vigil's http.max_body_bytes")
-	fs.StringVar(&o.url, "url", "", "send to the Alertmanager receiver of a Vigil already running (e.g. http://127.0.0.1:8080/api/v1/alerts/alertmanager, as `make run` serves it) rather than one this process starts; only ingest is measured then, and the Vigil-side flags (--group-by, --correlate, --spool, --max-body, --data-dir, --log-level) do not apply")
+	fs.StringVar(&o.url, "url", "", "send to the Alertmanager receiver of a Vigil already running (e.g. http://127.0.0.1:8080/api/v1/alerts/alertmanager, as `make run` serves it) rather than one this process starts; only ingest is measured then, and the Vigil-side flags (--group-by, --correlate, --spool, --max-body, --data-dir, --store, --replicas, --log-level) do not apply")
 	fs.StringVar(&o.dataDir, "data-dir", "", "directory for Vigil's databases (default: a temporary one, removed afterwards)")
+	fs.StringVar(&o.storeDSN, "store", "", "Vigil's store: empty for SQLite in --data-dir, or postgres://user:password@host/db naming an empty PostgreSQL database (the store migrates it); the embedded Temporal server stays SQLite-backed in --data-dir either way")
+	fs.IntVar(&o.replicas, "replicas", 1, "Vigil replicas in this process sharing --store and one Temporal server, each running every role on a port of its own, requests alternating over them; more than 1 needs --store postgres://…")
+	fs.StringVar(&o.alertmanager, "alertmanager", "auto", "run Debian's prometheus-alertmanager before Vigil in the same run and send it the same alerts, to report Vigil's rate over its: auto (when prometheus-alertmanager is on PATH), off, or the binary's path")
 	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "how long to wait after the storm for every incident's first post")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the storm, sending and settling (Vigil and the driver), to this file")
@@ -103,6 +127,19 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.concurrency < 1 {
 		return o, errors.New("--concurrency must be at least 1")
+	}
+	if o.replicas < 1 {
+		return o, errors.New("--replicas must be at least 1")
+	}
+	if o.replicas > 1 {
+		if engine, _, err := store.ParseDSN(o.storeDSN); o.storeDSN == "" || err != nil || engine != store.Postgres {
+			return o, errors.New("--replicas above 1 needs --store postgres://…: replicas share one store, and SQLite is one process's")
+		}
+	}
+	if o.storeDSN != "" {
+		if _, _, err := store.ParseDSN(o.storeDSN); err != nil {
+			return o, fmt.Errorf("--store: %w", err)
+		}
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return o, fmt.Errorf("--log-level: %w", err)
@@ -160,8 +197,25 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 	}
 	progress("%d payloads carrying %d alerts (%d distinct sent firing, %d true incidents) over %s simulated", len(s.Payloads), alerts, len(s.Truth), s.Clusters, s.Span)
 
+	// Alertmanager first, and gone before Vigil starts: the two never share
+	// the cores, and Vigil's work after the storm (routing, workflows) does
+	// not run during Alertmanager's.
+	var am *AlertmanagerRun
+	bin, err := alertmanagerBinary(o.alertmanager)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("--alertmanager: %w", err)
+	case bin != "":
+		if am, err = stormAlertmanager(ctx, o, s, bin, progress); err != nil {
+			return nil, fmt.Errorf("alertmanager: %w", err)
+		}
+		progress("alertmanager accepted %d alerts at %.0f alerts/s; killed it", am.AlertsAccepted, am.AlertsPerSecond)
+	case o.alertmanager == "auto":
+		progress("prometheus-alertmanager is not on PATH: no side-by-side rate (install Debian's prometheus-alertmanager, or give --alertmanager PATH)")
+	}
+
 	if o.url != "" {
-		return stormElsewhere(ctx, o, s, progress)
+		return stormElsewhere(ctx, o, s, am, progress)
 	}
 	dir := o.dataDir
 	if dir == "" {
@@ -175,7 +229,7 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 	if o.correlate {
 		edges = s.Edges
 	}
-	v, err := startVigil(ctx, dir, o.groupBy, o.correlate, o.spool, edges, o.maxBody, logger)
+	v, err := startVigil(ctx, dir, o, edges, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -192,9 +246,13 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 	if err := v.ready(ctx); err != nil {
 		return nil, err
 	}
-	progress("Vigil is up in %s, its worker polling after %s; sending with %d senders", dir, time.Since(began).Round(time.Millisecond), o.concurrency)
+	where := dir
+	if o.storeDSN != "" {
+		where = fmt.Sprintf("%s with %d replica(s) on %s", dir, len(v.URLs), store.Redact(o.storeDSN))
+	}
+	progress("Vigil is up in %s, its worker polling after %s; sending with %d senders", where, time.Since(began).Round(time.Millisecond), o.concurrency)
 
-	d := newDriver(o, s, v.URL)
+	d := newDriver(o, s, v.URLs)
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
@@ -229,24 +287,30 @@ func storm(ctx context.Context, o options, stderr io.Writer) (*Report, error) {
 	settled := time.Since(settleStart)
 	obs.HandOvers = v.Deliveries.HandOvers()
 	rep := newReport(o, s, sent, &obs, settled)
+	if am != nil {
+		rep.compare(am)
+	}
 	return rep, rep.addOffline(s)
 }
 
 // stormElsewhere sends the storm to the Vigil at o.url and measures what
 // can be measured from here: ingest.
-func stormElsewhere(ctx context.Context, o options, s *Storm, progress func(string, ...any)) (*Report, error) {
+func stormElsewhere(ctx context.Context, o options, s *Storm, am *AlertmanagerRun, progress func(string, ...any)) (*Report, error) {
 	progress("sending to %s with %d senders", o.url, o.concurrency)
-	sent := send(ctx, newDriver(o, s, o.url), s, progress)
+	sent := send(ctx, newDriver(o, s, []string{o.url}), s, progress)
 	rep := newReport(o, s, sent, nil, 0)
 	if rep.Ingest.Answered200 == 0 {
 		return nil, fmt.Errorf("%s accepted none of %d payloads (answers by status, 0 for none: %v); is Vigil running there, and is that its Alertmanager receiver?", o.url, len(sent), rep.Ingest.Failed)
 	}
+	if am != nil {
+		rep.compare(am)
+	}
 	return rep, rep.addOffline(s)
 }
 
-// newDriver is a driver sending s to url as the options say.
-func newDriver(o options, s *Storm, url string) *driver {
-	d := &driver{client: newClient(o.concurrency), url: url, workers: o.concurrency}
+// newDriver is a driver sending s to urls as the options say.
+func newDriver(o options, s *Storm, urls []string) *driver {
+	d := &driver{client: newClient(o.concurrency), urls: urls, workers: o.concurrency}
 	if o.duration > 0 && s.Span > 0 {
 		d.pace = float64(o.duration) / float64(s.Span)
 	}

@@ -9,14 +9,97 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/correlate"
+	"github.com/vigilops/vigil/store"
 )
 
-// Targets from the issue.
+// Targets from the issues.
 const (
 	targetAlertsPerSecond = 20000
 	targetF1              = 0.95
 	targetThreadP99       = 2 * time.Second
+	// Vigil's durable rate over Alertmanager's in-memory one, measured side
+	// by side: a single process on SQLite, and replicas on PostgreSQL.
+	targetSQLiteOverAlertmanager   = 1.5
+	targetReplicasOverAlertmanager = 1.0
 )
+
+// Acceptance is how a receiver took a storm's requests in.
+type Acceptance struct {
+	Seconds         float64        `json:"seconds"`           // first send to last answer
+	Answered200     int            `json:"answered_200"`      // requests
+	Failed          map[string]int `json:"failed"`            // requests by status ("0": no answer)
+	AlertsAccepted  int            `json:"alerts_accepted"`   // alerts in requests answered 200
+	AlertsPerSecond float64        `json:"alerts_per_second"` // accepted
+	RequestP50      string         `json:"request_p50"`
+	RequestP99      string         `json:"request_p99"`
+}
+
+// Ingest is how Vigil took the storm in: a 200 means the alerts are stored
+// (or spooled), so its alerts/s are accepted durably.
+type Ingest struct {
+	Acceptance
+	NewEvents  int `json:"new_events"` // alerts stored as new events
+	Duplicates int `json:"duplicates"`
+	// ByReplica counts the payloads each replica answered 200, with more
+	// than one.
+	ByReplica []int `json:"by_replica,omitempty"`
+}
+
+// Setup is how the Vigil under the storm ran.
+type Setup struct {
+	Store    string `json:"store"` // sqlite or postgres
+	Replicas int    `json:"replicas"`
+	// Temporal is the Temporal server the replicas share: always the
+	// embedded development one, whose persistence is not what is measured.
+	Temporal string `json:"temporal"`
+}
+
+// embeddedTemporal is Setup.Temporal.
+const embeddedTemporal = "one embedded devtemporal server (SQLite-backed) shared by every replica; Temporal's persistence is not what is measured"
+
+// AlertmanagerRun is Alertmanager taking the storm's alerts in: the alerts
+// of each of Vigil's payloads posted to its API as one request, with the
+// same senders. A 200 means they are in its memory.
+type AlertmanagerRun struct {
+	Binary  string `json:"binary"`
+	Version string `json:"version"`
+	Acceptance
+	// VigilRatio is Vigil's alerts/s accepted durably over Alertmanager's
+	// accepted in memory.
+	VigilRatio float64 `json:"vigil_ratio"`
+	// Target is what VigilRatio should reach: 1.5 for one process on
+	// SQLite, 1 for replicas on PostgreSQL (0 against a Vigil elsewhere).
+	Target float64 `json:"target,omitempty"`
+}
+
+// acceptance measures the answers to a storm's requests: alerts in requests
+// answered 200 over the time from the first send to the last answer.
+func acceptance(sent []Sent) Acceptance {
+	a := Acceptance{Failed: map[string]int{}}
+	var first, last time.Time
+	var took []time.Duration
+	for _, x := range sent {
+		if first.IsZero() || x.At.Before(first) {
+			first = x.At
+		}
+		if end := x.At.Add(x.Took); end.After(last) {
+			last = end
+		}
+		took = append(took, x.Took)
+		if x.Status != 200 {
+			a.Failed[fmt.Sprint(x.Status)]++
+			continue
+		}
+		a.Answered200++
+		a.AlertsAccepted += x.Alerts
+	}
+	a.Seconds = last.Sub(first).Seconds()
+	if a.Seconds > 0 {
+		a.AlertsPerSecond = float64(a.AlertsAccepted) / a.Seconds
+	}
+	a.RequestP50, a.RequestP99 = Percentile(took, 0.5).String(), Percentile(took, 0.99).String()
+	return a
+}
 
 // Report is the storm's summary; --json prints it as is.
 type Report struct {
@@ -38,17 +121,12 @@ type Report struct {
 		NeverFiring      int     `json:"never_firing"`
 		AlertsPerPayload float64 `json:"alerts_per_payload"`
 	} `json:"storm"`
-	Ingest struct {
-		Seconds         float64        `json:"seconds"`           // first send to last answer
-		Answered200     int            `json:"answered_200"`      // payloads
-		Failed          map[string]int `json:"failed"`            // payloads by status ("0": no answer)
-		AlertsAccepted  int            `json:"alerts_accepted"`   // alerts in payloads answered 200
-		AlertsPerSecond float64        `json:"alerts_per_second"` // accepted durably
-		NewEvents       int            `json:"new_events"`        // alerts stored as new events
-		Duplicates      int            `json:"duplicates"`
-		RequestP50      string         `json:"request_p50"`
-		RequestP99      string         `json:"request_p99"`
-	} `json:"ingest"`
+	Ingest Ingest `json:"ingest"`
+	// Vigil is how Vigil ran; nil when it runs elsewhere (--url).
+	Vigil *Setup `json:"vigil,omitempty"`
+	// Alertmanager is Debian's Alertmanager taking the same alerts in the
+	// same run (--alertmanager); nil when it did not run.
+	Alertmanager *AlertmanagerRun `json:"alertmanager,omitempty"`
 	// Grouping and Thread are measured in the store of the Vigil this
 	// process runs; nil against an external one (--url).
 	Grouping *Grouping `json:"grouping,omitempty"`
@@ -74,6 +152,9 @@ type Report struct {
 		AlertsPerSecond bool  `json:"alerts_per_second"`
 		F1              *bool `json:"f1,omitempty"`
 		ThreadP99       *bool `json:"thread_p99,omitempty"`
+		// VersusAlertmanager: Vigil's rate reached Alertmanager.Target
+		// times Alertmanager's.
+		VersusAlertmanager *bool `json:"versus_alertmanager,omitempty"`
 	} `json:"targets_met"`
 }
 
@@ -126,6 +207,24 @@ type Thread struct {
 	} `json:"stages"`
 }
 
+// compare adds Alertmanager's run of the same storm, and Vigil's rate over
+// its rate.
+func (r *Report) compare(am *AlertmanagerRun) {
+	r.Alertmanager = am
+	if am.AlertsPerSecond > 0 {
+		am.VigilRatio = r.Ingest.AlertsPerSecond / am.AlertsPerSecond
+	}
+	if r.Vigil == nil {
+		return // a Vigil elsewhere, run we know not how
+	}
+	am.Target = targetReplicasOverAlertmanager
+	if r.Vigil.Store == string(store.SQLite) {
+		am.Target = targetSQLiteOverAlertmanager
+	}
+	met := am.VigilRatio >= am.Target
+	r.Targets.VersusAlertmanager = &met
+}
+
 // addOffline scores analyzers/correlate run offline over the storm.
 func (r *Report) addOffline(s *Storm) error {
 	offline, incidents, err := correlateOffline(s, correlate.DefaultConfig())
@@ -153,41 +252,35 @@ func newReport(o options, s *Storm, sent []Sent, obs *observation, settled time.
 	}
 
 	in := &r.Ingest
-	in.Failed = map[string]int{}
-	var first, last time.Time
-	var took []time.Duration
+	in.Acceptance = acceptance(sent)
 	opener := map[string]time.Time{}
+	if o.replicas > 1 {
+		in.ByReplica = make([]int, o.replicas)
+	}
 	for _, x := range sent {
-		if first.IsZero() || x.At.Before(first) {
-			first = x.At
-		}
-		if end := x.At.Add(x.Took); end.After(last) {
-			last = end
-		}
-		took = append(took, x.Took)
 		if x.Status != 200 {
-			in.Failed[fmt.Sprint(x.Status)]++
 			continue
 		}
-		in.Answered200++
-		in.AlertsAccepted += x.Alerts
 		in.NewEvents += x.Accepted
 		in.Duplicates += x.Duplicates
+		if in.ByReplica != nil {
+			in.ByReplica[x.To]++
+		}
 		for _, id := range x.Incidents {
 			if t, ok := opener[id]; !ok || x.At.Before(t) {
 				opener[id] = x.At
 			}
 		}
 	}
-	in.Seconds = last.Sub(first).Seconds()
-	if in.Seconds > 0 {
-		in.AlertsPerSecond = float64(in.AlertsAccepted) / in.Seconds
-	}
-	in.RequestP50, in.RequestP99 = Percentile(took, 0.5).String(), Percentile(took, 0.99).String()
 	r.Targets.AlertsPerSecond = in.AlertsPerSecond >= targetAlertsPerSecond
 	if obs == nil {
 		r.External = o.url
 		return r
+	}
+	r.Vigil = &Setup{Store: "sqlite", Replicas: max(o.replicas, 1), Temporal: embeddedTemporal}
+	if o.storeDSN != "" {
+		engine, _, _ := store.ParseDSN(o.storeDSN)
+		r.Vigil.Store = string(engine)
 	}
 
 	// Spooled answers name no incidents: those are timed from their alerts.
@@ -259,8 +352,28 @@ func (r *Report) print(w io.Writer) {
 	st, in, g, th := r.Storm, r.Ingest, r.Grouping, r.Thread
 	fmt.Fprintf(w, "storm: %d incidents × %d alerts, %d noise, %d flapping → %d payloads, %d alerts (%.1f per payload; %d distinct alerts sent firing, %d only ever sent resolved) over %s simulated; %d senders\n",
 		st.Incidents, st.AlertsPerIncident, st.Noise, st.Flapping, st.Payloads, st.Alerts, st.AlertsPerPayload, st.DistinctAlerts, st.NeverFiring, st.SimulatedSpan, st.Concurrency)
+	if v := r.Vigil; v != nil {
+		fmt.Fprintf(w, "vigil: %d replica(s) on %s, every role each; %s\n", v.Replicas, v.Store, v.Temporal)
+	}
 	fmt.Fprintf(w, "ingest: %d alerts accepted durably in %.2fs = %.0f alerts/s (target %d: %s); %d new events, %d duplicates; request p50 %s p99 %s\n",
 		in.AlertsAccepted, in.Seconds, in.AlertsPerSecond, targetAlertsPerSecond, met(r.Targets.AlertsPerSecond), in.NewEvents, in.Duplicates, in.RequestP50, in.RequestP99)
+	if len(in.ByReplica) > 0 {
+		fmt.Fprintf(w, "ingest: payloads accepted by replica: %v\n", in.ByReplica)
+	}
+	if am := r.Alertmanager; am != nil {
+		fmt.Fprintf(w, "alertmanager %s, before Vigil in the same run: %d alerts accepted in memory in %.2fs = %.0f alerts/s; request p50 %s p99 %s",
+			am.Version, am.AlertsAccepted, am.Seconds, am.AlertsPerSecond, am.RequestP50, am.RequestP99)
+		for _, k := range slices.Sorted(maps.Keys(am.Failed)) {
+			fmt.Fprintf(w, "; failed %s×%d", k, am.Failed[k])
+		}
+		fmt.Fprintln(w)
+		if r.Targets.VersusAlertmanager != nil {
+			fmt.Fprintf(w, "vigil/alertmanager: %.0f / %.0f alerts/s = %.2f× (target ≥ %.1f×: %s)\n",
+				in.AlertsPerSecond, am.AlertsPerSecond, am.VigilRatio, am.Target, met(*r.Targets.VersusAlertmanager))
+		} else {
+			fmt.Fprintf(w, "vigil/alertmanager: %.0f / %.0f alerts/s = %.2f×\n", in.AlertsPerSecond, am.AlertsPerSecond, am.VigilRatio)
+		}
+	}
 	if len(in.Failed) > 0 {
 		fmt.Fprintf(w, "ingest: failed payloads by status:")
 		for _, k := range slices.Sorted(maps.Keys(in.Failed)) {

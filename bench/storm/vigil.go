@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,24 +27,35 @@ import (
 
 // vigil is Vigil in this process, as `vigil dev` runs it (internal/app with
 // every role, on the embedded Temporal server) with the storm's settings and
-// an empty runbook library.
+// an empty runbook library: one replica on SQLite, or any number of them
+// sharing one PostgreSQL store and the one Temporal server.
 type vigil struct {
-	URL   string
+	// URLs are the replicas' Alertmanager receivers.
+	URLs []string
+	// Store is the first replica's store; on PostgreSQL every replica's
+	// store is the same database, so it shows what all of them did.
 	Store *store.Store
-	// Deliveries times the dispatcher's first hand-over of each incident.
-	Deliveries *timedDeliverer
-	// temporal and taskQueue are the worker's, to tell when it is ready.
+	// Engine is the store's engine.
+	Engine store.Engine
+	// Deliveries times the dispatcher's first hand-over of each incident,
+	// whichever replica holds the dispatch lease.
+	Deliveries *handOvers
+	// temporal and taskQueue are the first replica's worker's, to tell when
+	// the task queue is loaded.
 	temporal  client.Client
 	taskQueue string
 	// closers run in reverse order on Close.
 	closers []func() error
 }
 
-// With correlate, ingest routes through analyzers/correlate over edges (the
-// dependency graph a user configures as changes.services.*.calls) with the
-// default settings but learning, as `vigil dev` does.
-func startVigil(ctx context.Context, dir string, groupBy []string, correlate bool, spool config.SpoolMode, edges [][2]string, maxBody int64, logger *slog.Logger) (*vigil, error) {
-	v := &vigil{}
+// With o.correlate, ingest routes through analyzers/correlate over edges
+// (the dependency graph a user configures as changes.services.*.calls) with
+// the default settings but learning, as `vigil dev` does. o.storeDSN empty
+// is SQLite in dir; a PostgreSQL DSN names an empty database, migrated on
+// open, that o.replicas replicas share, each running every role on a port of
+// its own and signing the audit trail with one key (generated into dir).
+func startVigil(ctx context.Context, dir string, o options, edges [][2]string, logger *slog.Logger) (*vigil, error) {
+	v := &vigil{Engine: store.SQLite, Deliveries: &handOvers{first: map[string]handOver{}}}
 	up := false
 	defer func() {
 		if !up {
@@ -50,9 +63,9 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate boo
 		}
 	}()
 	cfg := config.Default()
-	cfg.DataDir, cfg.HTTP.Addr, cfg.HTTP.MaxBodyBytes = dir, "127.0.0.1:0", maxBody
-	cfg.Ingest.GroupBy, cfg.Ingest.Spool = groupBy, spool
-	cfg.Ingest.Correlation.Enabled, cfg.Ingest.Correlation.Learn = correlate, false
+	cfg.DataDir, cfg.HTTP.Addr, cfg.HTTP.MaxBodyBytes = dir, "127.0.0.1:0", o.maxBody
+	cfg.Ingest.GroupBy, cfg.Ingest.Spool = o.groupBy, o.spool
+	cfg.Ingest.Correlation.Enabled, cfg.Ingest.Correlation.Learn = o.correlate, false
 	cfg.Changes.Services = map[string]config.ServiceSpec{}
 	for _, e := range edges {
 		s := cfg.Changes.Services[e[0]]
@@ -64,28 +77,89 @@ func startVigil(ctx context.Context, dir string, groupBy []string, correlate boo
 	if err := os.MkdirAll(cfg.Runbooks.Dir, 0o750); err != nil {
 		return nil, err
 	}
+	if o.storeDSN != "" {
+		engine, _, err := store.ParseDSN(o.storeDSN)
+		if err != nil {
+			return nil, fmt.Errorf("--store: %w", err)
+		}
+		v.Engine = engine
+	}
+	if o.storeDSN != "" {
+		if err := emptyStore(ctx, o.storeDSN); err != nil {
+			return nil, err
+		}
+	}
+	if v.Engine != store.SQLite {
+		key, err := signingKey(dir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Audit.SigningKey = config.Secret("file:" + key)
+	}
 
 	srv, err := devtemporal.Start(ctx, devtemporal.Options{DBPath: filepath.Join(dir, "temporal.db"), Logger: logger.With("component", "temporal-server")})
 	if err != nil {
 		return nil, err
 	}
 	v.closers = append(v.closers, srv.Stop)
-	v.Deliveries = &timedDeliverer{first: map[string]handOver{}}
-	a, err := app.New(ctx, app.Options{
-		Config: cfg, TemporalAddress: srv.Address(), Logger: logger, Holder: "storm:" + dir,
-		WrapDeliverer: func(to ingest.Deliverer) ingest.Deliverer { v.Deliveries.to = to; return v.Deliveries },
-	})
-	if err != nil {
-		return nil, err
+	// One after another: the first replica migrates an empty database.
+	for i := range max(o.replicas, 1) {
+		a, err := app.New(ctx, app.Options{
+			Config: cfg, StoreDSN: o.storeDSN, TemporalAddress: srv.Address(), Logger: logger.With("replica", i+1),
+			Holder:        fmt.Sprintf("storm-%d:%s", i+1, dir),
+			WrapDeliverer: func(to ingest.Deliverer) ingest.Deliverer { return &timedDeliverer{to: to, log: v.Deliveries} },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("replica %d: %w", i+1, err)
+		}
+		v.closers = append(v.closers, func() error { return a.Stop(context.WithoutCancel(ctx)) })
+		if err := a.Start(ctx); err != nil {
+			return nil, fmt.Errorf("replica %d: %w", i+1, err)
+		}
+		v.URLs = append(v.URLs, "http://"+a.Addr()+"/api/v1/alerts/alertmanager")
+		if i == 0 {
+			v.Store, v.temporal, v.taskQueue = a.Store(), a.Temporal(), cfg.Temporal.TaskQueue
+		}
 	}
-	v.closers = append(v.closers, func() error { return a.Stop(context.WithoutCancel(ctx)) })
-	if err := a.Start(ctx); err != nil {
-		return nil, err
-	}
-	v.Store, v.temporal, v.taskQueue = a.Store(), a.Temporal(), cfg.Temporal.TaskQueue
-	v.URL = "http://" + a.Addr() + "/api/v1/alerts/alertmanager"
 	up = true
 	return v, nil
+}
+
+// emptyStore checks that the store dsn names holds no incident (opening it
+// migrates it): an earlier storm's would count in grouping and threads, and
+// its audit trail is signed with another run's key.
+func emptyStore(ctx context.Context, dsn string) error {
+	st, err := store.OpenDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("--store: %w", err)
+	}
+	defer st.Close()
+	incs, err := st.ListIncidents(ctx, store.IncidentFilter{Limit: 1})
+	if err != nil {
+		return fmt.Errorf("--store: %w", err)
+	}
+	if len(incs) > 0 {
+		return fmt.Errorf("--store %s already holds incidents (%s, …): give the storm an empty database", store.Redact(dsn), incs[0].ID)
+	}
+	return nil
+}
+
+// signingKey writes a new ed25519 audit signing key into dir and returns its
+// path: replicas sharing a store must sign its audit trail with one key.
+func signingKey(dir string) (string, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	pem, err := store.MarshalPrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "audit.key")
+	if err := os.WriteFile(path, pem, 0o600); err != nil {
+		return "", fmt.Errorf("audit signing key: %w", err)
+	}
+	return path, nil
 }
 
 // ready waits until the Temporal server sees the worker polling for both
@@ -126,13 +200,19 @@ func (v *vigil) Close() error {
 // delivery to an incident (SignalWithStart).
 type handOver struct{ Start, End time.Time }
 
-// timedDeliverer records each incident's first hand-over, to split alert →
-// first post latency into waiting for the dispatcher, the signal, and the
-// workflow's first post.
-type timedDeliverer struct {
-	to    ingest.Deliverer
+// handOvers records each incident's first hand-over, to split alert → first
+// post latency into waiting for the dispatcher, the signal, and the
+// workflow's first post. The replicas share one: the dispatcher runs on
+// whichever holds its lease, and may move.
+type handOvers struct {
 	mu    sync.Mutex
 	first map[string]handOver
+}
+
+// timedDeliverer is one replica's dispatcher's deliveries, timed into log.
+type timedDeliverer struct {
+	to  ingest.Deliverer
+	log *handOvers
 }
 
 // Deliver implements ingest.Deliverer.
@@ -140,18 +220,22 @@ func (t *timedDeliverer) Deliver(ctx context.Context, in workflows.IncidentInput
 	start := time.Now()
 	err := t.to.Deliver(ctx, in, events)
 	if err == nil {
-		t.mu.Lock()
-		if _, ok := t.first[in.ID]; !ok {
-			t.first[in.ID] = handOver{Start: start, End: time.Now()}
-		}
-		t.mu.Unlock()
+		t.log.record(in.ID, handOver{Start: start, End: time.Now()})
 	}
 	return err
 }
 
+func (h *handOvers) record(id string, x handOver) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.first[id]; !ok {
+		h.first[id] = x
+	}
+}
+
 // HandOvers returns a copy of the first hand-overs by incident.
-func (t *timedDeliverer) HandOvers() map[string]handOver {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return maps.Clone(t.first)
+func (h *handOvers) HandOvers() map[string]handOver {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.first)
 }
