@@ -38,7 +38,7 @@ type SpoolStore interface {
 // taking larger batches). What it gives up: the answer says the alerts are
 // queued, not which incidents they joined.
 type Spool struct {
-	db     *sql.DB
+	q      spoolQueue
 	name   string
 	logger *slog.Logger
 	// MaxPending bounds the alerts accepted and not yet routed; past it
@@ -103,19 +103,49 @@ func OpenSpool(path, name string, logger *slog.Logger) (*Spool, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("spool: %s: %w", path, err)
 	}
-	s := &Spool{db: db, name: name, logger: logger, routed: make(chan struct{}, 1)}
-	s.appends = NewBatcher(appender{s}, 0)
+	s := newSpool(fileQueue{db}, name, logger)
 	s.pending.Store(n.Int64) // until the router drops what was routed before
 	return s, nil
 }
 
-// Pending is how many accepted alerts wait to be routed.
+func newSpool(q spoolQueue, name string, logger *slog.Logger) *Spool {
+	s := &Spool{q: q, name: name, logger: logger, routed: make(chan struct{}, 1)}
+	s.appends = NewBatcher(appender{s}, 0)
+	return s
+}
+
+// StoreSpoolTable is a store that keeps spools itself (store.Store).
+type StoreSpoolTable interface {
+	SpoolAppend(ctx context.Context, spool, source string, received time.Time, alerts []byte, count, maxPending int) error
+	SpoolEntries(ctx context.Context, spool string, after int64, limit int) ([]store.SpoolEntry, error)
+	SpoolDrop(ctx context.Context, spool string, upTo int64) (int64, error)
+}
+
+// NewStoreSpool is a spool kept in the store itself, for a store replicas
+// share (PostgreSQL): any replica appends, and the one replica running
+// Route takes the entries into the store in order. Nothing accepted lives in
+// one replica, so nothing is lost with it. Pending counts only what this
+// process accepted; MaxPending is checked against the whole spool.
+func NewStoreSpool(t StoreSpoolTable, name string, logger *slog.Logger) *Spool {
+	return newSpool(storeQueue{t: t, spool: name}, name, logger)
+}
+
+// Pending is how many accepted alerts wait to be routed. For a store's
+// spool, which other replicas append to and route, it is always 0: its limit
+// is checked by the store.
 func (s *Spool) Pending() int { return int(s.pending.Load()) }
 
-// Close closes the spool file; call it after Run has returned.
-func (s *Spool) Close() error { return s.db.Close() }
+// local says the spool is this process's own file, so pending counts it.
+func (s *Spool) local() bool {
+	_, ok := s.q.(fileQueue)
+	return ok
+}
 
-var errSpoolFull = errors.New("ingest is behind: too many alerts wait to be routed; nothing was accepted, retry later")
+// Close closes the spool file (a store's spool has none); call it after Run
+// has returned.
+func (s *Spool) Close() error { return s.q.close() }
+
+var errSpoolFull = store.ErrSpoolFull
 
 // IngestAlerts appends the alerts to the spool and returns once they are
 // durable, with Queued set; the store's counts follow when the router takes
@@ -134,6 +164,15 @@ func (s *Spool) Run(ctx context.Context, to SpoolStore) {
 	s.appends.Run(ctx)
 	<-routing
 }
+
+// Accept appends what requests hand the spool until ctx is done, then
+// answers what is queued with an error. With Route it does Run's work in two
+// parts, for a store's spool: every replica that takes alerts accepts, one
+// replica at a time routes.
+func (s *Spool) Accept(ctx context.Context) { s.appends.Run(ctx) }
+
+// Route takes the spool's entries into to, in order, until ctx is done.
+func (s *Spool) Route(ctx context.Context, to SpoolStore) { s.route(ctx, to) }
 
 // appender is the spool's file as the Batcher's store: one entry per group
 // commit. Requests encode their own alerts (encode), so the Batcher's single
@@ -161,14 +200,19 @@ func (appender) encode(alerts []store.AlertIn) ([]byte, error) {
 // array, as one array.
 func (a appender) ingestEncoded(source string, bodies [][]byte, count int, now time.Time) (store.IngestResult, error) {
 	s := a.s
-	if limit := cmp.Or(s.MaxPending, DefaultSpoolMaxPending); s.pending.Load()+int64(count) > int64(limit) {
+	limit := cmp.Or(s.MaxPending, DefaultSpoolMaxPending)
+	if s.local() && s.pending.Load()+int64(count) > int64(limit) {
 		return store.IngestResult{}, errSpoolFull
 	}
-	if _, err := s.db.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES (?, ?, ?, ?)`,
-		source, now.UTC().Format(time.RFC3339Nano), joinArrays(bodies), count); err != nil {
+	if err := s.q.append(context.Background(), source, now, joinArrays(bodies), count, limit); err != nil {
+		if errors.Is(err, errSpoolFull) {
+			return store.IngestResult{}, err
+		}
 		return store.IngestResult{}, fmt.Errorf("spool: append: %w", err)
 	}
-	s.pending.Add(int64(count))
+	if s.local() {
+		s.pending.Add(int64(count))
+	}
 	s.accepting(time.Now())
 	select {
 	case s.routed <- struct{}{}:
@@ -269,18 +313,14 @@ func (s *Spool) yield(ctx context.Context, pos int64) error {
 	if delay < 0 || s.quietIn(time.Now()) <= 0 {
 		return nil
 	}
-	var received sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT received_at FROM spool WHERE id > ? ORDER BY id LIMIT 1`, pos).Scan(&received); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
+	next, err := s.q.entries(ctx, pos, 1)
+	if err != nil {
 		return fmt.Errorf("spool: read: %w", err)
 	}
-	oldest, err := time.Parse(time.RFC3339Nano, received.String)
-	if err != nil {
-		return nil // route it now rather than guess how long it waited
+	if len(next) == 0 || next[0].ReceivedAt.IsZero() {
+		return nil // nothing waits, or route it now rather than guess how long it waited
 	}
-	giveWay(ctx, oldest.Add(delay), s.Yield)
+	giveWay(ctx, next[0].ReceivedAt.Add(delay), s.Yield)
 	return nil
 }
 
@@ -318,7 +358,7 @@ func (s *Spool) quietIn(now time.Time) time.Duration {
 // source, and returns the new position and whether it routed any (so more
 // may be left).
 func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64, bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, source, received_at, alerts, count FROM spool WHERE id > ? ORDER BY id LIMIT 512`, pos)
+	entries, err := s.q.entries(ctx, pos, 512)
 	if err != nil {
 		return pos, false, fmt.Errorf("spool: read: %w", err)
 	}
@@ -328,30 +368,18 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 	var now time.Time
 	taken := 0 // alerts in the entries taken, readable or not
 	limit := cmp.Or(s.RouteBatch, DefaultMaxBatch)
-	for rows.Next() {
-		var id int64
-		var src, received string
-		var body []byte
-		var count int
-		if err := rows.Scan(&id, &src, &received, &body, &count); err != nil {
-			rows.Close()
-			return pos, false, fmt.Errorf("spool: read: %w", err)
-		}
-		if last != 0 && (src != source || taken+count > limit) {
+	for _, e := range entries {
+		if last != 0 && (e.Source != source || taken+e.Count > limit) {
 			break
 		}
 		var as []store.AlertIn
-		if err := jsonv2.Unmarshal(body, &as, spoolJSON); err != nil {
+		if err := jsonv2.Unmarshal(e.Alerts, &as, spoolJSON); err != nil {
 			// Only Vigil writes these entries; one it cannot read is logged
 			// and skipped rather than holding up everything behind it.
-			s.logger.Error("spool: unreadable entry skipped", "id", id, "err", err)
+			s.logger.Error("spool: unreadable entry skipped", "id", e.ID, "err", err)
 		}
-		alerts, source, last, taken = append(alerts, as...), src, id, taken+count
-		now, _ = time.Parse(time.RFC3339Nano, received)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return pos, false, fmt.Errorf("spool: read: %w", err)
+		alerts, source, last, taken = append(alerts, as...), e.Source, e.ID, taken+e.Count
+		now = e.ReceivedAt
 	}
 	if last == 0 {
 		return pos, false, nil
@@ -360,7 +388,9 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 	if err != nil {
 		return pos, false, err
 	}
-	s.pending.Add(-int64(taken))
+	if s.local() {
+		s.pending.Add(-int64(taken))
+	}
 	s.logger.Debug("spool: routed", "alerts", len(alerts), "accepted", res.Accepted, "duplicates", res.Duplicates, "silenced", res.Silenced, "incidents", len(res.Incidents), "position", last)
 	if s.Notify != nil && res.Accepted > 0 {
 		s.Notify()
@@ -375,21 +405,89 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 // dropRouted removes, at start, the entries up to pos that the store took
 // before the last stop, and stops counting them as pending.
 func (s *Spool) dropRouted(pos int64) error {
-	var n sql.NullInt64
-	if err := s.db.QueryRow(`SELECT sum(count) FROM spool WHERE id <= ?`, pos).Scan(&n); err != nil {
-		return fmt.Errorf("spool: count routed entries: %w", err)
+	n, err := s.q.drop(context.Background(), pos)
+	if err != nil {
+		return fmt.Errorf("spool: remove routed entries: %w", err)
 	}
-	if err := s.drop(pos); err != nil {
-		return err
+	if s.local() {
+		s.pending.Add(-n)
 	}
-	s.pending.Add(-n.Int64)
 	return nil
 }
 
 // drop removes the entries up to pos, which the store has.
 func (s *Spool) drop(pos int64) error {
-	if _, err := s.db.Exec(`DELETE FROM spool WHERE id <= ?`, pos); err != nil {
+	if _, err := s.q.drop(context.Background(), pos); err != nil {
 		return fmt.Errorf("spool: remove routed entries: %w", err)
 	}
 	return nil
 }
+
+// spoolQueue is where a spool keeps its entries: a SQLite file of its own
+// (fileQueue) or the store (storeQueue). append must commit entries in id
+// order.
+type spoolQueue interface {
+	append(ctx context.Context, source string, received time.Time, alerts []byte, count, maxPending int) error
+	entries(ctx context.Context, after int64, limit int) ([]store.SpoolEntry, error)
+	drop(ctx context.Context, upTo int64) (int64, error) // alerts the dropped entries held
+	close() error
+}
+
+// fileQueue is a spool file, written by one process.
+type fileQueue struct{ db *sql.DB }
+
+func (f fileQueue) append(ctx context.Context, source string, received time.Time, alerts []byte, count, _ int) error {
+	_, err := f.db.ExecContext(ctx, `INSERT INTO spool (source, received_at, alerts, count) VALUES (?, ?, ?, ?)`,
+		source, received.UTC().Format(time.RFC3339Nano), alerts, count)
+	return err
+}
+
+func (f fileQueue) entries(ctx context.Context, after int64, limit int) ([]store.SpoolEntry, error) {
+	rows, err := f.db.QueryContext(ctx, `SELECT id, source, received_at, alerts, count FROM spool WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SpoolEntry
+	for rows.Next() {
+		var e store.SpoolEntry
+		var received string
+		if err := rows.Scan(&e.ID, &e.Source, &received, &e.Alerts, &e.Count); err != nil {
+			return nil, err
+		}
+		e.ReceivedAt, _ = time.Parse(time.RFC3339Nano, received)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (f fileQueue) drop(ctx context.Context, upTo int64) (int64, error) {
+	var n sql.NullInt64
+	if err := f.db.QueryRowContext(ctx, `SELECT sum(count) FROM spool WHERE id <= ?`, upTo).Scan(&n); err != nil {
+		return 0, err
+	}
+	_, err := f.db.ExecContext(ctx, `DELETE FROM spool WHERE id <= ?`, upTo)
+	return n.Int64, err
+}
+
+func (f fileQueue) close() error { return f.db.Close() }
+
+// storeQueue is a spool in the store, which replicas share.
+type storeQueue struct {
+	t     StoreSpoolTable
+	spool string
+}
+
+func (q storeQueue) append(ctx context.Context, source string, received time.Time, alerts []byte, count, maxPending int) error {
+	return q.t.SpoolAppend(ctx, q.spool, source, received, alerts, count, maxPending)
+}
+
+func (q storeQueue) entries(ctx context.Context, after int64, limit int) ([]store.SpoolEntry, error) {
+	return q.t.SpoolEntries(ctx, q.spool, after, limit)
+}
+
+func (q storeQueue) drop(ctx context.Context, upTo int64) (int64, error) {
+	return q.t.SpoolDrop(ctx, q.spool, upTo)
+}
+
+func (storeQueue) close() error { return nil }

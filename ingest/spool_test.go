@@ -207,7 +207,7 @@ func TestSpoolRoutesJoinedAndOlderEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sp.db.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES ('alertmanager', ?, ?, 2)`, at.Format(time.RFC3339Nano), old); err != nil {
+	if _, err := sp.q.(fileQueue).db.Exec(`INSERT INTO spool (source, received_at, alerts, count) VALUES ('alertmanager', ?, ?, 2)`, at.Format(time.RFC3339Nano), old); err != nil {
 		t.Fatal(err)
 	}
 	sp.pending.Add(2)
@@ -252,7 +252,7 @@ func TestSpoolRoutesJoinedAndOlderEntries(t *testing.T) {
 		t.Errorf("routed %d distinct alerts starting %s, %s; want every alert once, the older entry first", len(seen), got[0].Fingerprint, got[1].Fingerprint)
 	}
 	var entries int // ever appended: AUTOINCREMENT's counter
-	if err := sp.db.QueryRow(`SELECT seq FROM sqlite_sequence WHERE name = 'spool'`).Scan(&entries); err != nil {
+	if err := sp.q.(fileQueue).db.QueryRow(`SELECT seq FROM sqlite_sequence WHERE name = 'spool'`).Scan(&entries); err != nil {
 		t.Fatal(err)
 	}
 	if entries != 2 {

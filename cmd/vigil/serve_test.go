@@ -170,7 +170,7 @@ func splitRoles(t *testing.T, storeAt func(dir string, cfg *config.Config) strin
 	if status != 200 {
 		t.Fatalf("ingest: %d %v", status, body)
 	}
-	id := body["incidents"].([]any)[0].(string)
+	id := answeredIncident(t, apiURL, body, "DiskFillingUp")
 	inc := waitFor(t, &vigil{url: apiURL}, id, "awaiting approval, with its evidence", func(inc map[string]any) bool {
 		return inc["status"] == "awaiting_approval" && strings.Contains(fmt.Sprint(inc["messages"]), "E1 · alert firing: DiskFillingUp")
 	})
@@ -189,7 +189,7 @@ func splitRoles(t *testing.T, storeAt func(dir string, cfg *config.Config) strin
 	if status != 200 {
 		t.Fatalf("second ingest: %d %v", status, body)
 	}
-	id2 := body["incidents"].([]any)[0].(string)
+	id2 := answeredIncident(t, apiURL, body, "InodesFillingUp")
 	waitFor(t, &vigil{url: apiURL}, id2, "showing its evidence", func(inc map[string]any) bool {
 		return strings.Contains(fmt.Sprint(inc["messages"]), "E1 · alert firing: InodesFillingUp")
 	})
@@ -303,4 +303,27 @@ func TestServeReadiness(t *testing.T) {
 	if code, _ := get(t, url+"/healthz"); code != 200 {
 		t.Errorf("/healthz without Temporal: %d, want 200 (the process is alive)", code)
 	}
+}
+
+// answeredIncident is the incident an ingest answer names, or, when the
+// alerts were only queued (a store's spool routes them after the answer),
+// the newest incident titled after alertname once routing has opened it.
+func answeredIncident(t *testing.T, apiURL string, answer map[string]any, alertname string) string {
+	t.Helper()
+	if ids, _ := answer["incidents"].([]any); len(ids) > 0 {
+		return ids[0].(string)
+	}
+	if answer["queued"] == nil {
+		t.Fatalf("the answer names no incident and queued nothing: %v", answer)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, list := call(t, "GET", apiURL+"/api/v1/incidents", "")
+		for _, inc := range list["incidents"].([]any) {
+			if m := inc.(map[string]any); strings.HasPrefix(fmt.Sprint(m["title"]), alertname) {
+				return m["id"].(string)
+			}
+		}
+	}
+	t.Fatalf("no incident for %s was opened from the queued alerts", alertname)
+	return ""
 }

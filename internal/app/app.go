@@ -341,8 +341,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 // requests are committed together (the batcher, a loop, outlives the HTTP
 // server's shutdown, so requests in flight are answered). On SQLite the
 // spool may answer first and route after (ingest.spool); a spool file left
-// from before is routed even with ingest.spool off. On a shared store there
-// is no spool: the store is the durable queue every replica shares.
+// from before is routed even with ingest.spool off. On a shared store the
+// spool is the store itself (unless ingest.spool is off): nothing accepted
+// waits in one replica.
 func (a *App) wireAlerts(mux *http.ServeMux, bearer func(http.Handler) http.Handler, wake func(), disp *ingest.Dispatcher) error {
 	cfg, logger := a.cfg, a.logger
 	batch := ingest.NewBatcher(a.st, 0)
@@ -369,8 +370,17 @@ func (a *App) wireAlerts(mux *http.ServeMux, bearer func(http.Handler) http.Hand
 				alerts = &ingest.AutoSpool{Direct: batch, Spool: spool}
 			}
 		}
-	} else if cfg.Ingest.Spool == config.SpoolAlways {
-		logger.Warn("ingest.spool: always has no effect on a shared store: alerts are committed to it before they are acknowledged")
+	} else if cfg.Ingest.Spool != config.SpoolOff {
+		// A shared store keeps the spool itself: every ingest replica
+		// appends, the one holding the route lease routes. Always, not
+		// auto: a replica cannot tell whether another has a group's
+		// earlier alerts still spooled, so answering some through the
+		// store could route them ahead of those.
+		spool := ingest.NewStoreSpool(a.st, "alertmanager", logger.With("component", "spool"))
+		spool.Notify = wake
+		a.runs.loop(spool.Accept)
+		a.runs.singleton("route", func(ctx context.Context) { spool.Route(ctx, a.st) })
+		alerts = spool
 	}
 	mux.Handle("POST /api/v1/alerts/alertmanager", bearer(&ingest.Alertmanager{
 		Store: alerts, GroupBy: cfg.Ingest.GroupBy, Notify: wake, Logger: logger.With("component", "ingest"),

@@ -1,0 +1,13 @@
+-- The spool in the store: accepted payloads not yet routed, for stores that
+-- replicas share (on SQLite, one process, ingest keeps its spool in a file of
+-- its own). Entries are appended under a lock, so ids grow in commit order and
+-- the router's position (spool_positions) never skips one.
+CREATE TABLE spool_entries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    spool       TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    alerts      BLOB NOT NULL,
+    count       INTEGER NOT NULL
+);
+CREATE INDEX spool_entries_by_spool ON spool_entries (spool, id);
