@@ -1,34 +1,20 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/vigilops/vigil/analyzers/correlate"
 	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/routing"
 )
 
 // AlertIn is one normalised alert as a receiver hands it to IngestAlerts.
-type AlertIn struct {
-	Fingerprint  string
-	Status       string // firing | resolved
-	Labels       map[string]string
-	Annotations  map[string]string
-	StartsAt     time.Time
-	EndsAt       time.Time
-	GeneratorURL string
-	// GroupKey identifies the incident group (the values of the group_by labels);
-	// GroupLabels are those labels.
-	GroupKey    string
-	GroupLabels map[string]string
-}
+type AlertIn = routing.Alert
 
 // IngestResult says what IngestAlerts did with a batch.
 type IngestResult struct {
@@ -132,9 +118,16 @@ func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now
 			return err
 		}
 		s.observe(alerts)
-		var err error
-		if outcomes, err = s.ingestAlerts(ctx, tx, source, alerts, now); err != nil || also == nil {
+		plan, err := s.router.Alerts(txView{ctx, tx}, alerts, now)
+		if err != nil {
 			return err
+		}
+		if err := apply(ctx, tx, source, plan, now); err != nil {
+			return err
+		}
+		outcomes = outcomesOf(plan)
+		if also == nil {
+			return nil
 		}
 		return also(tx)
 	})
@@ -144,302 +137,13 @@ func (s *Store) ingest(ctx context.Context, source string, alerts []AlertIn, now
 	return Summarize(outcomes), nil
 }
 
-// ingestAlerts routes and stores alerts in tx and returns each one's outcome.
-func (s *Store) ingestAlerts(ctx context.Context, tx *txn, source string, alerts []AlertIn, now time.Time) ([]IngestOutcome, error) {
-	outcomes := make([]IngestOutcome, len(alerts))
-	rt := newRouting(s.corr, now)
-	rt.silenced = s.silenced
-	known, err := alertStates(ctx, tx, alerts)
-	if err != nil {
-		return nil, err
+// outcomesOf says what became of each alert or signal a plan routed.
+func outcomesOf(p *routing.Plan) []IngestOutcome {
+	out := make([]IngestOutcome, len(p.Outcomes))
+	for i, o := range p.Outcomes {
+		out[i] = IngestOutcome{Duplicate: o.Duplicate, Silenced: o.Silenced, Incident: o.Incident}
 	}
-	events := make([]eventRow, 0, len(alerts))
-	for i, a := range alerts {
-		r, err := rt.routeAlert(ctx, tx, a, known)
-		if err != nil {
-			return nil, fmt.Errorf("alert %s: %w", a.Fingerprint, err)
-		}
-		if r.duplicate {
-			outcomes[i].Duplicate = true
-			continue
-		}
-		events = append(events, eventRow{alert: &alerts[i], incident: r.incident, delivered: r.delivered})
-		outcomes[i].Incident, outcomes[i].Silenced = r.incident, r.silenced
-	}
-	if err := writeAlertStates(ctx, tx, known, now); err != nil {
-		return nil, err
-	}
-	if err := insertEvents(ctx, tx, source, events, now); err != nil {
-		return nil, err
-	}
-	return outcomes, rt.flush(ctx, tx)
-}
-
-// alertState is what the store knows of an alert: its latest status and
-// start, its incident and whether that incident is still open. changed marks
-// states this batch has to write.
-type alertState struct {
-	status, start string
-	incident      string
-	incidentOpen  bool
-	changed       bool
-}
-
-// Rows per multi-row statement: few enough to stay far below SQLite's bound
-// on parameters, enough that a batch costs a handful of statements.
-const rowsPerStatement = 64
-
-// alertStates reads the stored state of every alert of the batch, in a few
-// queries rather than one per alert.
-func alertStates(ctx context.Context, tx *txn, alerts []AlertIn) (map[string]*alertState, error) {
-	known := make(map[string]*alertState, len(alerts))
-	var fps []any
-	for _, a := range alerts {
-		if _, ok := known[a.Fingerprint]; !ok {
-			known[a.Fingerprint] = nil
-			fps = append(fps, a.Fingerprint)
-		}
-	}
-	for len(fps) > 0 {
-		n := min(len(fps), 8*rowsPerStatement)
-		rows, err := tx.QueryContext(ctx, `
-			SELECT a.fingerprint, a.status, a.starts_at, COALESCE(a.incident_id, ''), COALESCE(i.status, '')
-			FROM alerts a LEFT JOIN incidents i ON i.id = a.incident_id
-			WHERE a.fingerprint IN (?`+strings.Repeat(", ?", n-1)+`)`, fps[:n]...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var fp, incStatus string
-			st := &alertState{}
-			if err := rows.Scan(&fp, &st.status, &st.start, &st.incident, &incStatus); err != nil {
-				_ = rows.Close()
-				return nil, err
-			}
-			st.incidentOpen = st.incident != "" && incStatus != string(incident.StatusResolved)
-			known[fp] = st
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, err
-		}
-		fps = fps[n:]
-	}
-	return known, nil
-}
-
-// writeAlertStates stores the states the batch changed.
-func writeAlertStates(ctx context.Context, tx *txn, known map[string]*alertState, now time.Time) error {
-	var args []any
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		n := len(args) / 5
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO alerts (fingerprint, status, starts_at, incident_id, updated_at) VALUES (?, ?, ?, ?, ?)`+
-			strings.Repeat(", (?, ?, ?, ?, ?)", n-1)+`
-			ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
-				incident_id = COALESCE(excluded.incident_id, alerts.incident_id), updated_at = excluded.updated_at`, args...)
-		args = args[:0]
-		return err
-	}
-	for fp, st := range known {
-		if st == nil || !st.changed {
-			continue
-		}
-		args = append(args, fp, st.status, st.start, nullable(st.incident), ts(now))
-		if len(args) == 5*rowsPerStatement {
-			if err := flush(); err != nil {
-				return fmt.Errorf("alert states: %w", err)
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return fmt.Errorf("alert states: %w", err)
-	}
-	return nil
-}
-
-// route is what becomes of one alert.
-type route struct {
-	incident  string // the incident its event joins, if any
-	duplicate bool   // an unchanged resend: nothing is stored
-	delivered bool   // the event needs no delivery (a resolve for an incident already over)
-	silenced  bool   // a new firing that an active silence keeps from any incident
-}
-
-// routeAlert decides whether an alert is a duplicate and which incident its event
-// joins, and records the alert's new state in known.
-//
-// A firing alert joins, in order: the open incident it fired in before; the
-// open incident of its group key; with correlation, an open incident it is
-// connected to (its group key then routes there too); or a new incident. A
-// firing alert with no open incident of its own that an active silence
-// matches joins none.
-func (rt *routing) routeAlert(ctx context.Context, tx *txn, a AlertIn, known map[string]*alertState) (route, error) {
-	prev := known[a.Fingerprint]
-	start := ts(a.StartsAt)
-	// Asked only of firing alerts with no open incident of their own, so the
-	// common cases (resends, alerts of open incidents) never consult silences.
-	muted := func() bool {
-		return rt.silenced != nil && a.Status == incident.AlertFiring && rt.silenced(a.Labels, rt.now)
-	}
-	if prev != nil && prev.status == a.Status && prev.start == start {
-		// A resend is a duplicate, unless it fires unrouted because a silence
-		// held it and that silence is over: then it is routed now.
-		if !(a.Status == incident.AlertFiring && prev.incident == "" && !muted()) {
-			return route{duplicate: true}, nil
-		}
-	}
-	var incID string
-	var delivered, silenced bool
-	var err error
-	service := cmp.Or(a.Labels["service"], a.GroupLabels["service"])
-	switch {
-	case a.Status == incident.AlertResolved && prev != nil && prev.incident != "":
-		incID, delivered = prev.incident, !prev.incidentOpen
-	case a.Status == incident.AlertResolved:
-		// Resolved without ever firing here: keep the record, open nothing.
-	case prev != nil && prev.incidentOpen:
-		incID = prev.incident
-	case muted():
-		silenced = true
-	default:
-		if incID, err = rt.firingIncident(ctx, tx, a, service, rt.now); err != nil {
-			return route{}, err
-		}
-	}
-	if incID != "" && a.Status == incident.AlertFiring {
-		rt.saw(incID, service, a.StartsAt)
-		if prev == nil || prev.start != start {
-			rt.observe(service, a.StartsAt)
-		}
-	}
-	next := &alertState{status: a.Status, start: start, changed: true}
-	switch {
-	case incID != "":
-		next.incident, next.incidentOpen = incID, !delivered
-	case prev != nil:
-		next.incident, next.incidentOpen = prev.incident, prev.incidentOpen
-	}
-	known[a.Fingerprint] = next
-	return route{incident: incID, delivered: delivered, silenced: silenced}, nil
-}
-
-// firingIncident returns the incident a firing alert with no open incident of
-// its own joins, opening one when none fits.
-func (rt *routing) firingIncident(ctx context.Context, tx *txn, a AlertIn, service string, now time.Time) (string, error) {
-	if id := rt.groups[a.GroupKey]; id != "" {
-		return id, nil
-	}
-	id, err := groupIncident(ctx, tx, a.GroupKey)
-	if err != nil || id != "" {
-		rt.groups[a.GroupKey] = id
-		return id, err
-	}
-	if id, err = rt.join(ctx, tx, correlate.KindAlert, service, a.StartsAt); err != nil {
-		return "", err
-	}
-	if id != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_groups (group_key, incident_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, a.GroupKey, id); err != nil {
-			return "", err
-		}
-	} else if id, err = createIncident(ctx, tx, a.GroupKey, a.GroupLabels, a.Labels, now); err != nil {
-		return "", err
-	}
-	rt.groups[a.GroupKey] = id
-	return id, nil
-}
-
-// openIncidentFor returns the group's open incident, creating one if there is none.
-func openIncidentFor(ctx context.Context, tx *txn, a AlertIn, now time.Time) (string, error) {
-	id, err := groupIncident(ctx, tx, a.GroupKey)
-	if err != nil || id != "" {
-		return id, err
-	}
-	return createIncident(ctx, tx, a.GroupKey, a.GroupLabels, a.Labels, now)
-}
-
-func createIncident(ctx context.Context, tx *txn, key string, group, labels map[string]string, now time.Time) (string, error) {
-	var num int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(num), 0) + 1 FROM incidents`).Scan(&num); err != nil {
-		return "", err
-	}
-	id := incident.NewID(num, group)
-	gl, err := json.Marshal(group)
-	if err != nil {
-		return "", err
-	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO incidents (id, num, group_key, group_labels, status, title, severity, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?)`,
-		id, num, key, string(gl), incident.TitleFor(group), labels["severity"], ts(now), ts(now))
-	if err != nil {
-		return "", err
-	}
-	// Known at once, so signals about the service join the incident before its
-	// workflow has saved anything.
-	if svc := cmp.Or(group["service"], labels["service"]); svc != "" {
-		_, err = tx.ExecContext(ctx, `INSERT INTO incident_services (incident_id, service) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, svc)
-	}
-	return id, err
-}
-
-// eventRow is an alert event to insert.
-type eventRow struct {
-	alert     *AlertIn
-	incident  string
-	delivered bool
-}
-
-// insertEvents stores alert events in input order, a few rows per statement.
-func insertEvents(ctx context.Context, tx *txn, source string, events []eventRow, now time.Time) error {
-	const cols = 11
-	received := ts(now)
-	args := make([]any, 0, cols*min(len(events), rowsPerStatement))
-	for i, e := range events {
-		a := e.alert
-		labels, err := json.Marshal(a.Labels)
-		if err != nil {
-			return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
-		}
-		ann, err := json.Marshal(nonNil(a.Annotations))
-		if err != nil {
-			return fmt.Errorf("alert %s: %w", a.Fingerprint, err)
-		}
-		var deliveredAt any
-		if e.delivered {
-			deliveredAt = received
-		}
-		args = append(args, nullable(e.incident), source, a.Fingerprint, a.Status, string(labels), string(ann),
-			ts(a.StartsAt), ts(a.EndsAt), a.GeneratorURL, received, deliveredAt)
-		if len(args) < cols*rowsPerStatement && i < len(events)-1 {
-			continue
-		}
-		n := len(args) / cols
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO events (incident_id, source, kind, fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, received_at, delivered_at)
-			VALUES (?, ?, 'alert', ?, ?, ?, ?, ?, ?, ?, ?, ?)`+strings.Repeat(", (?, ?, 'alert', ?, ?, ?, ?, ?, ?, ?, ?, ?)", n-1), args...)
-		if err != nil {
-			return fmt.Errorf("events: %w", err)
-		}
-		args = args[:0]
-	}
-	return nil
-}
-
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	return out
 }
 
 // Delivery is a batch of undelivered events for one incident.
@@ -578,10 +282,15 @@ func (s *Store) Reroute(ctx context.Context, d Delivery, now time.Time) (string,
 				continue
 			}
 			if newID == "" {
-				var err error
-				if newID, err = openIncidentFor(ctx, tx, AlertIn{GroupKey: d.GroupKey, GroupLabels: d.GroupLabels, Labels: e.Labels}, now); err != nil {
+				id, plan, err := s.router.Reopen(txView{ctx, tx}, d.GroupKey, d.GroupLabels, e.Labels, now)
+				if err != nil {
 					return err
 				}
+				// The plan opens the incident at most: it stores no events.
+				if err := apply(ctx, tx, "", plan, now); err != nil {
+					return err
+				}
+				newID = id
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE events SET incident_id = ? WHERE id = ?`, newID, e.ID); err != nil {
 				return err

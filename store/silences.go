@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/vigilops/vigil/routing"
 )
 
 // Silence is a stored silence. Matchers are Alertmanager matchers as text
@@ -20,9 +22,7 @@ type Silence struct {
 }
 
 // Muter says what mutes an alert's labels at a time (silences, inhibition).
-type Muter interface {
-	Silencing(labels map[string]string, at time.Time) []string
-}
+type Muter = routing.Muter
 
 // AlertObserver is a Muter that also sees every alert ingested, before any is
 // routed: inhibition needs to know which alerts fire.
@@ -33,7 +33,10 @@ type AlertObserver interface {
 // Mute makes ingest consult ms: a new firing alert that one of them mutes is
 // stored, but opens and joins no incident. Call it before the store is used
 // concurrently.
-func (s *Store) Mute(ms ...Muter) { s.mute = ms }
+func (s *Store) Mute(ms ...Muter) {
+	s.mute = ms
+	s.route()
+}
 
 // PutSilence stores a silence, replacing the one with its id (an update or
 // an expiry).
@@ -82,7 +85,6 @@ func (s *Store) Silences(ctx context.Context) ([]Silence, error) {
 	return out, rows.Err()
 }
 
-// silenced reports whether the store's muter mutes labels at at.
 // revSilences is the revision PutSilence bumps.
 const revSilences = "silences"
 
@@ -166,15 +168,6 @@ func (s *Store) LastEventID(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: last event: %w", err)
 	}
 	return id, nil
-}
-
-func (s *Store) silenced(labels map[string]string, at time.Time) bool {
-	for _, m := range s.mute {
-		if len(m.Silencing(labels, at)) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // observe shows a batch of alerts to the muters that watch alerts.

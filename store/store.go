@@ -24,6 +24,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "github.com/mattn/go-sqlite3"    // registers the "sqlite3" driver
+
+	"github.com/vigilops/vigil/routing"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -42,11 +44,12 @@ type Store struct {
 	// commits starved every other writer (thread posts, audit, delivery marks)
 	// for seconds. Waiting on a mutex, a writer goes as soon as the lock is
 	// free. Readers never take it, nor does any PostgreSQL writer.
-	wmu   sync.Mutex
-	audit auditLog     // the audit chain's group-committing writer (audit_commit.go)
-	corr  *correlation // nil: no correlation across groups (correlate.go)
-	mute  []Muter      // silences, inhibition (silences.go)
-	where string       // the file or the server, for messages
+	wmu    sync.Mutex
+	audit  auditLog             // the audit chain's group-committing writer (audit_commit.go)
+	corr   *routing.Correlation // nil: no correlation across groups (correlate.go)
+	mute   []Muter              // silences, inhibition (silences.go)
+	router *routing.Router      // routes ingest over mute and corr (correlate.go)
+	where  string               // the file or the server, for messages
 }
 
 // Open opens (creating if needed) the SQLite file at path and applies pending
@@ -77,7 +80,15 @@ func openSQLite(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	return &Store{db: &db{DB: sqldb, engine: SQLite}, where: path}, nil
+	return newStore(&db{DB: sqldb, engine: SQLite}, path), nil
+}
+
+// newStore returns a store on d that routes by group key and service alone
+// until Correlate or Mute say otherwise.
+func newStore(d *db, where string) *Store {
+	s := &Store{db: d, where: where}
+	s.route()
+	return s
 }
 
 // OpenDSN opens the store a data source name names: postgres://… (or
@@ -135,7 +146,7 @@ func openDSN(dsn string) (*Store, error) {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w (is PostgreSQL running, and do the user, password and database in the DSN exist?)", Redact(dsn), err)
 	}
-	return &Store{db: &db{DB: sqldb, engine: Postgres}, where: Redact(dsn)}, nil
+	return newStore(&db{DB: sqldb, engine: Postgres}, Redact(dsn)), nil
 }
 
 // ParseDSN says which engine a store DSN names and what to open: the file's
