@@ -118,14 +118,16 @@ func newSpool(q spoolQueue, name string, logger *slog.Logger) *Spool {
 type StoreSpoolTable interface {
 	SpoolAppend(ctx context.Context, spool, source string, received time.Time, alerts []byte, count, maxPending int) error
 	SpoolEntries(ctx context.Context, spool string, after int64, limit int) ([]store.SpoolEntry, error)
-	SpoolDrop(ctx context.Context, spool string, upTo int64) (int64, error)
+	IngestSpoolEntries(ctx context.Context, spool string, ids []int64, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error)
 }
 
 // NewStoreSpool is a spool kept in the store itself, for a store replicas
 // share (PostgreSQL): any replica appends, and the one replica running
-// Route takes the entries into the store in order. Nothing accepted lives in
-// one replica, so nothing is lost with it. Pending counts only what this
-// process accepted; MaxPending is checked against the whole spool.
+// Route takes the entries into the store, oldest first, each deleted in the
+// transaction that routes it. Nothing accepted lives in one replica, so
+// nothing is lost with it. A sender's next payload is appended only after
+// the previous one was answered, so each sender's order holds. Pending is
+// always 0; MaxPending is checked against the whole spool.
 func NewStoreSpool(t StoreSpoolTable, name string, logger *slog.Logger) *Spool {
 	return newSpool(storeQueue{t: t, spool: name}, name, logger)
 }
@@ -269,7 +271,7 @@ func (s *Spool) route(ctx context.Context, to SpoolStore) {
 	for ctx.Err() == nil {
 		var err error
 		if !started {
-			if pos, err = to.SpoolPosition(ctx, s.name); err == nil {
+			if pos, err = s.q.position(ctx, to, s.name); err == nil {
 				started = true
 				err = s.dropRouted(pos)
 			}
@@ -384,7 +386,14 @@ func (s *Spool) routeBatch(ctx context.Context, to SpoolStore, pos int64) (int64
 	if last == 0 {
 		return pos, false, nil
 	}
-	res, err := to.IngestSpooled(ctx, s.name, last, source, alerts, now)
+	var ids []int64
+	for _, e := range entries {
+		if e.ID > last {
+			break
+		}
+		ids = append(ids, e.ID)
+	}
+	res, err := s.q.commit(ctx, to, s.name, ids, source, alerts, now)
 	if err != nil {
 		return pos, false, err
 	}
@@ -424,11 +433,16 @@ func (s *Spool) drop(pos int64) error {
 }
 
 // spoolQueue is where a spool keeps its entries: a SQLite file of its own
-// (fileQueue) or the store (storeQueue). append must commit entries in id
-// order.
+// (fileQueue) or the store (storeQueue).
 type spoolQueue interface {
 	append(ctx context.Context, source string, received time.Time, alerts []byte, count, maxPending int) error
+	// position is how far the store has routed the spool; entries reads
+	// those after it.
+	position(ctx context.Context, to SpoolStore, spool string) (int64, error)
 	entries(ctx context.Context, after int64, limit int) ([]store.SpoolEntry, error)
+	// commit routes the alerts of the entries ids, the last of them routed
+	// so far, into to in one transaction that also marks them routed.
+	commit(ctx context.Context, to SpoolStore, spool string, ids []int64, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error)
 	drop(ctx context.Context, upTo int64) (int64, error) // alerts the dropped entries held
 	close() error
 }
@@ -440,6 +454,16 @@ func (f fileQueue) append(ctx context.Context, source string, received time.Time
 	_, err := f.db.ExecContext(ctx, `INSERT INTO spool (source, received_at, alerts, count) VALUES (?, ?, ?, ?)`,
 		source, received.UTC().Format(time.RFC3339Nano), alerts, count)
 	return err
+}
+
+func (fileQueue) position(ctx context.Context, to SpoolStore, spool string) (int64, error) {
+	return to.SpoolPosition(ctx, spool)
+}
+
+// commit records, with the alerts, that the file is routed up to its last
+// entry: ids grow in commit order, as one process appends.
+func (fileQueue) commit(ctx context.Context, to SpoolStore, spool string, ids []int64, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
+	return to.IngestSpooled(ctx, spool, ids[len(ids)-1], source, alerts, now)
 }
 
 func (f fileQueue) entries(ctx context.Context, after int64, limit int) ([]store.SpoolEntry, error) {
@@ -472,7 +496,10 @@ func (f fileQueue) drop(ctx context.Context, upTo int64) (int64, error) {
 
 func (f fileQueue) close() error { return f.db.Close() }
 
-// storeQueue is a spool in the store, which replicas share.
+// storeQueue is a spool in the store, which replicas append to at once. An
+// entry may commit after one with a higher id, so there is no position: the
+// router reads the oldest entries left, and the store deletes each entry in
+// the transaction that routes it.
 type storeQueue struct {
 	t     StoreSpoolTable
 	spool string
@@ -482,12 +509,18 @@ func (q storeQueue) append(ctx context.Context, source string, received time.Tim
 	return q.t.SpoolAppend(ctx, q.spool, source, received, alerts, count, maxPending)
 }
 
-func (q storeQueue) entries(ctx context.Context, after int64, limit int) ([]store.SpoolEntry, error) {
-	return q.t.SpoolEntries(ctx, q.spool, after, limit)
+func (storeQueue) position(context.Context, SpoolStore, string) (int64, error) { return 0, nil }
+
+func (q storeQueue) entries(ctx context.Context, _ int64, limit int) ([]store.SpoolEntry, error) {
+	return q.t.SpoolEntries(ctx, q.spool, 0, limit)
 }
 
-func (q storeQueue) drop(ctx context.Context, upTo int64) (int64, error) {
-	return q.t.SpoolDrop(ctx, q.spool, upTo)
+func (q storeQueue) commit(ctx context.Context, _ SpoolStore, spool string, ids []int64, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error) {
+	return q.t.IngestSpoolEntries(ctx, spool, ids, source, alerts, now)
 }
+
+// drop does nothing: routed entries are gone with the transaction that
+// routed them, and deleting by id range could take one committed late.
+func (storeQueue) drop(context.Context, int64) (int64, error) { return 0, nil }
 
 func (storeQueue) close() error { return nil }

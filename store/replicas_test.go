@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -174,6 +175,40 @@ func TestLeaseRace(t *testing.T) {
 		slices.Sort(winners)
 		if len(winners) != 1 {
 			t.Errorf("winners = %v, want exactly one", winners)
+		}
+	})
+}
+
+// TestSpoolEntriesRouteOnce: the store's spool routes each entry once, deleting
+// it in the routing transaction; a router whose entries another has routed
+// meanwhile stores nothing.
+func TestSpoolEntriesRouteOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T) {
+		rs := openReplicas(t, 2)
+		ctx := context.Background()
+		for i, r := range rs {
+			if err := r.SpoolAppend(ctx, "am", "alertmanager", t0, []byte(`[]`), 1, 0); err != nil {
+				t.Fatalf("append from replica %d: %v", i, err)
+			}
+		}
+		entries, err := rs[0].SpoolEntries(ctx, "am", 0, 10)
+		if err != nil || len(entries) != 2 {
+			t.Fatalf("entries = %+v, %v; want both replicas' appends", entries, err)
+		}
+		ids := []int64{entries[0].ID, entries[1].ID}
+		a := alert("a1", "HighLatency", "checkout", "firing", t0)
+		if res, err := rs[0].IngestSpoolEntries(ctx, "am", ids, "alertmanager", []AlertIn{a}, t0); err != nil || res.Accepted != 1 {
+			t.Fatalf("route: %+v, %v", res, err)
+		}
+		b := alert("b1", "DiskFull", "db", "firing", t0)
+		if _, err := rs[1].IngestSpoolEntries(ctx, "am", ids, "alertmanager", []AlertIn{b}, t0); !errors.Is(err, ErrSpoolRaced) {
+			t.Errorf("routing entries routed already: %v, want ErrSpoolRaced", err)
+		}
+		if incs, _ := rs[1].ListIncidents(ctx, IncidentFilter{}); len(incs) != 1 {
+			t.Errorf("%d incidents, want the first router's one: the raced batch must store nothing", len(incs))
+		}
+		if n, err := rs[1].SpoolPending(ctx, "am"); err != nil || n != 0 {
+			t.Errorf("pending = %d, %v; want the routed entries gone", n, err)
 		}
 	})
 }

@@ -1,20 +1,17 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // ErrSpoolFull is returned by SpoolAppend when the spool already holds its
 // limit of alerts waiting to be routed.
 var ErrSpoolFull = errors.New("ingest is behind: too many alerts wait to be routed; nothing was accepted, retry later")
-
-// lockSpool is held while an entry is appended to a spool in the store, so
-// entries commit in id order and a router reading on from the last id it
-// routed never skips one committed late.
-const lockSpool int64 = 0x76696734
 
 // SpoolEntry is one appended payload: its alerts as one encoded JSON array.
 type SpoolEntry struct {
@@ -27,10 +24,11 @@ type SpoolEntry struct {
 
 // SpoolAppend appends an entry of count alerts to the spool named spool and
 // returns once it is durable. With maxPending > 0 it refuses, with
-// ErrSpoolFull, an entry that would make more than maxPending alerts wait.
-// Any number of replicas may append at once.
+// ErrSpoolFull, an entry that would make more than about maxPending alerts
+// wait (appends racing may pass it by what they carry). Any number of
+// replicas may append at once; entries may commit out of id order.
 func (s *Store) SpoolAppend(ctx context.Context, spool, source string, received time.Time, alerts []byte, count, maxPending int) error {
-	err := s.lockedTx(ctx, lockSpool, func(tx *txn) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		if maxPending > 0 {
 			var pending int64
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(count), 0) FROM spool_entries WHERE spool = ?`, spool).Scan(&pending); err != nil {
@@ -75,21 +73,39 @@ func (s *Store) SpoolEntries(ctx context.Context, spool string, after int64, lim
 	return out, rows.Err()
 }
 
-// SpoolDrop removes the entries of spool up to id upTo (routed ones) and
-// returns how many alerts they held.
-func (s *Store) SpoolDrop(ctx context.Context, spool string, upTo int64) (int64, error) {
-	var n int64
-	err := s.tx(ctx, func(tx *txn) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(count), 0) FROM spool_entries WHERE spool = ? AND id <= ?`, spool, upTo).Scan(&n); err != nil {
-			return err
+// ErrSpoolRaced means entries a router took were routed by another
+// meanwhile (a lease handed over mid-batch): nothing was stored; read again.
+var ErrSpoolRaced = errors.New("spool entries were routed by another router meanwhile")
+
+// IngestSpoolEntries routes alerts, the contents of the spool's entries ids,
+// as IngestAlerts does, and deletes those entries in the same transaction:
+// after a crash an entry is either routed and gone or still there, never
+// routed twice. If any of them is gone already it stores nothing and returns
+// ErrSpoolRaced.
+func (s *Store) IngestSpoolEntries(ctx context.Context, spool string, ids []int64, source string, alerts []AlertIn, now time.Time) (IngestResult, error) {
+	res, err := s.ingest(ctx, source, alerts, now, func(tx *txn) error {
+		for len(ids) > 0 {
+			n := min(len(ids), 8*rowsPerStatement)
+			args := make([]any, 0, n+1)
+			args = append(args, spool)
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			r, err := tx.ExecContext(ctx, `DELETE FROM spool_entries WHERE spool = ? AND id IN (?`+strings.Repeat(", ?", n-1)+`)`, args...)
+			if err != nil {
+				return err
+			}
+			if k, err := r.RowsAffected(); err != nil || k != int64(n) {
+				return cmp.Or(err, ErrSpoolRaced)
+			}
+			ids = ids[n:]
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM spool_entries WHERE spool = ? AND id <= ?`, spool, upTo)
-		return err
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: drop routed entries of spool %s: %w", spool, err)
+		return IngestResult{}, fmt.Errorf("store: ingest from spool %s: %w", spool, err)
 	}
-	return n, nil
+	return res, nil
 }
 
 // SpoolPending is how many alerts wait in spool.

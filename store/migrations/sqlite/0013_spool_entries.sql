@@ -1,7 +1,8 @@
 -- The spool in the store: accepted payloads not yet routed, for stores that
 -- replicas share (on SQLite, one process, ingest keeps its spool in a file of
--- its own). Entries are appended under a lock, so ids grow in commit order and
--- the router's position (spool_positions) never skips one.
+-- its own). Replicas append at once, so an entry may commit after one with a
+-- higher id: the router takes the oldest entries left and deletes each in the
+-- transaction that routes it.
 CREATE TABLE spool_entries (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     spool       TEXT NOT NULL,
