@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,6 +120,7 @@ type StoreSpoolTable interface {
 	SpoolAppend(ctx context.Context, spool, source string, received time.Time, alerts []byte, count, maxPending int) error
 	SpoolEntries(ctx context.Context, spool string, after int64, limit int) ([]store.SpoolEntry, error)
 	IngestSpoolEntries(ctx context.Context, spool string, ids []int64, source string, alerts []store.AlertIn, now time.Time) (store.IngestResult, error)
+	SpoolPending(ctx context.Context, spool string) (int64, error)
 }
 
 // NewStoreSpool is a spool kept in the store itself, for a store replicas
@@ -129,7 +131,7 @@ type StoreSpoolTable interface {
 // the previous one was answered, so each sender's order holds. Pending is
 // always 0; MaxPending is checked against the whole spool.
 func NewStoreSpool(t StoreSpoolTable, name string, logger *slog.Logger) *Spool {
-	return newSpool(storeQueue{t: t, spool: name}, name, logger)
+	return newSpool(storeQueue{t: t, spool: name, pending: &pendingCache{}}, name, logger)
 }
 
 // Pending is how many accepted alerts wait to be routed. For a store's
@@ -503,10 +505,43 @@ func (f fileQueue) close() error { return f.db.Close() }
 type storeQueue struct {
 	t     StoreSpoolTable
 	spool string
+	// pending is the spool's backlog as last read, at most pendingAge old:
+	// the limit is a safety valve, and reading the sum on every append cost
+	// about a tenth of the rate in a storm.
+	pending *pendingCache
 }
 
+type pendingCache struct {
+	mu     sync.Mutex
+	alerts int64
+	read   time.Time
+}
+
+// pendingAge is how old the backlog a store's spool checks its limit against may be.
+const pendingAge = 500 * time.Millisecond
+
 func (q storeQueue) append(ctx context.Context, source string, received time.Time, alerts []byte, count, maxPending int) error {
-	return q.t.SpoolAppend(ctx, q.spool, source, received, alerts, count, maxPending)
+	if maxPending > 0 {
+		p := q.pending
+		p.mu.Lock()
+		if time.Since(p.read) > pendingAge {
+			n, err := q.t.SpoolPending(ctx, q.spool)
+			if err != nil {
+				p.mu.Unlock()
+				return err
+			}
+			p.alerts, p.read = n, time.Now()
+		}
+		full := p.alerts+int64(count) > int64(maxPending)
+		if !full {
+			p.alerts += int64(count)
+		}
+		p.mu.Unlock()
+		if full {
+			return errSpoolFull
+		}
+	}
+	return q.t.SpoolAppend(ctx, q.spool, source, received, alerts, count, 0)
 }
 
 func (storeQueue) position(context.Context, SpoolStore, string) (int64, error) { return 0, nil }

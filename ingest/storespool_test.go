@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -105,5 +106,33 @@ func TestStoreSpoolAcrossReplicas(t *testing.T) {
 				t.Errorf("pending after routing = %d, %v; routed entries should be dropped", n, err)
 			}
 		})
+	}
+}
+
+// TestStoreSpoolLimit: past MaxPending alerts waiting, a store's spool
+// refuses a request whole (the receiver answers 503) and stores nothing of it.
+func TestStoreSpoolLimit(t *testing.T) {
+	st := replicaStores(t, store.SQLite)[0]
+	sp := NewStoreSpool(st, "alertmanager", slog.New(slog.DiscardHandler))
+	sp.MaxPending = 3
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sp.Accept(ctx) }()
+	defer func() { stop(); <-done }()
+	batch := func(n int) []store.AlertIn {
+		out := make([]store.AlertIn, n)
+		for i := range out {
+			out[i] = store.AlertIn{Fingerprint: fmt.Sprint("f", n, i), Status: "firing", Labels: map[string]string{"alertname": "X"}, GroupKey: "k"}
+		}
+		return out
+	}
+	if _, err := sp.IngestAlerts(context.Background(), "alertmanager", batch(2), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.IngestAlerts(context.Background(), "alertmanager", batch(2), time.Now()); !errors.Is(err, store.ErrSpoolFull) {
+		t.Fatalf("past the limit: %v, want ErrSpoolFull", err)
+	}
+	if n, err := st.SpoolPending(context.Background(), "alertmanager"); err != nil || n != 2 {
+		t.Errorf("pending = %d, %v; want the 2 accepted, none of the refused request", n, err)
 	}
 }
