@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigilops/vigil/ingest"
 	"github.com/vigilops/vigil/internal/pgtest"
-	"github.com/vigilops/vigil/store"
 )
 
 func TestParseStoreAndReplicas(t *testing.T) {
@@ -184,18 +181,8 @@ func TestAlertmanagerSideBySide(t *testing.T) {
 	if _, err := exec.LookPath("prometheus-alertmanager"); err != nil {
 		t.Skip("prometheus-alertmanager is not installed (Debian package prometheus-alertmanager; .ci/run installs it)")
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	batch := ingest.NewBatcher(st, 0)
-	ctx, stop := context.WithCancel(context.Background())
-	batched := make(chan struct{})
-	go func() { defer close(batched); batch.Run(ctx) }()
-	defer func() { stop(); <-batched }()
-	receiver := httptest.NewServer(&ingest.Alertmanager{Store: batch, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
-	defer receiver.Close()
+	receiver := sqliteReceiver(t)
+	ctx := context.Background()
 
 	o := options{spec: Spec{Incidents: 2, AlertsPerIncident: 6, Noise: 3, Flaps: 1, Span: time.Minute, Cascade: time.Minute, Hold: 10 * time.Minute, Seed: 3},
 		concurrency: 4, url: receiver.URL, alertmanager: "auto"}

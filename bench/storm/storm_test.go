@@ -209,18 +209,8 @@ func TestTinyStorm(t *testing.T) {
 // does not run as part of the storm (--url): ingest is measured, grouping and
 // threads are not, and a URL that accepts nothing is an error naming it.
 func TestStormElsewhere(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	batch := ingest.NewBatcher(st, 0)
-	ctx, stop := context.WithCancel(context.Background())
-	batched := make(chan struct{})
-	go func() { defer close(batched); batch.Run(ctx) }()
-	defer func() { stop(); <-batched }()
-	receiver := httptest.NewServer(&ingest.Alertmanager{Store: batch, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
-	defer receiver.Close()
+	receiver := sqliteReceiver(t)
+	ctx := context.Background()
 
 	o := options{spec: Spec{Incidents: 2, AlertsPerIncident: 6, Noise: 3, Flaps: 1, Span: time.Minute, Cascade: time.Minute, Hold: 10 * time.Minute, Seed: 3},
 		concurrency: 4, url: receiver.URL}
@@ -247,4 +237,21 @@ func TestStormElsewhere(t *testing.T) {
 	if _, err := storm(ctx, o, &progress); err == nil || !strings.Contains(err.Error(), notVigil.URL+" accepted none of") {
 		t.Errorf("storm to a server that is not Vigil: %v, want an error naming it", err)
 	}
+}
+
+// sqliteReceiver is a Vigil Alertmanager receiver on a SQLite store with
+// group commit, without Temporal, stopped when t ends.
+func sqliteReceiver(t *testing.T) *httptest.Server {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := ingest.NewBatcher(st, 0)
+	ctx, stop := context.WithCancel(context.Background())
+	batched := make(chan struct{})
+	go func() { defer close(batched); batch.Run(ctx) }()
+	receiver := httptest.NewServer(&ingest.Alertmanager{Store: batch, GroupBy: []string{"alertname", "service"}, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { receiver.Close(); stop(); <-batched; _ = st.Close() })
+	return receiver
 }

@@ -60,18 +60,7 @@ steps:
 	if err := os.WriteFile(filepath.Join(rb, "append.yaml"), []byte(runbook), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pem, err := store.MarshalPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPath, cfgPath := filepath.Join(dir, "audit.key"), filepath.Join(dir, "vigil.yaml")
-	if err := os.WriteFile(keyPath, pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyPath, cfgPath := newSigningKeyFile(t), filepath.Join(dir, "vigil.yaml")
 	cfg := "audit:\n  signing_key: file:" + keyPath + "\nha:\n  lease_ttl: 3s\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -288,4 +277,23 @@ func leaseHolder(t *testing.T, dsn, name string) string {
 	}
 	t.Fatalf("no %s lease among %+v", name, ls)
 	return ""
+}
+
+// newSigningKeyFile writes a new audit signing key, one for every replica of
+// a shared store, and returns its path.
+func newSigningKeyFile(t *testing.T) string {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := store.MarshalPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.key")
+	if err := os.WriteFile(path, pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

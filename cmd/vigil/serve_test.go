@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,19 +72,7 @@ func TestServeReplicasSplitRoles(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		splitRoles(t, func(dir string, cfg *config.Config) string {
 			dsn := pgtest.SchemaDSN(t)
-			_, key, err := ed25519.GenerateKey(rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pem, err := store.MarshalPrivateKey(key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "audit.key")
-			if err := os.WriteFile(path, pem, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg.Audit.SigningKey = config.Secret("file:" + path)
+			cfg.Audit.SigningKey = config.Secret("file:" + newSigningKeyFile(t))
 			return dsn
 		})
 	})
