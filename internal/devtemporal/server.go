@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -301,7 +302,15 @@ func (s *Server) Stop() error {
 	return s.srv.Stop()
 }
 
+// freePorts finds n ports free on loopback for the services to listen on.
+// The services bind them only later, so a port must stay free meanwhile:
+// they are drawn at random below Linux's ephemeral range (32768 and up by
+// default), where no outgoing connection takes one, rather than from the
+// kernel's pick of an ephemeral port, which the next connection anywhere on
+// the machine may reuse (seen: a service failing to bind, then a panic in
+// gRPC's server). Failing that, the kernel picks.
 func freePorts(n int) ([]int, error) {
+	const lo, hi = 20000, 32000
 	ports := make([]int, 0, n)
 	var ls []net.Listener
 	defer func() {
@@ -309,9 +318,16 @@ func freePorts(n int) ([]int, error) {
 			_ = l.Close()
 		}
 	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		addr := "127.0.0.1:0"
+		if tries < 100*n {
+			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+rand.IntN(hi-lo)))
+		}
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
+			if addr != "127.0.0.1:0" {
+				continue // taken: draw again
+			}
 			return nil, fmt.Errorf("embedded temporal: find a free port: %w", err)
 		}
 		ls = append(ls, l)

@@ -2,7 +2,9 @@ package devtemporal
 
 import (
 	"context"
+	"net"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -61,4 +63,25 @@ func TestWorkflowSurvivesRestart(t *testing.T) {
 			t.Fatalf("after restart: result = %q, %v; want echo:hi", out, err)
 		}
 	})
+}
+
+// TestFreePorts: distinct ports below the ephemeral range, each free to bind.
+func TestFreePorts(t *testing.T) {
+	ports, err := freePorts(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] || p < 20000 || p >= 32000 {
+			t.Errorf("ports %v: %d repeated or outside [20000, 32000)", ports, p)
+		}
+		seen[p] = true
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Errorf("port %d is not free: %v", p, err)
+			continue
+		}
+		_ = l.Close()
+	}
 }
