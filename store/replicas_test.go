@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -211,4 +212,18 @@ func TestSpoolEntriesRouteOnce(t *testing.T) {
 			t.Errorf("pending = %d, %v; want the routed entries gone", n, err)
 		}
 	})
+}
+
+// TestRedact: no message shows a DSN's password, even one that does not parse.
+func TestRedact(t *testing.T) {
+	for _, tt := range []struct{ dsn, want string }{
+		{"postgres://vigil:s3cret@db:5432/vigil?sslmode=require", "postgres://vigil:xxxxx@db:5432/vigil?sslmode=require"},
+		{"postgres://vigil@db/vigil", "postgres://vigil@db/vigil"},
+		{"sqlite:///var/lib/vigil/vigil.db", "sqlite:///var/lib/vigil/vigil.db"},
+		{"postgres://vigil:s3cret@db:port/vigil", "(unparsable DSN)"},
+	} {
+		if got := Redact(tt.dsn); got != tt.want || strings.Contains(got, "s3cret") {
+			t.Errorf("Redact(%q) = %q, want %q", tt.dsn, got, tt.want)
+		}
+	}
 }

@@ -168,10 +168,15 @@ func ParseDSN(dsn string) (Engine, string, error) {
 	return "", "", fmt.Errorf("store %q: not a store DSN: use postgres://user:password@host:5432/db or sqlite:///path/to/vigil.db", Redact(dsn))
 }
 
-// Redact returns dsn with any password replaced by "xxxxx", for messages.
+// Redact returns dsn with any password replaced by "xxxxx", for messages. A
+// DSN that does not parse as a URL is hidden whole, since where its password
+// is cannot be told.
 func Redact(dsn string) string {
 	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return "(unparsable DSN)"
+	}
+	if u.User == nil {
 		return dsn
 	}
 	if _, ok := u.User.Password(); ok {

@@ -235,7 +235,7 @@ func (c *cluster) start() (time.Duration, error) {
 	if c.dsn == "" {
 		args = append([]string{"dev", "--data-dir", filepath.Join(c.dir, "data")}, c.extra...)
 	} else {
-		args = append([]string{"serve", "--store", c.dsn, "--temporal-address", c.temporalAddr(), "--config", c.configPath()}, c.extra...)
+		args = append([]string{"serve", "--store", c.dsn, "--temporal-address", c.tAddr, "--config", c.configPath()}, c.extra...)
 	}
 	c.cmd = exec.Command(c.bin, args...)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
@@ -282,9 +282,6 @@ func (c *cluster) kill() {
 		}
 	}
 }
-
-// The Temporal server of a postgres run lives in a database beside the store's.
-func (c *cluster) temporalAddr() string { return c.tAddr }
 
 func (c *cluster) configPath() string { return filepath.Join(c.dir, "vigil.yaml") }
 

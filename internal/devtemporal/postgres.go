@@ -21,6 +21,8 @@ import (
 	"go.temporal.io/server/common/resolver"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/tools/common/schema"
+
+	"github.com/vigilops/vigil/store"
 )
 
 // Temporal's embedded schema directories (go.temporal.io/server/schema) for
@@ -66,14 +68,14 @@ func postgresConfig(dsn string) (*config.SQL, error) {
 		return nil, fmt.Errorf("not a URL (%v), %s", err, want)
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return nil, fmt.Errorf("%s: scheme %q, %s", redact(dsn), u.Scheme, want)
+		return nil, fmt.Errorf("%s: scheme %q, %s", store.Redact(dsn), u.Scheme, want)
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("%s: no host, %s", redact(dsn), want)
+		return nil, fmt.Errorf("%s: no host, %s", store.Redact(dsn), want)
 	}
 	name := strings.TrimPrefix(u.Path, "/")
 	if name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("%s: no database name, %s", redact(dsn), want)
+		return nil, fmt.Errorf("%s: no database name, %s", store.Redact(dsn), want)
 	}
 	port := u.Port()
 	if port == "" {
@@ -82,7 +84,7 @@ func postgresConfig(dsn string) (*config.SQL, error) {
 	attrs := map[string]string{"sslmode": "prefer"}
 	for k, vs := range u.Query() {
 		if len(vs) != 1 {
-			return nil, fmt.Errorf("%s: parameter %s given %d times", redact(dsn), k, len(vs))
+			return nil, fmt.Errorf("%s: parameter %s given %d times", store.Redact(dsn), k, len(vs))
 		}
 		attrs[k] = vs[0]
 	}
@@ -144,17 +146,17 @@ func preparePostgres(ctx context.Context, opts Options, logger tlog.Logger) (con
 			return fail(fmt.Errorf("embedded temporal: PostgreSQL DSN: %w", err))
 		}
 		if err := ensureDatabase(ctx, s.dsn, cfg.DatabaseName); err != nil {
-			return fail(fmt.Errorf("embedded temporal: database %s: %w", redact(s.dsn), err))
+			return fail(fmt.Errorf("embedded temporal: database %s: %w", store.Redact(s.dsn), err))
 		}
 		if s.kind == sqlplugin.DbKindMain {
 			release, err := lockDatabase(ctx, s.dsn)
 			if err != nil {
-				return fail(fmt.Errorf("embedded temporal: database %s: %w", redact(s.dsn), err))
+				return fail(fmt.Errorf("embedded temporal: database %s: %w", store.Redact(s.dsn), err))
 			}
 			unlock = release
 		}
 		if err := migrate(cfg, s.kind, s.schema, logger); err != nil {
-			return fail(fmt.Errorf("embedded temporal: schema of %s: %w", redact(s.dsn), err))
+			return fail(fmt.Errorf("embedded temporal: schema of %s: %w", store.Redact(s.dsn), err))
 		}
 		cfg.MaxConns, cfg.MaxIdleConns = s.conns, s.conns
 		s.cfg = cfg
@@ -165,7 +167,7 @@ func preparePostgres(ctx context.Context, opts Options, logger tlog.Logger) (con
 		return fail(fmt.Errorf("embedded temporal: namespace %q: %w", opts.Namespace, err))
 	}
 	if err := sqlite.CreateNamespaces(stores[0].cfg, ns); err != nil {
-		return fail(fmt.Errorf("embedded temporal: register namespace %q in %s: %w", opts.Namespace, redact(opts.PostgresDSN), err))
+		return fail(fmt.Errorf("embedded temporal: register namespace %q in %s: %w", opts.Namespace, store.Redact(opts.PostgresDSN), err))
 	}
 	return config.Persistence{
 		DefaultStore:    "postgres",
@@ -291,16 +293,3 @@ func (s schemaDB) WriteSchemaUpdateLog(oldVersion, newVersion, manifestMD5, desc
 }
 func (s schemaDB) Close()       { _ = s.db.Close() }
 func (s schemaDB) Type() string { return "sql" }
-
-// redact hides the password in a PostgreSQL URL; one that does not parse is
-// hidden whole, since its password cannot be found.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparsable DSN)"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
