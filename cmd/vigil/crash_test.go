@@ -29,8 +29,15 @@ type process struct {
 // answers 200.
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startBinary(t, os.Args[0], args...)
+}
+
+// startBinary runs `bin dev` on a free port and waits until /readyz answers
+// 200; bin is this test binary (as vigil) or another build of vigil.
+func startBinary(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], append([]string{"dev", "--http-addr", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"dev", "--http-addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), "VIGIL_TEST_AS_MAIN=1")
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs

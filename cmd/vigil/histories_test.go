@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/app"
 	"github.com/vigilops/vigil/internal/devtemporal"
+	"github.com/vigilops/vigil/internal/version"
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
 	"github.com/vigilops/vigil/workflows"
@@ -28,8 +31,9 @@ import (
 
 // TestRecordHistories records the histories that workflows' replay test replays:
 // representative incidents run on the real embedded server with the real
-// activities. It only runs with UPDATE=1, deliberately, after a change to the
-// workflows that is meant to change their histories.
+// activities, written to workflows/testdata/<version.Release>/ and listed in
+// its SHA256SUMS. It only runs with UPDATE=1, once per release; it refuses to
+// overwrite a history already recorded.
 func TestRecordHistories(t *testing.T) {
 	if os.Getenv("UPDATE") != "1" {
 		t.Skip("records workflow histories; run with UPDATE=1 to refresh workflows/testdata")
@@ -175,8 +179,25 @@ func save(t *testing.T, tc client.Client, id, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "workflows", "testdata", strings.ReplaceAll(name, "/", "-")+".history.json")
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	rel := version.Release + "/" + strings.ReplaceAll(name, "/", "-") + ".history.json"
+	path := filepath.Join("..", "..", "workflows", "testdata", filepath.FromSlash(rel))
+	if _, err := os.Stat(path); err == nil {
+		t.Fatalf("%s exists: a released history is never rewritten; bump internal/version.Release to record new ones", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := os.OpenFile(filepath.Join("..", "..", "workflows", "testdata", "SHA256SUMS"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sums.Close()
+	sum := sha256.Sum256(b)
+	if _, err := fmt.Fprintf(sums, "%x  %s\n", sum, rel); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("recorded %s (%d events)", path, len(h.Events))

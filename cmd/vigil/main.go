@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigilops/vigil/internal/version"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -54,6 +56,7 @@ Start here:
   vigil audit verify      check the audit trail's hash chain
   vigil analyze ...       score a metric series or mine a log file offline
   vigil rca ...           rank root causes from a metrics CSV, with the reasons`,
+		Version:       version.Release,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
