@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
 
@@ -23,7 +24,7 @@ type OutcomeInput struct {
 	IncidentID string
 	RunbookID  string
 	Service    string // the service the proposal was made for (its alert's service label)
-	Outcome    string // store.OutcomeSucceeded, store.OutcomeFailed or store.OutcomeRejected
+	Outcome    string // incident.OutcomeSucceeded, incident.OutcomeFailed or incident.OutcomeRejected
 	Revision   string // the proposal's runbook revision
 }
 
@@ -36,7 +37,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) error {
 		return temporal.NewNonRetryableApplicationError("this store does not record runbook outcomes", "OutcomesUnsupported", nil)
 	}
 	switch in.Outcome {
-	case store.OutcomeSucceeded, store.OutcomeFailed, store.OutcomeRejected:
+	case incident.OutcomeSucceeded, incident.OutcomeFailed, incident.OutcomeRejected:
 	default:
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("outcome %q of %s in %s must be succeeded, failed or rejected", in.Outcome, in.RunbookID, in.IncidentID), "BadOutcome", nil)

@@ -49,12 +49,12 @@ func TestProposalsRankedBySpecificityThenHistory(t *testing.T) {
 	}
 	// restart-pods mostly failed on checkout; scale-up mostly worked there. Their
 	// runs on other services must not count for checkout.
-	record("restart-pods", "checkout", store.OutcomeSucceeded, 1)
-	record("restart-pods", "checkout", store.OutcomeFailed, 2)
-	record("restart-pods", "checkout", store.OutcomeRejected, 1)
-	record("scale-up", "checkout", store.OutcomeSucceeded, 7)
-	record("scale-up", "checkout", store.OutcomeFailed, 1)
-	record("restart-pods", "payments", store.OutcomeSucceeded, 20)
+	record("restart-pods", "checkout", incident.OutcomeSucceeded, 1)
+	record("restart-pods", "checkout", incident.OutcomeFailed, 2)
+	record("restart-pods", "checkout", incident.OutcomeRejected, 1)
+	record("scale-up", "checkout", incident.OutcomeSucceeded, 7)
+	record("scale-up", "checkout", incident.OutcomeFailed, 1)
+	record("restart-pods", "payments", incident.OutcomeSucceeded, 20)
 
 	inc := incident.Incident{ID: "inc", Alerts: []incident.Alert{{EvidenceID: "E1", Status: incident.AlertFiring,
 		Labels: map[string]string{"alertname": "HighLatency", "service": "checkout"}}}}
@@ -87,7 +87,7 @@ func TestProposalsRankedBySpecificityThenHistory(t *testing.T) {
 func TestRecordOutcome(t *testing.T) {
 	_, st, _, acts := newEnv(t)
 	ctx := context.Background()
-	in := OutcomeInput{IncidentID: "inc-1", RunbookID: "restart", Service: "checkout", Outcome: store.OutcomeSucceeded, Revision: "abc"}
+	in := OutcomeInput{IncidentID: "inc-1", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeSucceeded, Revision: "abc"}
 	for range 3 { // retries record once
 		if err := acts.RecordOutcome(ctx, in); err != nil {
 			t.Fatal(err)
@@ -101,7 +101,7 @@ func TestRecordOutcome(t *testing.T) {
 		t.Errorf("bad outcome: err = %v", err)
 	}
 	noOutcomes := &Activities{}
-	if err := noOutcomes.RecordOutcome(ctx, OutcomeInput{IncidentID: "i", RunbookID: "r", Outcome: store.OutcomeFailed}); err == nil {
+	if err := noOutcomes.RecordOutcome(ctx, OutcomeInput{IncidentID: "i", RunbookID: "r", Outcome: incident.OutcomeFailed}); err == nil {
 		t.Error("a store without outcomes accepted one")
 	}
 }

@@ -425,3 +425,11 @@ type StepResult struct {
 	StartedAt  time.Time     `json:"started_at"`
 	FinishedAt time.Time     `json:"finished_at"`
 }
+
+// Runbook outcomes, as the store's outcome history counts them: a run that
+// succeeded or failed, or a proposal a human rejected.
+const (
+	OutcomeSucceeded = "succeeded"
+	OutcomeFailed    = "failed"
+	OutcomeRejected  = "rejected"
+)

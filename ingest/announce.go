@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/bot"
+	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
 )
 
 // Unannounced lists stored incidents nothing has been posted to yet.
@@ -25,7 +25,7 @@ type FirstPoster interface {
 // incident is stored, ahead of its workflow. In a storm Temporal starts
 // hundreds of workflows at once and a workflow's first post can wait seconds
 // for its first task; the announcement does not. It is the message the
-// workflow's first post would be (workflows.Announcement), under the same key,
+// workflow's first post would be (incident.Announce), under the same key,
 // posted only where the thread is still empty, so the workflow's own posts edit
 // it and an announcement never overwrites them.
 //
@@ -96,8 +96,8 @@ func (a *Announcer) announce(ctx context.Context) (int, error) {
 	now := time.Now()
 	posts := make([]bot.Post, len(news))
 	for i, d := range news {
-		in := workflows.IncidentInput{ID: d.IncidentID, Key: d.GroupKey, GroupLabels: d.GroupLabels}
-		posts[i] = bot.Post{IncidentID: d.IncidentID, Key: "summary", Message: workflows.Announcement(in, d.Events, now)}
+		inc := incident.Announce(d.IncidentID, d.GroupKey, d.GroupLabels, d.Events, now)
+		posts[i] = bot.Post{IncidentID: d.IncidentID, Key: "summary", Message: bot.Summary(&inc)}
 	}
 	if err := a.Thread.PostFirst(ctx, posts); err != nil {
 		return 0, err

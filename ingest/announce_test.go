@@ -16,7 +16,7 @@ import (
 	"github.com/vigilops/vigil/bot/console"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // TestAnnouncerOpensThreads drives the announcer against a real store: new
@@ -106,7 +106,7 @@ func TestAnnouncerOpensThreads(t *testing.T) {
 // unreachable is Temporal while it is down.
 type unreachable struct{}
 
-func (unreachable) Deliver(context.Context, workflows.IncidentInput, []incident.Event) error {
+func (unreachable) Deliver(context.Context, contract.IncidentInput, []incident.Event) error {
 	return errors.New("temporal: connection refused")
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // Outbox is the store's queue of accepted, undelivered events.
@@ -27,7 +27,7 @@ type Outbox interface {
 
 // Deliverer hands events to an incident's workflow.
 type Deliverer interface {
-	Deliver(ctx context.Context, in workflows.IncidentInput, events []incident.Event) error
+	Deliver(ctx context.Context, in contract.IncidentInput, events []incident.Event) error
 }
 
 // Dispatcher moves events from the store's outbox to incident workflows. Delivery
@@ -40,7 +40,7 @@ type Dispatcher struct {
 	// Poll is how often the outbox is checked without a wake-up (default 2s).
 	Poll time.Duration
 	// Policy is what new incidents run under (escalation, autonomy).
-	Policy workflows.IncidentPolicy
+	Policy contract.IncidentPolicy
 	// Opened, when set, is called after a delivery to a new incident
 	// (Delivery.New) succeeded, from the delivering goroutine: it must not
 	// block (start its own work).
@@ -178,9 +178,9 @@ func (d *Dispatcher) deliverAll(ctx context.Context, batch []store.Delivery) err
 // Temporal now has them. Events of a finished incident are rerouted to a new
 // one instead (and stay in the outbox for it).
 func (d *Dispatcher) deliver(ctx context.Context, dl store.Delivery) (bool, error) {
-	in := workflows.IncidentInput{ID: dl.IncidentID, Key: dl.GroupKey, GroupLabels: dl.GroupLabels, Policy: d.Policy}
+	in := contract.IncidentInput{ID: dl.IncidentID, Key: dl.GroupKey, GroupLabels: dl.GroupLabels, Policy: d.Policy}
 	err := d.To.Deliver(ctx, in, dl.Events)
-	if errors.Is(err, workflows.ErrIncidentClosed) {
+	if errors.Is(err, contract.ErrIncidentClosed) {
 		newID, err := d.Store.Reroute(ctx, dl, time.Now())
 		if err != nil {
 			return false, err

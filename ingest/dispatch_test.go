@@ -13,7 +13,7 @@ import (
 
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // outbox is an in-memory Outbox: incident-N holds events 2N+1 and 2N+2.
@@ -101,7 +101,7 @@ func newGate(want int, fail ...string) *gate {
 	return g
 }
 
-func (g *gate) Deliver(ctx context.Context, in workflows.IncidentInput, _ []incident.Event) error {
+func (g *gate) Deliver(ctx context.Context, in contract.IncidentInput, _ []incident.Event) error {
 	g.mu.Lock()
 	g.inFlight++
 	g.peak = max(g.peak, g.inFlight)
@@ -226,7 +226,7 @@ type order struct {
 	ids []string
 }
 
-func (o *order) Deliver(_ context.Context, in workflows.IncidentInput, _ []incident.Event) error {
+func (o *order) Deliver(_ context.Context, in contract.IncidentInput, _ []incident.Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.ids = append(o.ids, in.ID)

@@ -18,7 +18,7 @@ import (
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/httpx"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 func newServer(t *testing.T, tokens ...string) (*httptest.Server, *store.Store, *int) {
@@ -175,14 +175,14 @@ type deliverer struct {
 	closed map[string]bool
 }
 
-func (d *deliverer) Deliver(_ context.Context, in workflows.IncidentInput, events []incident.Event) error {
+func (d *deliverer) Deliver(_ context.Context, in contract.IncidentInput, events []incident.Event) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.fail != nil {
 		return d.fail
 	}
 	if d.closed[in.ID] {
-		return workflows.ErrIncidentClosed
+		return contract.ErrIncidentClosed
 	}
 	if d.got == nil {
 		d.got = map[string]int{}

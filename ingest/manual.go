@@ -11,7 +11,7 @@ import (
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // Library is the runbook library in force.
@@ -37,7 +37,7 @@ var serviceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 // runbooks and malformed service names are refused with a reason.
 func (m *Manual) RequestRun(ctx context.Context, runbookID, service string, actor incident.Actor) (string, error) {
 	if actor.User == "" {
-		return "", &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "no verified user identity came with this request"}
+		return "", &contract.Refusal{Kind: contract.RefusedForbidden, Message: "no verified user identity came with this request"}
 	}
 	lib := m.Runbooks.Current()
 	if lib.Get(runbookID) == nil {
@@ -45,10 +45,10 @@ func (m *Manual) RequestRun(ctx context.Context, runbookID, service string, acto
 		for i, rb := range lib.Runbooks {
 			ids[i] = rb.ID
 		}
-		return "", &workflows.Refusal{Kind: workflows.RefusedNotFound, Message: fmt.Sprintf("there is no runbook %q; known runbooks: %s", runbookID, strings.Join(ids, ", "))}
+		return "", &contract.Refusal{Kind: contract.RefusedNotFound, Message: fmt.Sprintf("there is no runbook %q; known runbooks: %s", runbookID, strings.Join(ids, ", "))}
 	}
 	if !serviceRE.MatchString(service) {
-		return "", &workflows.Refusal{Kind: workflows.RefusedBadRequest, Message: fmt.Sprintf("%q is not a service name (letters, digits, '.', '_', '-')", service)}
+		return "", &contract.Refusal{Kind: contract.RefusedBadRequest, Message: fmt.Sprintf("%q is not a service name (letters, digits, '.', '_', '-')", service)}
 	}
 	now := time.Now()
 	e := incident.Event{

@@ -10,7 +10,7 @@ import (
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 func TestManualRequestRun(t *testing.T) {
@@ -53,12 +53,12 @@ func TestManualRequestRun(t *testing.T) {
 		actor            incident.Actor
 		kind, msg        string
 	}{
-		{"no-such-runbook", "db", alice, workflows.RefusedNotFound, `there is no runbook "no-such-runbook"; known runbooks: `},
-		{"collect-diagnostics", "db; rm -rf /", alice, workflows.RefusedBadRequest, "is not a service name"},
-		{"collect-diagnostics", "db", incident.Actor{}, workflows.RefusedForbidden, "no verified user identity"},
+		{"no-such-runbook", "db", alice, contract.RefusedNotFound, `there is no runbook "no-such-runbook"; known runbooks: `},
+		{"collect-diagnostics", "db; rm -rf /", alice, contract.RefusedBadRequest, "is not a service name"},
+		{"collect-diagnostics", "db", incident.Actor{}, contract.RefusedForbidden, "no verified user identity"},
 	} {
 		_, err := m.RequestRun(ctx, tt.runbook, tt.service, tt.actor)
-		var r *workflows.Refusal
+		var r *contract.Refusal
 		if !errors.As(err, &r) || r.Kind != tt.kind || !strings.Contains(r.Message, tt.msg) {
 			t.Errorf("RequestRun(%s, %s) = %v, want %s %q", tt.runbook, tt.service, err, tt.kind, tt.msg)
 		}

@@ -4,13 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// Runbook outcomes: a run that succeeded or failed, or a proposal a human rejected.
-const (
-	OutcomeSucceeded = "succeeded"
-	OutcomeFailed    = "failed"
-	OutcomeRejected  = "rejected"
+	"github.com/vigilops/vigil/incident"
 )
 
 // Outcome is how one runbook fared in one incident.
@@ -18,7 +13,7 @@ type Outcome struct {
 	IncidentID string
 	RunbookID  string
 	Service    string // the service the incident concerned; may be empty
-	Outcome    string // OutcomeSucceeded, OutcomeFailed or OutcomeRejected
+	Outcome    string // incident.OutcomeSucceeded, incident.OutcomeFailed or incident.OutcomeRejected
 	Revision   string // the runbook revision that ran or was rejected
 	At         time.Time
 }
@@ -30,7 +25,7 @@ func (s *Store) RecordOutcome(ctx context.Context, o Outcome) error {
 	switch {
 	case o.IncidentID == "" || o.RunbookID == "":
 		return fmt.Errorf("store: record outcome: incident and runbook are required (got %q, %q)", o.IncidentID, o.RunbookID)
-	case o.Outcome != OutcomeSucceeded && o.Outcome != OutcomeFailed && o.Outcome != OutcomeRejected:
+	case o.Outcome != incident.OutcomeSucceeded && o.Outcome != incident.OutcomeFailed && o.Outcome != incident.OutcomeRejected:
 		return fmt.Errorf("store: record outcome of %s in %s: outcome %q must be succeeded, failed or rejected", o.RunbookID, o.IncidentID, o.Outcome)
 	}
 	_, err := s.exec(ctx, `

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/vigilops/vigil/incident"
 )
 
 func TestRunbookOutcomes(t *testing.T) {
@@ -11,17 +13,17 @@ func TestRunbookOutcomes(t *testing.T) {
 		s := openTest(t)
 		ctx := context.Background()
 		record := []Outcome{
-			{IncidentID: "i1", RunbookID: "restart", Service: "checkout", Outcome: OutcomeSucceeded},
-			{IncidentID: "i2", RunbookID: "restart", Service: "checkout", Outcome: OutcomeFailed},
-			{IncidentID: "i3", RunbookID: "restart", Service: "checkout", Outcome: OutcomeRejected},
+			{IncidentID: "i1", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeSucceeded},
+			{IncidentID: "i2", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeFailed},
+			{IncidentID: "i3", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeRejected},
 			// Rejected first, then run and succeeded in the same incident: counts once,
 			// by its last outcome.
-			{IncidentID: "i4", RunbookID: "restart", Service: "checkout", Outcome: OutcomeRejected},
-			{IncidentID: "i4", RunbookID: "restart", Service: "checkout", Outcome: OutcomeSucceeded},
+			{IncidentID: "i4", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeRejected},
+			{IncidentID: "i4", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeSucceeded},
 			// A retried activity records the same outcome again.
-			{IncidentID: "i1", RunbookID: "restart", Service: "checkout", Outcome: OutcomeSucceeded},
-			{IncidentID: "i5", RunbookID: "restart", Service: "payments", Outcome: OutcomeFailed},
-			{IncidentID: "i1", RunbookID: "flush-cache", Service: "checkout", Outcome: OutcomeSucceeded},
+			{IncidentID: "i1", RunbookID: "restart", Service: "checkout", Outcome: incident.OutcomeSucceeded},
+			{IncidentID: "i5", RunbookID: "restart", Service: "payments", Outcome: incident.OutcomeFailed},
+			{IncidentID: "i1", RunbookID: "flush-cache", Service: "checkout", Outcome: incident.OutcomeSucceeded},
 		}
 		for _, o := range record {
 			if err := s.RecordOutcome(ctx, o); err != nil {
@@ -50,7 +52,7 @@ func TestRunbookOutcomes(t *testing.T) {
 
 		for _, bad := range []Outcome{
 			{IncidentID: "i9", RunbookID: "restart", Outcome: "aborted"},
-			{RunbookID: "restart", Outcome: OutcomeFailed},
+			{RunbookID: "restart", Outcome: incident.OutcomeFailed},
 		} {
 			if err := s.RecordOutcome(ctx, bad); err == nil || !strings.Contains(err.Error(), "record outcome") {
 				t.Errorf("RecordOutcome(%+v) = %v, want a refusal", bad, err)

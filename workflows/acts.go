@@ -5,6 +5,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigilops/vigil/bot"
@@ -100,49 +102,49 @@ func (r *incidentRun) fireDeadlines(ctx workflow.Context) error {
 
 // validateAct checks an act before it is accepted; a refusal goes back to the
 // surface that sent it.
-func (r *incidentRun) validateAct(act string, req ActRequest) error {
+func (r *incidentRun) validateAct(act string, req contract.ActRequest) error {
 	inc := r.inc()
 	if req.Actor.User == "" {
-		return refuse(RefusedForbidden, "no verified user identity came with this request")
+		return refuse(contract.RefusedForbidden, "no verified user identity came with this request")
 	}
-	if !inc.ResolvedAt.IsZero() && act != ActNote {
-		return refuse(RefusedConflict, "incident %s is resolved", inc.ID)
+	if !inc.ResolvedAt.IsZero() && act != contract.ActNote {
+		return refuse(contract.RefusedConflict, "incident %s is resolved", inc.ID)
 	}
 	switch act {
-	case ActAck:
+	case contract.ActAck:
 		if !inc.AckedAt.IsZero() && inc.Assignee == req.Actor.User {
-			return refuse(RefusedConflict, "%s already acknowledged %s", req.Actor.User, inc.ID)
+			return refuse(contract.RefusedConflict, "%s already acknowledged %s", req.Actor.User, inc.ID)
 		}
-	case ActAssign:
+	case contract.ActAssign:
 		if req.Assignee == "" {
-			return refuse(RefusedBadRequest, "assign needs a user to assign the incident to")
+			return refuse(contract.RefusedBadRequest, "assign needs a user to assign the incident to")
 		}
-	case ActSnooze:
+	case contract.ActSnooze:
 		if req.Duration <= 0 || req.Duration > maxSnooze {
-			return refuse(RefusedBadRequest, "snooze needs a duration between 1s and %s, got %s", maxSnooze, req.Duration)
+			return refuse(contract.RefusedBadRequest, "snooze needs a duration between 1s and %s, got %s", maxSnooze, req.Duration)
 		}
-	case ActResolve:
+	case contract.ActResolve:
 		if r.active != nil {
-			return refuse(RefusedConflict, "runbook %s (%s) is running; abort it first or wait for it to finish", r.active.RunbookID, r.active.ID)
+			return refuse(contract.RefusedConflict, "runbook %s (%s) is running; abort it first or wait for it to finish", r.active.RunbookID, r.active.ID)
 		}
-	case ActAbort:
+	case contract.ActAbort:
 		if r.active == nil {
-			return refuse(RefusedConflict, "no remediation is running on %s", inc.ID)
+			return refuse(contract.RefusedConflict, "no remediation is running on %s", inc.ID)
 		}
 		return CheckActor(r.active, req.Actor)
-	case ActNote:
+	case contract.ActNote:
 		if req.Text == "" || utf8.RuneCountInString(req.Text) > maxNoteLen {
-			return refuse(RefusedBadRequest, "a note needs text of at most %d characters", maxNoteLen)
+			return refuse(contract.RefusedBadRequest, "a note needs text of at most %d characters", maxNoteLen)
 		}
-	case ActStep:
-		return refuse(RefusedBadRequest, "answer an interrupted step on its run (run_id), not on the incident")
+	case contract.ActStep:
+		return refuse(contract.RefusedBadRequest, "answer an interrupted step on its run (run_id), not on the incident")
 	}
 	return nil
 }
 
 // act carries out an accepted act: audit first, so an act that cannot be recorded
 // does not happen, then change the incident, post, and save.
-func (r *incidentRun) act(ctx workflow.Context, act string, req ActRequest) (Answer, error) {
+func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequest) (contract.Answer, error) {
 	// Handlers get the workflow's root context, without the activity options.
 	ctx = withActivityDefaults(ctx)
 	inc := r.inc()
@@ -157,9 +159,9 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req ActRequest) (Ans
 		return r.audit(ctx, actor, action, details)
 	}
 	switch act {
-	case ActAck:
+	case contract.ActAck:
 		if err := record("incident.acked", nil); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
 		if inc.AckedAt.IsZero() {
 			inc.AckedAt = now
@@ -167,65 +169,65 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req ActRequest) (Ans
 		inc.Assignee, inc.Escalated = req.Actor.User, false
 		r.wake = true
 		return r.answer(ctx, "Acknowledged", fmt.Sprintf("%s acknowledged the incident and owns it.", who))
-	case ActAssign:
+	case contract.ActAssign:
 		if err := record("incident.assigned", map[string]any{"assignee": req.Assignee}); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
 		inc.Assignee = req.Assignee
 		return r.answer(ctx, "Assigned", fmt.Sprintf("%s assigned the incident to %s.", who, req.Assignee))
-	case ActEscalate:
+	case contract.ActEscalate:
 		reason := fmt.Sprintf("%s escalated the incident.", who)
 		if req.Text != "" {
 			reason = fmt.Sprintf("%s escalated the incident: %s", who, req.Text)
 		}
 		if err := r.escalate(ctx, actor, reason, nil); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
-		return Answer{Message: reason}, nil
-	case ActSnooze:
+		return contract.Answer{Message: reason}, nil
+	case contract.ActSnooze:
 		until := now.Add(req.Duration)
 		if err := record("incident.snoozed", map[string]any{"until": until, "duration": req.Duration.String()}); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
 		inc.SnoozedUntil = until
 		r.wake = true
 		return r.answer(ctx, "Snoozed", fmt.Sprintf("%s snoozed escalation until %s.", who, until.UTC().Format(time.RFC3339)))
-	case ActResolve:
+	case contract.ActResolve:
 		reason := fmt.Sprintf("Resolved by %s.", who)
 		if req.Text != "" {
 			reason = fmt.Sprintf("Resolved by %s: %s", who, req.Text)
 		}
 		if err := r.resolve(ctx, actor, reason); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
 		r.wake = true
-		return Answer{Message: reason}, nil
-	case ActAbort:
+		return contract.Answer{Message: reason}, nil
+	case contract.ActAbort:
 		p, runID := r.active, r.runID
 		if err := record("run.abort_requested", map[string]any{"run": runID, "proposal": p.ID, "reason": req.Text}); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
-		if err := workflow.SignalExternalWorkflow(ctx, runID, "", SignalAbort, AbortSignal{Actor: req.Actor, Reason: req.Text}).Get(ctx, nil); err != nil {
-			return Answer{}, err
+		if err := workflow.SignalExternalWorkflow(ctx, runID, "", contract.SignalAbort, contract.AbortSignal{Actor: req.Actor, Reason: req.Text}).Get(ctx, nil); err != nil {
+			return contract.Answer{}, err
 		}
-		return Answer{Message: fmt.Sprintf("%s asked to abort %s (%s); the running step is being stopped and the rollback will run.", who, p.ID, p.RunbookID)}, nil
-	case ActNote:
+		return contract.Answer{Message: fmt.Sprintf("%s asked to abort %s (%s); the running step is being stopped and the rollback will run.", who, p.ID, p.RunbookID)}, nil
+	case contract.ActNote:
 		if err := record("incident.note", map[string]any{"text": req.Text}); err != nil {
-			return Answer{}, err
+			return contract.Answer{}, err
 		}
 		inc.Notes = append(inc.Notes, incident.Note{Actor: req.Actor, Text: req.Text, At: now})
 		return r.answer(ctx, "Note from "+who, req.Text)
 	}
-	return Answer{}, refuse(RefusedBadRequest, "unknown act %q", act)
+	return contract.Answer{}, refuse(contract.RefusedBadRequest, "unknown act %q", act)
 }
 
 // answer posts a note about an act, saves, and returns the text to the actor.
-func (r *incidentRun) answer(ctx workflow.Context, title, text string) (Answer, error) {
+func (r *incidentRun) answer(ctx workflow.Context, title, text string) (contract.Answer, error) {
 	if err := r.note(ctx, title, text); err != nil {
-		return Answer{}, err
+		return contract.Answer{}, err
 	}
 	if err := r.sync(ctx); err != nil {
-		return Answer{}, err
+		return contract.Answer{}, err
 	}
-	return Answer{Message: text}, nil
+	return contract.Answer{Message: text}, nil
 }

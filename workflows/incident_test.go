@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -85,7 +87,7 @@ func (s staticLib) Current() *runbooks.Library { return s.lib }
 type fixture struct {
 	env     *testsuite.TestWorkflowEnvironment
 	acts    *activities.Activities
-	policy  IncidentPolicy
+	policy  contract.IncidentPolicy
 	store   *store.Store
 	thread  *thread
 	scratch string // the directory the DiskFillingUp alert points at
@@ -125,7 +127,7 @@ func newFixtureOn(t *testing.T, st *store.Store) *fixture {
 
 // alerts ingests alerts into the store as the receiver would and returns the batch
 // the dispatcher would signal.
-func (f *fixture) alerts(t *testing.T, status string, instances ...string) AlertsSignal {
+func (f *fixture) alerts(t *testing.T, status string, instances ...string) contract.AlertsSignal {
 	t.Helper()
 	var in []store.AlertIn
 	group := map[string]string{"alertname": "DiskFillingUp", "service": "db"}
@@ -146,21 +148,21 @@ func (f *fixture) alerts(t *testing.T, status string, instances ...string) Alert
 	}
 	_ = f.store.MarkDelivered(context.Background(), out[:1], time.Now())
 	f.id = out[0].IncidentID
-	return AlertsSignal{Events: out[0].Events}
+	return contract.AlertsSignal{Events: out[0].Events}
 }
 
-func (f *fixture) signal(at time.Duration, s AlertsSignal) {
-	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(SignalAlerts, s) }, at)
+func (f *fixture) signal(at time.Duration, s contract.AlertsSignal) {
+	f.env.RegisterDelayedCallback(func() { f.env.SignalWorkflow(contract.SignalAlerts, s) }, at)
 }
 
 // decide sends a decide update at a simulated time and records the answer.
-func (f *fixture) decide(at time.Duration, req DecideRequest, answer *decideAnswer) {
+func (f *fixture) decide(at time.Duration, req contract.DecideRequest, answer *decideAnswer) {
 	f.env.RegisterDelayedCallback(func() {
-		f.env.UpdateWorkflow(UpdateDecide, "decide-"+at.String(), &testsuite.TestUpdateCallback{
+		f.env.UpdateWorkflow(contract.UpdateDecide, "decide-"+at.String(), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { answer.rejected = err },
 			OnComplete: func(res any, err error) {
-				if r, ok := res.(Answer); ok {
+				if r, ok := res.(contract.Answer); ok {
 					answer.message = r.Message
 				}
 				answer.err = err
@@ -177,7 +179,7 @@ type decideAnswer struct {
 
 func (f *fixture) run(t *testing.T) incident.Incident {
 	t.Helper()
-	f.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}, Policy: f.policy})
+	f.env.ExecuteWorkflow(IncidentWorkflow, contract.IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}, Policy: f.policy})
 	if !f.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -211,8 +213,8 @@ func actor(user string) incident.Actor {
 	return incident.Actor{User: user, Surface: "test", Verification: "test"}
 }
 
-func approve(p, user string) DecideRequest {
-	return DecideRequest{ProposalID: p, Decision: incident.Approve, Actor: actor(user)}
+func approve(p, user string) contract.DecideRequest {
+	return contract.DecideRequest{ProposalID: p, Decision: incident.Approve, Actor: actor(user)}
 }
 
 func TestApprovedRunbookRunsAndResolves(t *testing.T) {
@@ -292,7 +294,7 @@ func TestRejectedProposalDoesNotRun(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var ans decideAnswer
-	f.decide(time.Minute, DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: actor("bob"), Comment: "not now"}, &ans)
+	f.decide(time.Minute, contract.DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: actor("bob"), Comment: "not now"}, &ans)
 	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
 	inc := f.run(t)
 	if len(inc.Runs) != 0 {
@@ -315,14 +317,14 @@ func TestRejectedProposalDoesNotRun(t *testing.T) {
 func TestValidatorRefusesDecisions(t *testing.T) {
 	tests := []struct {
 		name     string
-		req      DecideRequest
+		req      contract.DecideRequest
 		wantType string
 		wantMsg  string
 	}{
-		{name: "not an approver", req: approve("P1", "mallory"), wantType: RefusedForbidden, wantMsg: "mallory may not decide P1 (clean-temp-files): its approvers are group:oncall"},
-		{name: "unknown proposal", req: approve("P9", "alice"), wantType: RefusedNotFound, wantMsg: `has no proposal "P9" (proposals: P1, P2)`},
-		{name: "no identity", req: approve("P1", ""), wantType: RefusedForbidden, wantMsg: "no verified user identity"},
-		{name: "bad decision", req: DecideRequest{ProposalID: "P1", Decision: "maybe", Actor: actor("alice")}, wantType: RefusedBadRequest, wantMsg: `not "maybe"`},
+		{name: "not an approver", req: approve("P1", "mallory"), wantType: contract.RefusedForbidden, wantMsg: "mallory may not decide P1 (clean-temp-files): its approvers are group:oncall"},
+		{name: "unknown proposal", req: approve("P9", "alice"), wantType: contract.RefusedNotFound, wantMsg: `has no proposal "P9" (proposals: P1, P2)`},
+		{name: "no identity", req: approve("P1", ""), wantType: contract.RefusedForbidden, wantMsg: "no verified user identity"},
+		{name: "bad decision", req: contract.DecideRequest{ProposalID: "P1", Decision: "maybe", Actor: actor("alice")}, wantType: contract.RefusedBadRequest, wantMsg: `not "maybe"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,12 +349,12 @@ func TestSecondApprovalOfSameProposalRefused(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var first, second decideAnswer
-	f.decide(time.Minute, DecideRequest{ProposalID: "P2", Decision: incident.Reject, Actor: actor("alice")}, &first)
+	f.decide(time.Minute, contract.DecideRequest{ProposalID: "P2", Decision: incident.Reject, Actor: actor("alice")}, &first)
 	f.decide(2*time.Minute, approve("P2", "bob"), &second)
 	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
 	f.run(t)
 	var appErr *temporal.ApplicationError
-	if first.rejected != nil || !errors.As(second.rejected, &appErr) || appErr.Type() != RefusedConflict || !strings.Contains(appErr.Error(), "P2 (collect-diagnostics) is already rejected") {
+	if first.rejected != nil || !errors.As(second.rejected, &appErr) || appErr.Type() != contract.RefusedConflict || !strings.Contains(appErr.Error(), "P2 (collect-diagnostics) is already rejected") {
 		t.Errorf("first %+v second %+v", first, second)
 	}
 }
@@ -402,7 +404,7 @@ func TestAlertsResolvingResolveIncident(t *testing.T) {
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1", "db-2"))
 	f.signal(time.Minute, f.alerts(t, incident.AlertResolved, "db-1"))
 	// A resend of the same resolve must not change anything.
-	f.signal(2*time.Minute, AlertsSignal{Events: []incident.Event{{Fingerprint: "fp-db-1", Status: incident.AlertResolved, StartsAt: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)}}})
+	f.signal(2*time.Minute, contract.AlertsSignal{Events: []incident.Event{{Fingerprint: "fp-db-1", Status: incident.AlertResolved, StartsAt: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)}}})
 	f.signal(3*time.Minute, f.alerts(t, incident.AlertResolved, "db-2"))
 	inc := f.run(t)
 	if inc.Status != incident.StatusResolved || inc.Firing() {
@@ -542,7 +544,7 @@ func TestMergeNotices(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
-			twice := AlertsSignal{Events: []incident.Event{tt.event}}
+			twice := contract.AlertsSignal{Events: []incident.Event{tt.event}}
 			f.signal(time.Minute, twice)
 			f.signal(2*time.Minute, twice)
 			f.signal(3*time.Minute, f.alerts(t, incident.AlertResolved, "db-1"))
@@ -575,8 +577,12 @@ func TestAnnouncementIsTheFirstSummary(t *testing.T) {
 	f.signal(0, firing)
 	f.signal(time.Minute, f.alerts(t, incident.AlertResolved, "db-1", "db-2"))
 	f.run(t)
-	in := IncidentInput{ID: f.id, Key: "DiskFillingUp/db", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}}
-	got := Announcement(in, firing.Events, time.Now())
+	group := map[string]string{"alertname": "DiskFillingUp", "service": "db"}
+	announce := func(events []incident.Event) bot.Message {
+		inc := incident.Announce(f.id, "DiskFillingUp/db", group, events, time.Now())
+		return bot.Summary(&inc)
+	}
+	got := announce(firing.Events)
 	if want := f.thread.history[0]; !reflect.DeepEqual(got, want) {
 		t.Errorf("announcement\n%+v\nwant the workflow's first post\n%+v", got, want)
 	}
@@ -587,7 +593,7 @@ func TestAnnouncementIsTheFirstSummary(t *testing.T) {
 	// with the reason its workflow will give.
 	merge := incident.Event{Kind: incident.KindMerge, Fingerprint: "merge:x>y", Summary: "Merged into incident-9: web calls api",
 		Labels: map[string]string{"into": "incident-9", "from": f.id}}
-	got = Announcement(in, []incident.Event{merge}, time.Now())
+	got = announce([]incident.Event{merge})
 	if !strings.Contains(got.Title, "resolved") && !strings.Contains(fmt.Sprint(got.Fields), "resolved") || got.Text != merge.Summary {
 		t.Errorf("announcement of a merged incident = %+v, want it resolved saying %q", got, merge.Summary)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigilops/vigil/incident"
@@ -17,19 +19,19 @@ import (
 // validateInput checks answers to a proposal's input params before they are
 // accepted: the proposal waits for input, the actor may act on it (its
 // approvers), and every answer names an open question and fits its type.
-func (r *incidentRun) validateInput(req InputRequest) error {
+func (r *incidentRun) validateInput(req contract.InputRequest) error {
 	inc := r.inc()
 	if !inc.ResolvedAt.IsZero() {
-		return refuse(RefusedConflict, "incident %s is resolved", inc.ID)
+		return refuse(contract.RefusedConflict, "incident %s is resolved", inc.ID)
 	}
 	p := inc.Proposal(req.ProposalID)
 	switch {
 	case p == nil:
-		return refuse(RefusedNotFound, "incident %s has no proposal %q", inc.ID, req.ProposalID)
+		return refuse(contract.RefusedNotFound, "incident %s has no proposal %q", inc.ID, req.ProposalID)
 	case p.Status != incident.ProposalNeedsInput:
-		return refuse(RefusedConflict, "%s (%s) is %s and takes no input", p.ID, p.RunbookID, p.Status)
+		return refuse(contract.RefusedConflict, "%s (%s) is %s and takes no input", p.ID, p.RunbookID, p.Status)
 	case len(req.Answers) == 0:
-		return refuse(RefusedBadRequest, "no answers given; %s needs %s", p.ID, openQuestions(p))
+		return refuse(contract.RefusedBadRequest, "no answers given; %s needs %s", p.ID, openQuestions(p))
 	}
 	if err := CheckActor(p, req.Actor); err != nil {
 		return err
@@ -37,10 +39,10 @@ func (r *incidentRun) validateInput(req InputRequest) error {
 	for _, name := range slices.Sorted(maps.Keys(req.Answers)) {
 		i := slices.IndexFunc(p.Inputs, func(q incident.Input) bool { return q.Name == name })
 		if i < 0 {
-			return refuse(RefusedBadRequest, "%s has no input %q (it asks for %s)", p.ID, name, openQuestions(p))
+			return refuse(contract.RefusedBadRequest, "%s has no input %q (it asks for %s)", p.ID, name, openQuestions(p))
 		}
 		if err := checkAnswer(p.Inputs[i], req.Answers[name]); err != nil {
-			return refuse(RefusedBadRequest, "%s: %v", name, err)
+			return refuse(contract.RefusedBadRequest, "%s: %v", name, err)
 		}
 	}
 	return nil
@@ -78,14 +80,14 @@ func checkAnswer(q incident.Input, v string) error {
 
 // input records accepted answers; once every question is answered the main loop
 // renders the proposal and offers it.
-func (r *incidentRun) input(ctx workflow.Context, req InputRequest) (Answer, error) {
+func (r *incidentRun) input(ctx workflow.Context, req contract.InputRequest) (contract.Answer, error) {
 	ctx = withActivityDefaults(ctx)
 	inc := r.inc()
 	p := inc.Proposal(req.ProposalID)
 	if err := r.audit(ctx, auditActor(req.Actor), "proposal.input", map[string]any{
 		"proposal": p.ID, "runbook": p.RunbookID, "answers": req.Answers, "actor": req.Actor,
 	}); err != nil {
-		return Answer{}, err
+		return contract.Answer{}, err
 	}
 	for i := range p.Inputs {
 		if v, ok := req.Answers[p.Inputs[i].Name]; ok {
@@ -93,10 +95,10 @@ func (r *incidentRun) input(ctx workflow.Context, req InputRequest) (Answer, err
 		}
 	}
 	if open := openQuestions(p); open != "" {
-		return Answer{Message: fmt.Sprintf("Thanks, %s. %s still needs %s.", req.Actor.Name(), p.ID, open)}, nil
+		return contract.Answer{Message: fmt.Sprintf("Thanks, %s. %s still needs %s.", req.Actor.Name(), p.ID, open)}, nil
 	}
 	r.reanalyze = true
-	return Answer{Message: fmt.Sprintf("Thanks, %s. %s has every answer it needs; its plan is being rendered for approval.", req.Actor.Name(), p.ID)}, nil
+	return contract.Answer{Message: fmt.Sprintf("Thanks, %s. %s has every answer it needs; its plan is being rendered for approval.", req.Actor.Name(), p.ID)}, nil
 }
 
 // openQuestions names the inputs still unanswered, or "" when none are.

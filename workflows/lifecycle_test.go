@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -44,13 +46,13 @@ func (f *fixture) proposal(id, risk string, mod func(*incident.Proposal)) incide
 	return p
 }
 
-func (f *fixture) act(at time.Duration, name string, req ActRequest, ans *decideAnswer) {
+func (f *fixture) act(at time.Duration, name string, req contract.ActRequest, ans *decideAnswer) {
 	f.env.RegisterDelayedCallback(func() {
 		f.env.UpdateWorkflow(name, name+at.String(), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { ans.rejected = err },
 			OnComplete: func(res any, err error) {
-				if r, ok := res.(Answer); ok {
+				if r, ok := res.(contract.Answer); ok {
 					ans.message = r.Message
 				}
 				ans.err = err
@@ -74,7 +76,7 @@ func refusedAs(t *testing.T, ans decideAnswer, kind, msg string) {
 
 func TestExpiredProposalEscalatesThenExpiresAndNeverRuns(t *testing.T) {
 	f := newFixture(t)
-	f.policy = IncidentPolicy{EscalateTo: []string{"group:sre-leads"}}
+	f.policy = contract.IncidentPolicy{EscalateTo: []string{"group:sre-leads"}}
 	f.propose(f.proposal("restart-db", "medium", func(p *incident.Proposal) { p.Expires = 30 * time.Minute }))
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var late decideAnswer
@@ -85,7 +87,7 @@ func TestExpiredProposalEscalatesThenExpiresAndNeverRuns(t *testing.T) {
 	if f.ran("restart-db") || len(inc.Runs) != 0 {
 		t.Fatal("an expired proposal ran")
 	}
-	refusedAs(t, late, RefusedConflict, "P1 (restart-db) is already expired")
+	refusedAs(t, late, contract.RefusedConflict, "P1 (restart-db) is already expired")
 	p := inc.Proposal("P1")
 	if p.Status != incident.ProposalExpired || p.Escalations != 1 {
 		t.Errorf("P1 = %s after %d escalations", p.Status, p.Escalations)
@@ -125,7 +127,7 @@ func TestTwoPersonRule(t *testing.T) {
 	if !strings.Contains(first.message, "alice approved P1 (1 of 2); it needs 1 more approval(s) from other approvers") {
 		t.Errorf("first answer %q", first.message)
 	}
-	refusedAs(t, twice, RefusedConflict, "alice already approved P1")
+	refusedAs(t, twice, contract.RefusedConflict, "alice already approved P1")
 	if !strings.Contains(second.message, "bob approved P1; running failover-db now") || !f.ran("failover-db") {
 		t.Errorf("second approval: %q, ran %v", second.message, f.ran("failover-db"))
 	}
@@ -143,17 +145,17 @@ func TestAutonomy(t *testing.T) {
 	tests := []struct {
 		name    string
 		risk    string
-		rules   []AutonomyRule
+		rules   []contract.AutonomyRule
 		wantRun bool
 	}{
-		{name: "allowed rule runs without a human", risk: "low", rules: []AutonomyRule{{Name: "cache-flush", Runbooks: []string{"flush-cache"}, Services: []string{"db"}}}, wantRun: true},
-		{name: "no rule for the service", risk: "low", rules: []AutonomyRule{{Name: "cache-flush", Runbooks: []string{"flush-cache"}, Services: []string{"web"}}}},
-		{name: "medium risk needs a human", risk: "medium", rules: []AutonomyRule{{Name: "cache-flush", Runbooks: []string{"flush-cache"}, Services: []string{"db"}}}},
+		{name: "allowed rule runs without a human", risk: "low", rules: []contract.AutonomyRule{{Name: "cache-flush", Runbooks: []string{"flush-cache"}, Services: []string{"db"}}}, wantRun: true},
+		{name: "no rule for the service", risk: "low", rules: []contract.AutonomyRule{{Name: "cache-flush", Runbooks: []string{"flush-cache"}, Services: []string{"web"}}}},
+		{name: "medium risk needs a human", risk: "medium", rules: []contract.AutonomyRule{{Name: "cache-flush", Runbooks: []string{"flush-cache"}, Services: []string{"db"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.policy = IncidentPolicy{Autonomy: tt.rules}
+			f.policy = contract.IncidentPolicy{Autonomy: tt.rules}
 			f.propose(f.proposal("flush-cache", tt.risk, nil))
 			f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 			f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
@@ -187,7 +189,7 @@ func TestEvidenceChangeMakesApprovalStale(t *testing.T) {
 	f.env.RegisterDelayedCallback(func() {
 		// A second alert with another path fires, then the first resolves: the
 		// plan moves to the second alert's path.
-		v, _ := f.env.QueryWorkflow(QueryState)
+		v, _ := f.env.QueryWorkflow(contract.QueryState)
 		var inc incident.Incident
 		_ = v.Get(&inc)
 		oldHash = inc.Proposal("P1").PlanHash
@@ -200,13 +202,13 @@ func TestEvidenceChangeMakesApprovalStale(t *testing.T) {
 	f.signal(2*time.Minute, sig)
 	f.signal(3*time.Minute, f.alerts(t, incident.AlertResolved, "db-1"))
 	f.env.RegisterDelayedCallback(func() {
-		f.env.UpdateWorkflow(UpdateDecide, "stale", &testsuite.TestUpdateCallback{
+		f.env.UpdateWorkflow(contract.UpdateDecide, "stale", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { stale.rejected = err }, OnComplete: func(any, error) {},
-		}, DecideRequest{ProposalID: "P1", Decision: incident.Approve, Actor: actor("alice"), PlanHash: oldHash})
+		}, contract.DecideRequest{ProposalID: "P1", Decision: incident.Approve, Actor: actor("alice"), PlanHash: oldHash})
 	}, 4*time.Minute)
 	f.decide(5*time.Minute, approve("P1", "alice"), &fresh)
 	inc := f.run(t)
-	refusedAs(t, stale, RefusedConflict, "the plan of P1 changed after you saw it")
+	refusedAs(t, stale, contract.RefusedConflict, "the plan of P1 changed after you saw it")
 	if fresh.rejected != nil {
 		t.Errorf("approval of the current plan refused: %v", fresh.rejected)
 	}
@@ -221,19 +223,19 @@ func TestEvidenceChangeMakesApprovalStale(t *testing.T) {
 
 func TestIncidentActs(t *testing.T) {
 	f := newFixture(t)
-	f.policy = IncidentPolicy{NoAckAfter: 15 * time.Minute, EscalateTo: []string{"group:sre-leads"}}
+	f.policy = contract.IncidentPolicy{NoAckAfter: 15 * time.Minute, EscalateTo: []string{"group:sre-leads"}}
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var snooze, ack, ackAgain, assign, note, emptyNote, anonymous, abort, resolve decideAnswer
-	f.act(time.Minute, ActSnooze, ActRequest{Actor: actor("alice"), Duration: 30 * time.Minute}, &snooze)
+	f.act(time.Minute, contract.ActSnooze, contract.ActRequest{Actor: actor("alice"), Duration: 30 * time.Minute}, &snooze)
 	// The snooze holds the no-ack escalation off until 31m; it fires then.
-	f.act(40*time.Minute, ActAck, ActRequest{Actor: actor("bob")}, &ack)
-	f.act(41*time.Minute, ActAck, ActRequest{Actor: actor("bob")}, &ackAgain)
-	f.act(42*time.Minute, ActAssign, ActRequest{Actor: actor("bob"), Assignee: "alice"}, &assign)
-	f.act(43*time.Minute, ActNote, ActRequest{Actor: actor("alice"), Text: "disk grows 2%/h since the deploy"}, &note)
-	f.act(44*time.Minute, ActNote, ActRequest{Actor: actor("alice")}, &emptyNote)
-	f.act(45*time.Minute, ActAck, ActRequest{}, &anonymous)
-	f.act(46*time.Minute, ActAbort, ActRequest{Actor: actor("alice")}, &abort)
-	f.act(47*time.Minute, ActResolve, ActRequest{Actor: actor("alice"), Text: "deleted old WAL files by hand"}, &resolve)
+	f.act(40*time.Minute, contract.ActAck, contract.ActRequest{Actor: actor("bob")}, &ack)
+	f.act(41*time.Minute, contract.ActAck, contract.ActRequest{Actor: actor("bob")}, &ackAgain)
+	f.act(42*time.Minute, contract.ActAssign, contract.ActRequest{Actor: actor("bob"), Assignee: "alice"}, &assign)
+	f.act(43*time.Minute, contract.ActNote, contract.ActRequest{Actor: actor("alice"), Text: "disk grows 2%/h since the deploy"}, &note)
+	f.act(44*time.Minute, contract.ActNote, contract.ActRequest{Actor: actor("alice")}, &emptyNote)
+	f.act(45*time.Minute, contract.ActAck, contract.ActRequest{}, &anonymous)
+	f.act(46*time.Minute, contract.ActAbort, contract.ActRequest{Actor: actor("alice")}, &abort)
+	f.act(47*time.Minute, contract.ActResolve, contract.ActRequest{Actor: actor("alice"), Text: "deleted old WAL files by hand"}, &resolve)
 	inc := f.run(t)
 
 	for name, ans := range map[string]decideAnswer{"snooze": snooze, "ack": ack, "assign": assign, "note": note, "resolve": resolve} {
@@ -241,10 +243,10 @@ func TestIncidentActs(t *testing.T) {
 			t.Errorf("%s: %v %v", name, ans.rejected, ans.err)
 		}
 	}
-	refusedAs(t, ackAgain, RefusedConflict, "bob already acknowledged")
-	refusedAs(t, emptyNote, RefusedBadRequest, "a note needs text")
-	refusedAs(t, anonymous, RefusedForbidden, "no verified user identity")
-	refusedAs(t, abort, RefusedConflict, "no remediation is running")
+	refusedAs(t, ackAgain, contract.RefusedConflict, "bob already acknowledged")
+	refusedAs(t, emptyNote, contract.RefusedBadRequest, "a note needs text")
+	refusedAs(t, anonymous, contract.RefusedForbidden, "no verified user identity")
+	refusedAs(t, abort, contract.RefusedConflict, "no remediation is running")
 	if inc.Status != incident.StatusResolved || inc.Reason != "Resolved by alice: deleted old WAL files by hand" {
 		t.Errorf("status %s (%s)", inc.Status, inc.Reason)
 	}
@@ -295,11 +297,11 @@ func TestAbortFromIncidentRollsBack(t *testing.T) {
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var ok, outsider, abort decideAnswer
 	f.decide(time.Minute, approve("P1", "alice"), &ok)
-	f.act(time.Minute+time.Second, ActAbort, ActRequest{Actor: actor("mallory")}, &outsider)
-	f.act(time.Minute+2*time.Second, ActAbort, ActRequest{Actor: actor("bob"), Text: "wrong host"}, &abort)
+	f.act(time.Minute+time.Second, contract.ActAbort, contract.ActRequest{Actor: actor("mallory")}, &outsider)
+	f.act(time.Minute+2*time.Second, contract.ActAbort, contract.ActRequest{Actor: actor("bob"), Text: "wrong host"}, &abort)
 	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "db-1"))
 	inc := f.run(t)
-	refusedAs(t, outsider, RefusedForbidden, "mallory may not act on P1")
+	refusedAs(t, outsider, contract.RefusedForbidden, "mallory may not act on P1")
 	if abort.rejected != nil || !strings.Contains(abort.message, "bob asked to abort P1 (long-job)") {
 		t.Errorf("abort answer %+v", abort)
 	}
@@ -315,12 +317,12 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.alerts(t, incident.AlertFiring, "db-1"))
 	var ack, note decideAnswer
-	f.act(time.Minute, ActAck, ActRequest{Actor: actor("alice")}, &ack)
-	f.act(90*time.Second, ActNote, ActRequest{Actor: actor("bob"), Text: "still looking"}, &note)
+	f.act(time.Minute, contract.ActAck, contract.ActRequest{Actor: actor("alice")}, &ack)
+	f.act(90*time.Second, contract.ActNote, contract.ActRequest{Actor: actor("bob"), Text: "still looking"}, &note)
 	// Temporal suggests continuing as new when history grows; the workflow does
 	// so at its next quiet point, with no handler in flight.
 	f.env.RegisterDelayedCallback(func() { f.env.SetContinueAsNewSuggested(true) }, 2*time.Minute)
-	f.env.ExecuteWorkflow(IncidentWorkflow, IncidentInput{ID: f.id, Key: "k", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}})
+	f.env.ExecuteWorkflow(IncidentWorkflow, contract.IncidentInput{ID: f.id, Key: "k", GroupLabels: map[string]string{"alertname": "DiskFillingUp", "service": "db"}})
 	err := f.env.GetWorkflowError()
 	var can *workflow.ContinueAsNewError
 	if !errors.As(err, &can) {
@@ -329,7 +331,7 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 	if note.err != nil || note.message != "still looking" {
 		t.Errorf("the note in flight was lost: %+v", note)
 	}
-	var in IncidentInput
+	var in contract.IncidentInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
 		t.Fatal(err)
 	}

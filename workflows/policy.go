@@ -7,18 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigilops/vigil/incident"
-)
-
-// Refusal types. Validators reject with a temporal ApplicationError of one of
-// these types; surfaces map them to their own answers (HTTP status codes).
-const (
-	RefusedBadRequest = "BadRequest"
-	RefusedForbidden  = "Forbidden"
-	RefusedNotFound   = "NotFound"
-	RefusedConflict   = "Conflict"
 )
 
 func refuse(kind, format string, args ...any) error {
@@ -30,12 +23,12 @@ func refuse(kind, format string, args ...any) error {
 // around it, and a refusal's message goes back to whoever asked.
 
 // CheckDecision decides whether req may be applied to inc at now.
-func CheckDecision(inc *incident.Incident, req DecideRequest, now time.Time) error {
+func CheckDecision(inc *incident.Incident, req contract.DecideRequest, now time.Time) error {
 	if err := checkRequest(req.Decision, req.Actor); err != nil {
 		return err
 	}
 	if inc.Status == incident.StatusResolved {
-		return refuse(RefusedConflict, "incident %s is resolved; there is nothing left to decide", inc.ID)
+		return refuse(contract.RefusedConflict, "incident %s is resolved; there is nothing left to decide", inc.ID)
 	}
 	p := inc.Proposal(req.ProposalID)
 	if p == nil {
@@ -43,13 +36,13 @@ func CheckDecision(inc *incident.Incident, req DecideRequest, now time.Time) err
 		for i, q := range inc.Proposals {
 			ids[i] = q.ID
 		}
-		return refuse(RefusedNotFound, "incident %s has no proposal %q (proposals: %s)", inc.ID, req.ProposalID, orNone(ids))
+		return refuse(contract.RefusedNotFound, "incident %s has no proposal %q (proposals: %s)", inc.ID, req.ProposalID, orNone(ids))
 	}
 	if p.Status != incident.ProposalPending {
-		return refuse(RefusedConflict, "%s (%s) is already %s", p.ID, p.RunbookID, p.Status)
+		return refuse(contract.RefusedConflict, "%s (%s) is already %s", p.ID, p.RunbookID, p.Status)
 	}
 	if expired(p, now) {
-		return refuse(RefusedConflict, "%s (%s) expired at %s without a decision; it will not run", p.ID, p.RunbookID, p.ExpiresAt.UTC().Format(time.RFC3339))
+		return refuse(contract.RefusedConflict, "%s (%s) expired at %s without a decision; it will not run", p.ID, p.RunbookID, p.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	if err := checkAuthority(p, req.Actor, req.Decision, p.Approvals); err != nil {
 		return err
@@ -59,10 +52,10 @@ func CheckDecision(inc *incident.Incident, req DecideRequest, now time.Time) err
 	}
 	// Freshness: an approval is for the incident and plan the human saw.
 	if p.RequestedBy == "" && len(inc.Alerts) > 0 && !inc.Firing() {
-		return refuse(RefusedConflict, "incident %s is no longer firing (every alert has resolved); %s was not approved", inc.ID, p.ID)
+		return refuse(contract.RefusedConflict, "incident %s is no longer firing (every alert has resolved); %s was not approved", inc.ID, p.ID)
 	}
 	if req.PlanHash != "" && req.PlanHash != p.PlanHash {
-		return refuse(RefusedConflict, "the plan of %s changed after you saw it (the evidence moved on); review the new plan and approve again", p.ID)
+		return refuse(contract.RefusedConflict, "the plan of %s changed after you saw it (the evidence moved on); review the new plan and approve again", p.ID)
 	}
 	return nil
 }
@@ -88,12 +81,12 @@ type Gate struct {
 
 // CheckGate decides whether req may be applied to an open gate of run p. It
 // applies the proposal's approvers, N-of-M and self-approval rules to the gate.
-func CheckGate(p *incident.Proposal, g *Gate, req DecideRequest) error {
+func CheckGate(p *incident.Proposal, g *Gate, req contract.DecideRequest) error {
 	if err := checkRequest(req.Decision, req.Actor); err != nil {
 		return err
 	}
 	if g == nil || g.StepID != req.StepID {
-		return refuse(RefusedConflict, "step %q of %s is not waiting for a decision", req.StepID, p.ID)
+		return refuse(contract.RefusedConflict, "step %q of %s is not waiting for a decision", req.StepID, p.ID)
 	}
 	return checkAuthority(p, req.Actor, req.Decision, g.Approvals)
 }
@@ -102,20 +95,20 @@ func CheckGate(p *incident.Proposal, g *Gate, req DecideRequest) error {
 // re-run or mark done an interrupted step): the proposal's approvers may.
 func CheckActor(p *incident.Proposal, actor incident.Actor) error {
 	if actor.User == "" {
-		return refuse(RefusedForbidden, "no verified user identity came with this request")
+		return refuse(contract.RefusedForbidden, "no verified user identity came with this request")
 	}
 	if !mayApprove(p, actor) {
-		return refuse(RefusedForbidden, "%s may not act on %s (%s): its approvers are %s", actor.User, p.ID, p.RunbookID, strings.Join(p.Approvers, ", "))
+		return refuse(contract.RefusedForbidden, "%s may not act on %s (%s): its approvers are %s", actor.User, p.ID, p.RunbookID, strings.Join(p.Approvers, ", "))
 	}
 	return nil
 }
 
 func checkRequest(decision string, actor incident.Actor) error {
 	if decision != incident.Approve && decision != incident.Reject {
-		return refuse(RefusedBadRequest, "decision must be %q or %q, not %q", incident.Approve, incident.Reject, decision)
+		return refuse(contract.RefusedBadRequest, "decision must be %q or %q, not %q", incident.Approve, incident.Reject, decision)
 	}
 	if actor.User == "" {
-		return refuse(RefusedForbidden, "no verified user identity came with this decision")
+		return refuse(contract.RefusedForbidden, "no verified user identity came with this decision")
 	}
 	return nil
 }
@@ -125,13 +118,13 @@ func checkRequest(decision string, actor incident.Actor) error {
 // person.
 func checkAuthority(p *incident.Proposal, actor incident.Actor, decision string, approvals []incident.Actor) error {
 	if !mayApprove(p, actor) {
-		return refuse(RefusedForbidden, "%s may not decide %s (%s): its approvers are %s", actor.User, p.ID, p.RunbookID, strings.Join(p.Approvers, ", "))
+		return refuse(contract.RefusedForbidden, "%s may not decide %s (%s): its approvers are %s", actor.User, p.ID, p.RunbookID, strings.Join(p.Approvers, ", "))
 	}
 	if decision == incident.Approve && !p.SelfApproval && p.RequestedBy != "" && p.RequestedBy == actor.User {
-		return refuse(RefusedForbidden, "%s requested %s and may not approve it too (self-approval is off for %s); ask another approver", actor.User, p.ID, p.RunbookID)
+		return refuse(contract.RefusedForbidden, "%s requested %s and may not approve it too (self-approval is off for %s); ask another approver", actor.User, p.ID, p.RunbookID)
 	}
 	if decision == incident.Approve && slices.ContainsFunc(approvals, func(a incident.Actor) bool { return a.User == actor.User }) {
-		return refuse(RefusedConflict, "%s already approved %s; it needs %d approval(s) from %d distinct people", actor.User, p.ID, p.MinApprovals, p.MinApprovals)
+		return refuse(contract.RefusedConflict, "%s already approved %s; it needs %d approval(s) from %d distinct people", actor.User, p.ID, p.MinApprovals, p.MinApprovals)
 	}
 	return nil
 }
@@ -155,17 +148,10 @@ func needed(p *incident.Proposal) int {
 	return max(p.MinApprovals, 1)
 }
 
-// AutonomyRule lets low-risk runbooks run without a human for some services.
-type AutonomyRule struct {
-	Name     string   `json:"name" yaml:"name"`
-	Runbooks []string `json:"runbooks" yaml:"runbooks"` // runbook ids; path.Match patterns
-	Services []string `json:"services" yaml:"services"` // service names; path.Match patterns
-}
-
 // AutonomyFor returns the first rule that lets p run without a human on the
 // incident's services. Only risk: low runbooks are ever eligible, and every
 // service of the incident must be allowed by the rule.
-func AutonomyFor(p *incident.Proposal, services []string, rules []AutonomyRule) (string, bool) {
+func AutonomyFor(p *incident.Proposal, services []string, rules []contract.AutonomyRule) (string, bool) {
 	if p.Risk != "low" || len(services) == 0 || p.RequestedBy != "" {
 		return "", false
 	}

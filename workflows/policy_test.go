@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigilops/vigil/incident"
@@ -38,59 +40,59 @@ func TestCheckDecision(t *testing.T) {
 	tests := []struct {
 		name     string
 		inc      *incident.Incident
-		req      DecideRequest
+		req      contract.DecideRequest
 		at       time.Time
 		wantType string // "" = allowed
 		wantMsg  string
 	}{
-		{name: "approver allowed", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
+		{name: "approver allowed", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
 		{name: "second distinct approver", inc: policyIncident(func(p *incident.Proposal) { p.Approvals = []incident.Actor{user("alice")} }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("bob")}},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("bob")}},
 		{name: "same person twice", inc: policyIncident(func(p *incident.Proposal) { p.Approvals = []incident.Actor{user("alice")} }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict, wantMsg: "alice already approved P1; it needs 2 approval(s) from 2 distinct people"},
-		{name: "non-approver", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("mallory")},
-			wantType: RefusedForbidden, wantMsg: "mallory may not decide P1 (failover-db): its approvers are group:dba, user:carol"},
-		{name: "non-approver cannot reject either", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "reject", Actor: user("mallory")},
-			wantType: RefusedForbidden},
-		{name: "member of approver group verified by surface", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("U123", "dba")}},
-		{name: "group claimed for another group", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("U123", "web")},
-			wantType: RefusedForbidden},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict, wantMsg: "alice already approved P1; it needs 2 approval(s) from 2 distinct people"},
+		{name: "non-approver", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("mallory")},
+			wantType: contract.RefusedForbidden, wantMsg: "mallory may not decide P1 (failover-db): its approvers are group:dba, user:carol"},
+		{name: "non-approver cannot reject either", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "reject", Actor: user("mallory")},
+			wantType: contract.RefusedForbidden},
+		{name: "member of approver group verified by surface", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("U123", "dba")}},
+		{name: "group claimed for another group", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("U123", "web")},
+			wantType: contract.RefusedForbidden},
 		{name: "self-approval refused", inc: policyIncident(func(p *incident.Proposal) { p.RequestedBy = "alice" }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedForbidden, wantMsg: "alice requested P1 and may not approve it too"},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedForbidden, wantMsg: "alice requested P1 and may not approve it too"},
 		{name: "requester may still reject", inc: policyIncident(func(p *incident.Proposal) { p.RequestedBy = "alice" }),
-			req: DecideRequest{ProposalID: "P1", Decision: "reject", Actor: user("alice")}},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "reject", Actor: user("alice")}},
 		{name: "self-approval allowed by runbook", inc: policyIncident(func(p *incident.Proposal) { p.RequestedBy = "alice"; p.SelfApproval = true }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
 		{name: "expired after escalation", inc: policyIncident(func(p *incident.Proposal) { p.ExpiresAt = now.Add(-time.Second); p.Escalations = 1 }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict, wantMsg: "expired at 2026-11-24T03:29:59Z without a decision; it will not run"},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict, wantMsg: "expired at 2026-11-24T03:29:59Z without a decision; it will not run"},
 		{name: "first expiry with escalate still open", inc: policyIncident(func(p *incident.Proposal) { p.ExpiresAt = now.Add(-time.Second); p.OnExpiry = OnExpiryEscalate }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
 		{name: "first expiry with abort is final", inc: policyIncident(func(p *incident.Proposal) { p.ExpiresAt = now; p.OnExpiry = OnExpiryAbort }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict, wantMsg: "expired"},
-		{name: "stale plan", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice"), PlanHash: "plan-0"},
-			wantType: RefusedConflict, wantMsg: "the plan of P1 changed after you saw it (the evidence moved on); review the new plan and approve again"},
-		{name: "current plan", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice"), PlanHash: "plan-1"}},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict, wantMsg: "expired"},
+		{name: "stale plan", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice"), PlanHash: "plan-0"},
+			wantType: contract.RefusedConflict, wantMsg: "the plan of P1 changed after you saw it (the evidence moved on); review the new plan and approve again"},
+		{name: "current plan", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice"), PlanHash: "plan-1"}},
 		{name: "no longer firing", inc: func() *incident.Incident {
 			inc := policyIncident(nil)
 			inc.Alerts[0].Status = incident.AlertResolved
 			return inc
-		}(), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict, wantMsg: "no longer firing"},
+		}(), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict, wantMsg: "no longer firing"},
 		{name: "manual run needs no firing alert", inc: func() *incident.Incident {
 			inc := policyIncident(func(p *incident.Proposal) { p.RequestedBy = "carol" })
 			inc.Alerts = nil
 			return inc
-		}(), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
+		}(), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}},
 		{name: "already decided", inc: policyIncident(func(p *incident.Proposal) { p.Status = incident.ProposalRejected }),
-			req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict, wantMsg: "P1 (failover-db) is already rejected"},
+			req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict, wantMsg: "P1 (failover-db) is already rejected"},
 		{name: "resolved incident", inc: func() *incident.Incident {
 			inc := policyIncident(nil)
 			inc.Status = incident.StatusResolved
 			return inc
-		}(), req: DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict, wantMsg: "is resolved"},
-		{name: "unknown proposal", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P7", Decision: "approve", Actor: user("alice")},
-			wantType: RefusedNotFound, wantMsg: `has no proposal "P7" (proposals: P1)`},
-		{name: "no identity", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "approve"}, wantType: RefusedForbidden},
-		{name: "bad decision", inc: policyIncident(nil), req: DecideRequest{ProposalID: "P1", Decision: "yes", Actor: user("alice")}, wantType: RefusedBadRequest},
+		}(), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict, wantMsg: "is resolved"},
+		{name: "unknown proposal", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P7", Decision: "approve", Actor: user("alice")},
+			wantType: contract.RefusedNotFound, wantMsg: `has no proposal "P7" (proposals: P1)`},
+		{name: "no identity", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "approve"}, wantType: contract.RefusedForbidden},
+		{name: "bad decision", inc: policyIncident(nil), req: contract.DecideRequest{ProposalID: "P1", Decision: "yes", Actor: user("alice")}, wantType: contract.RefusedBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,15 +112,15 @@ func TestCheckGate(t *testing.T) {
 	tests := []struct {
 		name     string
 		gate     *Gate
-		req      DecideRequest
+		req      contract.DecideRequest
 		wantType string
 	}{
-		{name: "second approver", gate: gate, req: DecideRequest{StepID: "promote", Decision: "approve", Actor: user("bob")}},
-		{name: "same approver twice", gate: gate, req: DecideRequest{StepID: "promote", Decision: "approve", Actor: user("alice")}, wantType: RefusedConflict},
-		{name: "requester", gate: gate, req: DecideRequest{StepID: "promote", Decision: "approve", Actor: user("carol")}, wantType: RefusedForbidden},
-		{name: "wrong step", gate: gate, req: DecideRequest{StepID: "demote", Decision: "approve", Actor: user("bob")}, wantType: RefusedConflict},
-		{name: "no open gate", req: DecideRequest{StepID: "promote", Decision: "approve", Actor: user("bob")}, wantType: RefusedConflict},
-		{name: "outsider", gate: gate, req: DecideRequest{StepID: "promote", Decision: "reject", Actor: user("mallory")}, wantType: RefusedForbidden},
+		{name: "second approver", gate: gate, req: contract.DecideRequest{StepID: "promote", Decision: "approve", Actor: user("bob")}},
+		{name: "same approver twice", gate: gate, req: contract.DecideRequest{StepID: "promote", Decision: "approve", Actor: user("alice")}, wantType: contract.RefusedConflict},
+		{name: "requester", gate: gate, req: contract.DecideRequest{StepID: "promote", Decision: "approve", Actor: user("carol")}, wantType: contract.RefusedForbidden},
+		{name: "wrong step", gate: gate, req: contract.DecideRequest{StepID: "demote", Decision: "approve", Actor: user("bob")}, wantType: contract.RefusedConflict},
+		{name: "no open gate", req: contract.DecideRequest{StepID: "promote", Decision: "approve", Actor: user("bob")}, wantType: contract.RefusedConflict},
+		{name: "outsider", gate: gate, req: contract.DecideRequest{StepID: "promote", Decision: "reject", Actor: user("mallory")}, wantType: contract.RefusedForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +130,7 @@ func TestCheckGate(t *testing.T) {
 }
 
 func TestAutonomyFor(t *testing.T) {
-	rules := []AutonomyRule{
+	rules := []contract.AutonomyRule{
 		{Name: "cache-flush-anywhere-but-payments", Runbooks: []string{"flush-*"}, Services: []string{"web", "search", "api-*"}},
 	}
 	tests := []struct {

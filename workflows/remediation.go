@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -22,7 +24,7 @@ const DefaultBackoff = 5 * time.Second
 
 // remediationRun is one RemediationWorkflow's state.
 type remediationRun struct {
-	in     RemediationInput
+	in     contract.RemediationInput
 	p      *incident.Proposal
 	run    incident.Run
 	audits int
@@ -35,7 +37,7 @@ type remediationRun struct {
 	choice  string
 	chooser incident.Actor
 
-	abort      *AbortSignal
+	abort      *contract.AbortSignal
 	cancelStep workflow.CancelFunc
 }
 
@@ -46,23 +48,23 @@ type remediationRun struct {
 // run is aborted, the rollback steps run, last listed first. Every step is posted
 // to the thread and audited. The returned Run says what happened; the workflow
 // itself fails only if Temporal cannot run it.
-func RemediationWorkflow(ctx workflow.Context, in RemediationInput) (incident.Run, error) {
+func RemediationWorkflow(ctx workflow.Context, in contract.RemediationInput) (incident.Run, error) {
 	ctx = withActivityDefaults(ctx)
 	p := in.Proposal
 	r := &remediationRun{in: in, p: &p, run: incident.Run{
 		ID: in.RunID, ProposalID: p.ID, RunbookID: p.RunbookID, Status: incident.ProposalRunning, StartedAt: workflow.Now(ctx),
 	}}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide, r.decideGate,
-		workflow.UpdateHandlerOptions{Validator: func(req DecideRequest) error { return CheckGate(r.p, r.gate, req) }}); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.UpdateDecide, r.decideGate,
+		workflow.UpdateHandlerOptions{Validator: func(req contract.DecideRequest) error { return CheckGate(r.p, r.gate, req) }}); err != nil {
 		return r.run, err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, ActStep, r.chooseStep,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.ActStep, r.chooseStep,
 		workflow.UpdateHandlerOptions{Validator: r.validateChoice}); err != nil {
 		return r.run, err
 	}
-	aborts := workflow.GetSignalChannel(ctx, SignalAbort)
+	aborts := workflow.GetSignalChannel(ctx, contract.SignalAbort)
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		var s AbortSignal
+		var s contract.AbortSignal
 		aborts.Receive(ctx, &s)
 		r.abort = &s
 		if r.cancelStep != nil {
@@ -158,10 +160,10 @@ func (r *remediationRun) runStep(ctx workflow.Context, i int, s incident.Step) (
 				return res, err
 			}
 			switch choice {
-			case ChoiceRerun:
+			case contract.ChoiceRerun:
 				rerun = true
 				continue
-			case ChoiceMarkDone:
+			case contract.ChoiceMarkDone:
 				res.Status, res.Error = incident.StepSucceeded, ""
 				res.Output += fmt.Sprintf("\n(interrupted; marked done by %s)", r.chooser.Name())
 			}
@@ -242,19 +244,19 @@ func (r *remediationRun) askAboutInterruption(ctx workflow.Context, s incident.S
 	return r.choice, r.post(ctx, "step-"+s.ID+"-interrupted", bot.Interrupted(s, res, target, answered))
 }
 
-func (r *remediationRun) validateChoice(req ActRequest) error {
+func (r *remediationRun) validateChoice(req contract.ActRequest) error {
 	if r.waiting == nil || r.waiting.StepID != req.StepID {
-		return refuse(RefusedConflict, "step %q of %s is not waiting for a choice", req.StepID, r.in.RunID)
+		return refuse(contract.RefusedConflict, "step %q of %s is not waiting for a choice", req.StepID, r.in.RunID)
 	}
-	if req.Choice != ChoiceRerun && req.Choice != ChoiceMarkDone {
-		return refuse(RefusedBadRequest, "choice must be %q or %q, not %q", ChoiceRerun, ChoiceMarkDone, req.Choice)
+	if req.Choice != contract.ChoiceRerun && req.Choice != contract.ChoiceMarkDone {
+		return refuse(contract.RefusedBadRequest, "choice must be %q or %q, not %q", contract.ChoiceRerun, contract.ChoiceMarkDone, req.Choice)
 	}
 	return CheckActor(r.p, req.Actor)
 }
 
-func (r *remediationRun) chooseStep(_ workflow.Context, req ActRequest) (Answer, error) {
+func (r *remediationRun) chooseStep(_ workflow.Context, req contract.ActRequest) (contract.Answer, error) {
 	r.choice, r.chooser = req.Choice, req.Actor
-	return Answer{Message: fmt.Sprintf("%s chose %s for step %s.", req.Actor.Name(), req.Choice, req.StepID)}, nil
+	return contract.Answer{Message: fmt.Sprintf("%s chose %s for step %s.", req.Actor.Name(), req.Choice, req.StepID)}, nil
 }
 
 // passGate holds the run until the proposal's policy is satisfied for this step,
@@ -286,18 +288,18 @@ func (r *remediationRun) passGate(ctx workflow.Context, i int, s incident.Step) 
 	return r.gateDone == incident.Approve, r.post(ctx, "gate-"+s.ID, bot.Gate(r.p, i+1, len(r.p.Steps), s, target, r.gate.Approvals, outcome))
 }
 
-func (r *remediationRun) decideGate(ctx workflow.Context, req DecideRequest) (Answer, error) {
+func (r *remediationRun) decideGate(ctx workflow.Context, req contract.DecideRequest) (contract.Answer, error) {
 	g := r.gate
 	if req.Decision == incident.Reject {
 		r.gateDone, r.gateBy = incident.Reject, []incident.Actor{req.Actor}
-		return Answer{Message: fmt.Sprintf("%s rejected step %s; the run stops and rolls back.", req.Actor.Name(), g.StepID)}, nil
+		return contract.Answer{Message: fmt.Sprintf("%s rejected step %s; the run stops and rolls back.", req.Actor.Name(), g.StepID)}, nil
 	}
 	g.Approvals = append(g.Approvals, req.Actor)
 	if len(g.Approvals) < needed(r.p) {
-		return Answer{Message: fmt.Sprintf("%s approved step %s (%d of %d).", req.Actor.Name(), g.StepID, len(g.Approvals), needed(r.p))}, nil
+		return contract.Answer{Message: fmt.Sprintf("%s approved step %s (%d of %d).", req.Actor.Name(), g.StepID, len(g.Approvals), needed(r.p))}, nil
 	}
 	r.gateDone, r.gateBy = incident.Approve, g.Approvals
-	return Answer{Message: fmt.Sprintf("%s approved step %s; it runs now.", req.Actor.Name(), g.StepID)}, nil
+	return contract.Answer{Message: fmt.Sprintf("%s approved step %s; it runs now.", req.Actor.Name(), g.StepID)}, nil
 }
 
 // rollback runs the rollback steps, last listed first. A failing rollback step is

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -73,7 +75,7 @@ func (f *runFixture) run(t *testing.T, p incident.Proposal) incident.Run {
 	if p.Allowed == nil {
 		p.Approvers, p.Allowed = []string{"group:oncall"}, []string{"alice", "bob", "carol"}
 	}
-	f.env.ExecuteWorkflow(RemediationWorkflow, RemediationInput{IncidentID: "inc-1", RunID: "inc-1-run-1", Proposal: p})
+	f.env.ExecuteWorkflow(RemediationWorkflow, contract.RemediationInput{IncidentID: "inc-1", RunID: "inc-1-run-1", Proposal: p})
 	if !f.env.IsWorkflowCompleted() {
 		t.Fatal("run did not complete")
 	}
@@ -90,7 +92,7 @@ func (f *runFixture) update(at time.Duration, name string, arg any, ans *decideA
 			OnAccept: func() {},
 			OnReject: func(err error) { ans.rejected = err },
 			OnComplete: func(res any, err error) {
-				if r, ok := res.(Answer); ok {
+				if r, ok := res.(contract.Answer); ok {
 					ans.message = r.Message
 				}
 				ans.err = err
@@ -146,13 +148,13 @@ func TestGateNeedsPolicyAgain(t *testing.T) {
 	promote := f.step("promote", 0)
 	promote.Confirm = true
 	var first, again, second, outsider decideAnswer
-	gate := func(user string) DecideRequest {
-		return DecideRequest{RunID: "inc-1-run-1", StepID: "promote", Decision: incident.Approve, Actor: actor(user)}
+	gate := func(user string) contract.DecideRequest {
+		return contract.DecideRequest{RunID: "inc-1-run-1", StepID: "promote", Decision: incident.Approve, Actor: actor(user)}
 	}
-	f.update(time.Minute, UpdateDecide, gate("alice"), &first)
-	f.update(2*time.Minute, UpdateDecide, gate("alice"), &again)
-	f.update(3*time.Minute, UpdateDecide, gate("mallory"), &outsider)
-	f.update(4*time.Minute, UpdateDecide, gate("bob"), &second)
+	f.update(time.Minute, contract.UpdateDecide, gate("alice"), &first)
+	f.update(2*time.Minute, contract.UpdateDecide, gate("alice"), &again)
+	f.update(3*time.Minute, contract.UpdateDecide, gate("mallory"), &outsider)
+	f.update(4*time.Minute, contract.UpdateDecide, gate("bob"), &second)
 	run := f.run(t, incident.Proposal{MinApprovals: 2, Steps: []incident.Step{f.step("prepare", 0), promote}})
 	if run.Status != incident.ProposalSucceeded || !slices.Equal(f.lines(t), []string{"prepare", "promote"}) {
 		t.Fatalf("run %s, steps %v", run.Status, f.lines(t))
@@ -161,10 +163,10 @@ func TestGateNeedsPolicyAgain(t *testing.T) {
 		t.Errorf("answers: %q / %q", first.message, second.message)
 	}
 	var appErr *temporal.ApplicationError
-	if !errors.As(again.rejected, &appErr) || appErr.Type() != RefusedConflict {
+	if !errors.As(again.rejected, &appErr) || appErr.Type() != contract.RefusedConflict {
 		t.Errorf("same approver twice: %v", again.rejected)
 	}
-	if !errors.As(outsider.rejected, &appErr) || appErr.Type() != RefusedForbidden {
+	if !errors.As(outsider.rejected, &appErr) || appErr.Type() != contract.RefusedForbidden {
 		t.Errorf("outsider: %v", outsider.rejected)
 	}
 }
@@ -173,7 +175,7 @@ func TestGateRejectionStopsAndRollsBack(t *testing.T) {
 	f := newRunFixture(t)
 	gate := incident.Step{ID: "go-ahead", Run: incident.StepApproval}
 	var ans decideAnswer
-	f.update(time.Minute, UpdateDecide, DecideRequest{RunID: "inc-1-run-1", StepID: "go-ahead", Decision: incident.Reject, Actor: actor("carol")}, &ans)
+	f.update(time.Minute, contract.UpdateDecide, contract.DecideRequest{RunID: "inc-1-run-1", StepID: "go-ahead", Decision: incident.Reject, Actor: actor("carol")}, &ans)
 	run := f.run(t, incident.Proposal{Steps: []incident.Step{f.step("prepare", 0), gate, f.step("cutover", 0)}, Rollback: []incident.Step{f.step("unprepare", 0)}})
 	if got := f.lines(t); !slices.Equal(got, []string{"prepare", "unprepare"}) {
 		t.Errorf("steps %v: the rejected gate must stop the run and roll back", got)
@@ -202,10 +204,10 @@ func TestInterruptedStepIsNotRerunWithoutAHuman(t *testing.T) {
 		wantStatus incident.ProposalStatus
 		wantRefuse string
 	}{
-		{name: "mark done", choice: ChoiceMarkDone, user: "alice", wantLines: []string{"after"}, wantStatus: incident.ProposalSucceeded},
-		{name: "re-run", choice: ChoiceRerun, user: "bob", wantLines: []string{"migrate", "after"}, wantStatus: incident.ProposalSucceeded},
+		{name: "mark done", choice: contract.ChoiceMarkDone, user: "alice", wantLines: []string{"after"}, wantStatus: incident.ProposalSucceeded},
+		{name: "re-run", choice: contract.ChoiceRerun, user: "bob", wantLines: []string{"migrate", "after"}, wantStatus: incident.ProposalSucceeded},
 		{name: "idempotent re-runs by itself", idempotent: true, wantLines: []string{"migrate", "after"}, wantStatus: incident.ProposalSucceeded},
-		{name: "outsider cannot choose", choice: ChoiceRerun, user: "mallory", wantRefuse: RefusedForbidden},
+		{name: "outsider cannot choose", choice: contract.ChoiceRerun, user: "mallory", wantRefuse: contract.RefusedForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,10 +217,10 @@ func TestInterruptedStepIsNotRerunWithoutAHuman(t *testing.T) {
 			migrate.Idempotent = tt.idempotent
 			var ans, fallback decideAnswer
 			if tt.choice != "" {
-				f.update(time.Minute, ActStep, ActRequest{Actor: actor(tt.user), RunID: "inc-1-run-1", StepID: "migrate", Choice: tt.choice}, &ans)
+				f.update(time.Minute, contract.ActStep, contract.ActRequest{Actor: actor(tt.user), RunID: "inc-1-run-1", StepID: "migrate", Choice: tt.choice}, &ans)
 			}
 			if tt.wantRefuse != "" { // someone allowed ends the wait
-				f.update(2*time.Minute, ActStep, ActRequest{Actor: actor("alice"), RunID: "inc-1-run-1", StepID: "migrate", Choice: ChoiceMarkDone}, &fallback)
+				f.update(2*time.Minute, contract.ActStep, contract.ActRequest{Actor: actor("alice"), RunID: "inc-1-run-1", StepID: "migrate", Choice: contract.ChoiceMarkDone}, &fallback)
 			}
 			run := f.run(t, incident.Proposal{Steps: []incident.Step{migrate, f.step("after", 0)}})
 			if tt.wantRefuse != "" {
@@ -246,7 +248,7 @@ func TestAbortStopsRunningStepAndRollsBack(t *testing.T) {
 	f := newRunFixture(t)
 	slow := incident.Step{ID: "slow", Run: incident.StepShell, Timeout: time.Minute, Command: []string{"sleep", "30"}}
 	f.env.RegisterDelayedCallback(func() {
-		f.env.SignalWorkflow(SignalAbort, AbortSignal{Actor: actor("alice"), Reason: "wrong host"})
+		f.env.SignalWorkflow(contract.SignalAbort, contract.AbortSignal{Actor: actor("alice"), Reason: "wrong host"})
 	}, time.Second)
 	started := time.Now()
 	run := f.run(t, incident.Proposal{Steps: []incident.Step{slow, f.step("never", 0)}, Rollback: []incident.Step{f.step("undo", 0)}})

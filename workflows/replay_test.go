@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -112,14 +114,14 @@ func TestReplayReleasedHistories(t *testing.T) {
 // recorded its history, and one that skips its first local activity, are both
 // refused on replay.
 func TestReplayCatchesAnIncompatibleChange(t *testing.T) {
-	changed := map[string]func(workflow.Context, IncidentInput) (incident.Incident, error){
-		"extra timer": func(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
+	changed := map[string]func(workflow.Context, contract.IncidentInput) (incident.Incident, error){
+		"extra timer": func(ctx workflow.Context, in contract.IncidentInput) (incident.Incident, error) {
 			if err := workflow.Sleep(ctx, time.Second); err != nil {
 				return incident.Incident{}, err
 			}
 			return IncidentWorkflow(ctx, in)
 		},
-		"first post skipped": func(ctx workflow.Context, in IncidentInput) (incident.Incident, error) {
+		"first post skipped": func(ctx workflow.Context, in contract.IncidentInput) (incident.Incident, error) {
 			return incident.Incident{}, workflow.Await(ctx, func() bool { return false })
 		},
 	}

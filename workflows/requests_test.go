@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/vigilops/vigil/incident"
@@ -30,7 +32,7 @@ func TestManualRunNeedsSomeoneElsesApproval(t *testing.T) {
 	f.decide(time.Minute, approve("P1", "alice"), &self)
 	f.decide(2*time.Minute, approve("P1", "bob"), &other)
 	inc := f.run(t)
-	refusedAs(t, self, RefusedForbidden, "alice requested P1 and may not approve it too")
+	refusedAs(t, self, contract.RefusedForbidden, "alice requested P1 and may not approve it too")
 	if other.rejected != nil || len(inc.Runs) != 1 || inc.Runs[0].Status != incident.ProposalSucceeded {
 		t.Fatalf("bob's approval: %+v, runs %+v", other, inc.Runs)
 	}
@@ -51,7 +53,7 @@ func TestRejectedManualRequestResolves(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.signals(t, manualRequest("collect-diagnostics", "db", "alice")))
 	var reject decideAnswer
-	f.decide(time.Minute, DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: actor("bob"), Comment: "not during the sale"}, &reject)
+	f.decide(time.Minute, contract.DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: actor("bob"), Comment: "not during the sale"}, &reject)
 	inc := f.run(t)
 	if len(inc.Runs) != 0 || inc.Status != incident.StatusResolved || !strings.Contains(inc.Reason, "was rejected by bob") {
 		t.Errorf("runs %v, status %s (%s)", inc.Runs, inc.Status, inc.Reason)
@@ -70,14 +72,14 @@ func TestInputParamsAreAskedBeforeThePlan(t *testing.T) {
 	}
 	f.signal(0, latency)
 	var bad, outsider, partial decideAnswer
-	send := func(at time.Duration, req InputRequest, ans *decideAnswer) {
+	send := func(at time.Duration, req contract.InputRequest, ans *decideAnswer) {
 		f.env.RegisterDelayedCallback(func() {
-			f.env.UpdateWorkflow(UpdateInput, "input-"+at.String(), testCallback(ans), req)
+			f.env.UpdateWorkflow(contract.UpdateInput, "input-"+at.String(), testCallback(ans), req)
 		}, at)
 	}
 	var pID string
 	f.env.RegisterDelayedCallback(func() {
-		v, _ := f.env.QueryWorkflow(QueryState)
+		v, _ := f.env.QueryWorkflow(contract.QueryState)
 		var inc incident.Incident
 		_ = v.Get(&inc)
 		for _, p := range inc.Proposals {
@@ -86,16 +88,16 @@ func TestInputParamsAreAskedBeforeThePlan(t *testing.T) {
 			}
 		}
 	}, 30*time.Second)
-	send(time.Minute, InputRequest{ProposalID: "P1", Answers: map[string]string{"replicas": "lots"}, Actor: actor("alice")}, &bad)
-	send(2*time.Minute, InputRequest{ProposalID: "P1", Answers: map[string]string{"replicas": "5"}, Actor: actor("mallory")}, &outsider)
-	send(3*time.Minute, InputRequest{ProposalID: "P1", Answers: map[string]string{"replicas": "5"}, Actor: actor("alice")}, &partial)
+	send(time.Minute, contract.InputRequest{ProposalID: "P1", Answers: map[string]string{"replicas": "lots"}, Actor: actor("alice")}, &bad)
+	send(2*time.Minute, contract.InputRequest{ProposalID: "P1", Answers: map[string]string{"replicas": "5"}, Actor: actor("mallory")}, &outsider)
+	send(3*time.Minute, contract.InputRequest{ProposalID: "P1", Answers: map[string]string{"replicas": "5"}, Actor: actor("alice")}, &partial)
 	f.signal(time.Hour, f.alerts(t, incident.AlertResolved, "web-1"))
 	inc := f.run(t)
 	if pID != "P1" {
 		t.Fatalf("scale-deployment was proposed as %q, want P1 waiting for input", pID)
 	}
-	refusedAs(t, bad, RefusedBadRequest, `replicas: "lots" is not a valid int`)
-	refusedAs(t, outsider, RefusedForbidden, "mallory may not act on P1")
+	refusedAs(t, bad, contract.RefusedBadRequest, `replicas: "lots" is not a valid int`)
+	refusedAs(t, outsider, contract.RefusedForbidden, "mallory may not act on P1")
 	if partial.rejected != nil || !strings.Contains(partial.message, "P1 has every answer it needs") {
 		t.Fatalf("answer: %+v", partial)
 	}
@@ -118,7 +120,7 @@ func testCallback(ans *decideAnswer) *testsuite.TestUpdateCallback {
 		OnAccept: func() {},
 		OnReject: func(err error) { ans.rejected = err },
 		OnComplete: func(res any, err error) {
-			if r, ok := res.(Answer); ok {
+			if r, ok := res.(contract.Answer); ok {
 				ans.message = r.Message
 			}
 			ans.err = err

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vigilops/vigil/activities"
 	"github.com/vigilops/vigil/incident"
-	"github.com/vigilops/vigil/store"
 )
 
 // rv is the nil receiver through which workflows name the review activities.
@@ -41,9 +40,9 @@ func (r *incidentRun) recordOutcome(ctx workflow.Context, p *incident.Proposal, 
 // outcomeOf maps a finished run to the outcome kept for ranking.
 func outcomeOf(s incident.ProposalStatus) string {
 	if s == incident.ProposalSucceeded {
-		return store.OutcomeSucceeded
+		return incident.OutcomeSucceeded
 	}
-	return store.OutcomeFailed
+	return incident.OutcomeFailed
 }
 
 // postmortem posts the postmortem draft to the thread (sealing the incident's

@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/workflows/contract"
+
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
 
 // signals ingests non-alert events and returns the batch the dispatcher would
 // signal to the fixture's incident.
-func (f *fixture) signals(t *testing.T, in ...store.SignalIn) AlertsSignal {
+func (f *fixture) signals(t *testing.T, in ...store.SignalIn) contract.AlertsSignal {
 	t.Helper()
 	if _, err := f.store.IngestEvents(context.Background(), "test", in, time.Now()); err != nil {
 		t.Fatal(err)
@@ -24,7 +26,7 @@ func (f *fixture) signals(t *testing.T, in ...store.SignalIn) AlertsSignal {
 	}
 	_ = f.store.MarkDelivered(context.Background(), out[:1], time.Now())
 	f.id = out[0].IncidentID
-	return AlertsSignal{Events: out[0].Events}
+	return contract.AlertsSignal{Events: out[0].Events}
 }
 
 func anomaly(fp, svc string, kind incident.EventKind, mayOpen bool) store.SignalIn {
@@ -67,7 +69,7 @@ func TestPredictionOpensIncidentThatStaysUntilResolved(t *testing.T) {
 	f := newFixture(t)
 	f.signal(0, f.signals(t, anomaly("pred-1", "db", incident.KindPredicted, true)))
 	var resolve decideAnswer
-	f.act(3*time.Hour, ActResolve, ActRequest{Actor: actor("alice"), Text: "grew the volume"}, &resolve)
+	f.act(3*time.Hour, contract.ActResolve, contract.ActRequest{Actor: actor("alice"), Text: "grew the volume"}, &resolve)
 	inc := f.run(t)
 	if len(inc.Alerts) != 0 || len(inc.Evidence) != 1 || !slices.Equal(inc.Services, []string{"db"}) {
 		t.Fatalf("incident = %+v", inc)

@@ -22,7 +22,7 @@ import (
 	"github.com/vigilops/vigil/internal/app"
 	"github.com/vigilops/vigil/internal/devtemporal"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // vigil is Vigil in this process, as `vigil dev` runs it (internal/app with
@@ -216,7 +216,7 @@ type timedDeliverer struct {
 }
 
 // Deliver implements ingest.Deliverer.
-func (t *timedDeliverer) Deliver(ctx context.Context, in workflows.IncidentInput, events []incident.Event) error {
+func (t *timedDeliverer) Deliver(ctx context.Context, in contract.IncidentInput, events []incident.Event) error {
 	start := time.Now()
 	err := t.to.Deliver(ctx, in, events)
 	if err == nil {

@@ -5,7 +5,7 @@ import (
 	"regexp"
 
 	"github.com/vigilops/vigil/bot"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 var ackCommand = Command{
@@ -19,12 +19,12 @@ var ackCommand = Command{
 		if err != nil {
 			return bot.Message{}, err
 		}
-		return handleAct(ctx, b.deps.Acter, id, workflows.ActAck, workflows.ActRequest{Actor: c.Actor})
+		return handleAct(ctx, b.deps.Acter, id, contract.ActAck, contract.ActRequest{Actor: c.Actor})
 	},
 }
 
 // handleAct sends one act and answers with what the workflow said.
-func handleAct(ctx context.Context, acts Acter, id, act string, req workflows.ActRequest) (bot.Message, error) {
+func handleAct(ctx context.Context, acts Acter, id, act string, req contract.ActRequest) (bot.Message, error) {
 	ans, err := acts.Act(ctx, id, act, req)
 	if err != nil {
 		return bot.Message{}, err

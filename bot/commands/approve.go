@@ -7,7 +7,7 @@ import (
 
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 var approveCommand = Command{
@@ -27,14 +27,14 @@ func decideCommand(ctx context.Context, b *Bot, c Call, decision string, g []str
 	if err != nil {
 		return bot.Message{}, err
 	}
-	return handleDecide(ctx, b.deps.Decider, id, workflows.DecideRequest{
+	return handleDecide(ctx, b.deps.Decider, id, contract.DecideRequest{
 		ProposalID: strings.ToUpper(g[1]), Decision: decision, Comment: strings.TrimSpace(g[3]), Actor: c.Actor,
 	})
 }
 
 // handleDecide sends a decision; the workflow's validator enforces the policy and
 // its refusal comes back as an error.
-func handleDecide(ctx context.Context, d Decider, id string, req workflows.DecideRequest) (bot.Message, error) {
+func handleDecide(ctx context.Context, d Decider, id string, req contract.DecideRequest) (bot.Message, error) {
 	ans, err := d.Decide(ctx, id, req)
 	if err != nil {
 		return bot.Message{}, err

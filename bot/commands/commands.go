@@ -20,7 +20,7 @@ import (
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // Call is one command as a surface received it.
@@ -48,13 +48,13 @@ type AuditTrail interface {
 // Decider sends a decision on a proposal to the incident's workflow, which
 // enforces the approval policy.
 type Decider interface {
-	Decide(ctx context.Context, incidentID string, req workflows.DecideRequest) (workflows.Answer, error)
+	Decide(ctx context.Context, incidentID string, req contract.DecideRequest) (contract.Answer, error)
 }
 
 // Acter sends a human act (one of the workflows.Act* names) to the incident's
 // workflow.
 type Acter interface {
-	Act(ctx context.Context, incidentID, act string, req workflows.ActRequest) (workflows.Answer, error)
+	Act(ctx context.Context, incidentID, act string, req contract.ActRequest) (contract.Answer, error)
 }
 
 // Runner starts a manual run of a runbook for a service. The run is offered as a
@@ -62,7 +62,7 @@ type Acter interface {
 // approving. It returns the incident that holds the proposal.
 // Inputter answers input params of proposals waiting for them.
 type Inputter interface {
-	Input(ctx context.Context, incidentID string, req workflows.InputRequest) (workflows.Answer, error)
+	Input(ctx context.Context, incidentID string, req contract.InputRequest) (contract.Answer, error)
 }
 
 // Runner asks for a manual run.
@@ -171,18 +171,18 @@ func (b *Bot) Press(ctx context.Context, incidentID, action string, actor incide
 // Apply carries out a button press for actor: a decision on a proposal or on a
 // gate of a run, or a choice for an interrupted step. Every surface's buttons go
 // through here, so they all mean the same thing.
-func Apply(ctx context.Context, d Decider, a Acter, incidentID string, p bot.Press, comment string, actor incident.Actor) (workflows.Answer, error) {
+func Apply(ctx context.Context, d Decider, a Acter, incidentID string, p bot.Press, comment string, actor incident.Actor) (contract.Answer, error) {
 	switch p.Verb {
 	case bot.VerbRerun, bot.VerbMarkDone:
-		choice := workflows.ChoiceRerun
+		choice := contract.ChoiceRerun
 		if p.Verb == bot.VerbMarkDone {
-			choice = workflows.ChoiceMarkDone
+			choice = contract.ChoiceMarkDone
 		}
-		return a.Act(ctx, incidentID, workflows.ActStep, workflows.ActRequest{
+		return a.Act(ctx, incidentID, contract.ActStep, contract.ActRequest{
 			Actor: actor, RunID: p.RunID, StepID: p.StepID, Choice: choice, Text: comment,
 		})
 	default:
-		return d.Decide(ctx, incidentID, workflows.DecideRequest{
+		return d.Decide(ctx, incidentID, contract.DecideRequest{
 			ProposalID: p.ProposalID, RunID: p.RunID, StepID: p.StepID, Decision: p.Verb,
 			PlanHash: p.PlanHash, Comment: comment, Actor: actor,
 		})
@@ -192,14 +192,14 @@ func Apply(ctx context.Context, d Decider, a Acter, incidentID string, p bot.Pre
 // failed turns an error into a reply: refusals and unknown incidents are the
 // person's to fix; anything else is logged and reported as Vigil's fault.
 func (b *Bot) failed(c Call, cmd string, err error) bot.Message {
-	var refusal *workflows.Refusal
+	var refusal *contract.Refusal
 	var usage *usageError
 	switch {
 	case errors.As(err, &refusal):
 		return bot.Refused(refusal.Message)
 	case errors.As(err, &usage):
 		return bot.Reply(usage.title, usage.text)
-	case errors.Is(err, workflows.ErrIncidentClosed):
+	case errors.Is(err, contract.ErrIncidentClosed):
 		return bot.Refused("The incident is closed; it takes no more commands.")
 	case errors.Is(err, store.ErrNotFound):
 		return bot.Reply("Not found", err.Error())

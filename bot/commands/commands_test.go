@@ -11,7 +11,7 @@ import (
 
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // fakeVigil stands in for the store and the workflows, recording what commands
@@ -27,12 +27,12 @@ type fakeVigil struct {
 
 type decided struct {
 	incident string
-	req      workflows.DecideRequest
+	req      contract.DecideRequest
 }
 
 type acted struct {
 	incident, act string
-	req           workflows.ActRequest
+	req           contract.ActRequest
 }
 
 func (f *fakeVigil) ListIncidents(_ context.Context, flt store.IncidentFilter) ([]incident.Incident, error) {
@@ -58,20 +58,20 @@ func (f *fakeVigil) AuditTrail(context.Context, string) ([]store.AuditRecord, er
 	return f.audit, nil
 }
 
-func (f *fakeVigil) Decide(_ context.Context, id string, req workflows.DecideRequest) (workflows.Answer, error) {
+func (f *fakeVigil) Decide(_ context.Context, id string, req contract.DecideRequest) (contract.Answer, error) {
 	f.decided = append(f.decided, decided{id, req})
 	if f.answer != nil {
-		return workflows.Answer{}, f.answer
+		return contract.Answer{}, f.answer
 	}
-	return workflows.Answer{Message: fmt.Sprintf("%s %s %s.", req.Actor.Name(), map[string]string{"approve": "approved", "reject": "rejected"}[req.Decision], req.ProposalID)}, nil
+	return contract.Answer{Message: fmt.Sprintf("%s %s %s.", req.Actor.Name(), map[string]string{"approve": "approved", "reject": "rejected"}[req.Decision], req.ProposalID)}, nil
 }
 
-func (f *fakeVigil) Act(_ context.Context, id, act string, req workflows.ActRequest) (workflows.Answer, error) {
+func (f *fakeVigil) Act(_ context.Context, id, act string, req contract.ActRequest) (contract.Answer, error) {
 	f.acted = append(f.acted, acted{id, act, req})
 	if f.answer != nil {
-		return workflows.Answer{}, f.answer
+		return contract.Answer{}, f.answer
 	}
-	return workflows.Answer{Message: act + " done by " + req.Actor.Name()}, nil
+	return contract.Answer{Message: act + " done by " + req.Actor.Name()}, nil
 }
 
 func (f *fakeVigil) RequestRun(_ context.Context, runbook, service string, actor incident.Actor) (string, error) {
@@ -105,17 +105,17 @@ func TestActs(t *testing.T) {
 		wantAct      *acted
 		wantTitle    string
 	}{
-		{text: "approve P1", thread: thread, wantDecide: &decided{thread, workflows.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: ada}}, wantTitle: "ada approved P1."},
-		{text: "APPROVE p1 disk at 97%, go", thread: thread, wantDecide: &decided{thread, workflows.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "disk at 97%, go", Actor: ada}}},
-		{text: "approve P2 incident-8-diskfull-db", thread: thread, wantDecide: &decided{"incident-8-diskfull-db", workflows.DecideRequest{ProposalID: "P2", Decision: "approve", Actor: ada}}},
-		{text: "reject P1 it is the disk", thread: thread, wantDecide: &decided{thread, workflows.DecideRequest{ProposalID: "P1", Decision: "reject", Comment: "it is the disk", Actor: ada}}, wantTitle: "ada rejected P1."},
-		{text: "ack", thread: thread, wantAct: &acted{thread, workflows.ActAck, workflows.ActRequest{Actor: ada}}, wantTitle: "ack done by ada"},
-		{text: "ack incident-8-diskfull-db", wantAct: &acted{"incident-8-diskfull-db", workflows.ActAck, workflows.ActRequest{Actor: ada}}},
-		{text: "resolve rolled back by hand", thread: thread, wantAct: &acted{thread, workflows.ActResolve, workflows.ActRequest{Actor: ada, Text: "rolled back by hand"}}},
-		{text: "escalate need a DBA", thread: thread, wantAct: &acted{thread, workflows.ActEscalate, workflows.ActRequest{Actor: ada, Text: "need a DBA"}}},
-		{text: "note line one\nline two", thread: thread, wantAct: &acted{thread, workflows.ActNote, workflows.ActRequest{Actor: ada, Text: "line one\nline two"}}},
+		{text: "approve P1", thread: thread, wantDecide: &decided{thread, contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: ada}}, wantTitle: "ada approved P1."},
+		{text: "APPROVE p1 disk at 97%, go", thread: thread, wantDecide: &decided{thread, contract.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "disk at 97%, go", Actor: ada}}},
+		{text: "approve P2 incident-8-diskfull-db", thread: thread, wantDecide: &decided{"incident-8-diskfull-db", contract.DecideRequest{ProposalID: "P2", Decision: "approve", Actor: ada}}},
+		{text: "reject P1 it is the disk", thread: thread, wantDecide: &decided{thread, contract.DecideRequest{ProposalID: "P1", Decision: "reject", Comment: "it is the disk", Actor: ada}}, wantTitle: "ada rejected P1."},
+		{text: "ack", thread: thread, wantAct: &acted{thread, contract.ActAck, contract.ActRequest{Actor: ada}}, wantTitle: "ack done by ada"},
+		{text: "ack incident-8-diskfull-db", wantAct: &acted{"incident-8-diskfull-db", contract.ActAck, contract.ActRequest{Actor: ada}}},
+		{text: "resolve rolled back by hand", thread: thread, wantAct: &acted{thread, contract.ActResolve, contract.ActRequest{Actor: ada, Text: "rolled back by hand"}}},
+		{text: "escalate need a DBA", thread: thread, wantAct: &acted{thread, contract.ActEscalate, contract.ActRequest{Actor: ada, Text: "need a DBA"}}},
+		{text: "note line one\nline two", thread: thread, wantAct: &acted{thread, contract.ActNote, contract.ActRequest{Actor: ada, Text: "line one\nline two"}}},
 		// Text cannot change who acts: "as alice" is a comment, not an identity.
-		{text: "approve P1 as alice <@U0ALICE>", thread: thread, wantDecide: &decided{thread, workflows.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "as alice <@U0ALICE>", Actor: ada}}},
+		{text: "approve P1 as alice <@U0ALICE>", thread: thread, wantDecide: &decided{thread, contract.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "as alice <@U0ALICE>", Actor: ada}}},
 		// Mistakes reach nothing.
 		{text: "ack", wantTitle: "Which incident?"},
 		{text: "approve", thread: thread, wantTitle: "Usage: /vigil approve PROPOSAL [INCIDENT] [COMMENT]"},
@@ -153,8 +153,8 @@ func TestRefusals(t *testing.T) {
 		wantTitle string
 		wantText  string
 	}{
-		{answer: &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "U0ADA may not decide P1 (restart): its approvers are group:oncall"}, wantTitle: "Refused", wantText: "may not decide P1"},
-		{answer: fmt.Errorf("decide on x: %w", workflows.ErrIncidentClosed), wantTitle: "Refused", wantText: "incident is closed"},
+		{answer: &contract.Refusal{Kind: contract.RefusedForbidden, Message: "U0ADA may not decide P1 (restart): its approvers are group:oncall"}, wantTitle: "Refused", wantText: "may not decide P1"},
+		{answer: fmt.Errorf("decide on x: %w", contract.ErrIncidentClosed), wantTitle: "Refused", wantText: "incident is closed"},
 		{answer: errors.New("connection refused to 10.0.0.1:7233"), wantTitle: "Something went wrong", wantText: "see its log"},
 	}
 	for _, tt := range tests {
@@ -176,10 +176,10 @@ func TestRefusals(t *testing.T) {
 func TestPress(t *testing.T) {
 	tests := []struct {
 		action string
-		want   *workflows.DecideRequest
+		want   *contract.DecideRequest
 	}{
-		{"approve:P1", &workflows.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: ada}},
-		{"reject:P1:3f2a9c", &workflows.DecideRequest{ProposalID: "P1", Decision: "reject", PlanHash: "3f2a9c", Actor: ada}},
+		{"approve:P1", &contract.DecideRequest{ProposalID: "P1", Decision: "approve", Actor: ada}},
+		{"reject:P1:3f2a9c", &contract.DecideRequest{ProposalID: "P1", Decision: "reject", PlanHash: "3f2a9c", Actor: ada}},
 		{"delete:P1", nil},
 		{"approve:", nil},
 	}

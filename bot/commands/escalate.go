@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigilops/vigil/bot"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 var escalateCommand = Command{
@@ -20,6 +20,6 @@ var escalateCommand = Command{
 		if err != nil {
 			return bot.Message{}, err
 		}
-		return handleAct(ctx, b.deps.Acter, id, workflows.ActEscalate, workflows.ActRequest{Actor: c.Actor, Text: strings.TrimSpace(g[2])})
+		return handleAct(ctx, b.deps.Acter, id, contract.ActEscalate, contract.ActRequest{Actor: c.Actor, Text: strings.TrimSpace(g[2])})
 	},
 }

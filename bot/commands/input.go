@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/vigilops/vigil/bot"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 var inputCommand = Command{
@@ -29,7 +29,7 @@ var inputCommand = Command{
 		if b.deps.Inputs == nil {
 			return bot.Reply("Inputs are not available", "This Vigil takes no input answers."), nil
 		}
-		ans, err := b.deps.Inputs.Input(ctx, id, workflows.InputRequest{ProposalID: g[2], Answers: answers, Actor: c.Actor})
+		ans, err := b.deps.Inputs.Input(ctx, id, contract.InputRequest{ProposalID: g[2], Answers: answers, Actor: c.Actor})
 		if err != nil {
 			return bot.Message{}, err
 		}

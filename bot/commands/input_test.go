@@ -8,18 +8,18 @@ import (
 	"testing"
 
 	"github.com/vigilops/vigil/incident"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // inputs records input answers for the input command's tests.
 type inputs struct {
-	got []workflows.InputRequest
+	got []contract.InputRequest
 	ids []string
 }
 
-func (i *inputs) Input(_ context.Context, id string, req workflows.InputRequest) (workflows.Answer, error) {
+func (i *inputs) Input(_ context.Context, id string, req contract.InputRequest) (contract.Answer, error) {
 	i.got, i.ids = append(i.got, req), append(i.ids, id)
-	return workflows.Answer{Message: "Thanks, " + req.Actor.Name() + "."}, nil
+	return contract.Answer{Message: "Thanks, " + req.Actor.Name() + "."}, nil
 }
 
 func TestInputCommand(t *testing.T) {
@@ -67,13 +67,13 @@ func TestPressRoutesEveryButton(t *testing.T) {
 	b.Press(ctx, "incident-3-x", "markdone:incident-3-x-run-1/migrate", bob)
 	m := b.Press(ctx, "incident-3-x", "format:disk", bob)
 	want := []decided{
-		{"incident-3-x", workflows.DecideRequest{ProposalID: "P1", PlanHash: "h1", Decision: "approve", Actor: bob}},
-		{"incident-3-x", workflows.DecideRequest{RunID: "incident-3-x-run-1", StepID: "promote", Decision: "reject", Actor: bob}},
+		{"incident-3-x", contract.DecideRequest{ProposalID: "P1", PlanHash: "h1", Decision: "approve", Actor: bob}},
+		{"incident-3-x", contract.DecideRequest{RunID: "incident-3-x-run-1", StepID: "promote", Decision: "reject", Actor: bob}},
 	}
 	if !reflect.DeepEqual(f.decided, want) {
 		t.Errorf("decisions %+v", f.decided)
 	}
-	if len(f.acted) != 1 || f.acted[0].act != workflows.ActStep || f.acted[0].req.Choice != workflows.ChoiceMarkDone || f.acted[0].req.StepID != "migrate" {
+	if len(f.acted) != 1 || f.acted[0].act != contract.ActStep || f.acted[0].req.Choice != contract.ChoiceMarkDone || f.acted[0].req.StepID != "migrate" {
 		t.Errorf("acts %+v", f.acted)
 	}
 	if m.Title != "Unknown button" || len(f.decided)+len(f.acted) != 3 {

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigilops/vigil/bot"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 var noteCommand = Command{
@@ -20,6 +20,6 @@ var noteCommand = Command{
 		if err != nil {
 			return bot.Message{}, err
 		}
-		return handleAct(ctx, b.deps.Acter, id, workflows.ActNote, workflows.ActRequest{Actor: c.Actor, Text: strings.TrimSpace(g[2])})
+		return handleAct(ctx, b.deps.Acter, id, contract.ActNote, contract.ActRequest{Actor: c.Actor, Text: strings.TrimSpace(g[2])})
 	},
 }

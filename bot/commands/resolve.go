@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigilops/vigil/bot"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 var resolveCommand = Command{
@@ -20,6 +20,6 @@ var resolveCommand = Command{
 		if err != nil {
 			return bot.Message{}, err
 		}
-		return handleAct(ctx, b.deps.Acter, id, workflows.ActResolve, workflows.ActRequest{Actor: c.Actor, Text: strings.TrimSpace(g[2])})
+		return handleAct(ctx, b.deps.Acter, id, contract.ActResolve, contract.ActRequest{Actor: c.Actor, Text: strings.TrimSpace(g[2])})
 	},
 }

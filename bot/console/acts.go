@@ -13,7 +13,7 @@ import (
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/httpx"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // Acts, input answers and manual runs, from the API and the incident page. Every
@@ -47,7 +47,7 @@ func (c *Console) apiAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor, problems := c.apiActor(r, body.User)
-	req := workflows.ActRequest{Actor: actor, Text: body.Text, Assignee: body.Assignee, RunID: body.RunID, StepID: body.StepID, Choice: body.Choice}
+	req := contract.ActRequest{Actor: actor, Text: body.Text, Assignee: body.Assignee, RunID: body.RunID, StepID: body.StepID, Choice: body.Choice}
 	if body.Duration != "" {
 		d, err := time.ParseDuration(body.Duration)
 		if err != nil {
@@ -56,17 +56,17 @@ func (c *Console) apiAct(w http.ResponseWriter, r *http.Request) {
 		req.Duration = d
 	}
 	known := false
-	for _, a := range workflows.Acts {
+	for _, a := range contract.Acts {
 		known = known || a == body.Act
 	}
 	if !known {
-		problems = append(problems, "act: must be one of "+strings.Join(workflows.Acts, ", "))
+		problems = append(problems, "act: must be one of "+strings.Join(contract.Acts, ", "))
 	}
 	if len(problems) > 0 {
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "invalid act", Problems: problems})
 		return
 	}
-	c.answer(w, r, func(ctx context.Context, id string) (workflows.Answer, error) {
+	c.answer(w, r, func(ctx context.Context, id string) (contract.Answer, error) {
 		return c.Decider.Act(ctx, id, body.Act, req)
 	})
 }
@@ -95,8 +95,8 @@ func (c *Console) apiInput(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "invalid input answers", Problems: problems})
 		return
 	}
-	c.answer(w, r, func(ctx context.Context, id string) (workflows.Answer, error) {
-		return c.Decider.Input(ctx, id, workflows.InputRequest{ProposalID: body.ProposalID, Answers: body.Answers, Actor: actor})
+	c.answer(w, r, func(ctx context.Context, id string) (contract.Answer, error) {
+		return c.Decider.Input(ctx, id, contract.InputRequest{ProposalID: body.ProposalID, Answers: body.Answers, Actor: actor})
 	})
 }
 
@@ -151,7 +151,7 @@ func (c *Console) apiActor(r *http.Request, given string) (incident.Actor, []str
 }
 
 // answer runs f on the incident of the path and writes its answer or refusal.
-func (c *Console) answer(w http.ResponseWriter, r *http.Request, f func(context.Context, string) (workflows.Answer, error)) {
+func (c *Console) answer(w http.ResponseWriter, r *http.Request, f func(context.Context, string) (contract.Answer, error)) {
 	id := r.PathValue("id")
 	if _, err := c.Store.Incident(r.Context(), id); err != nil {
 		c.fail(w, err)
@@ -168,12 +168,12 @@ func (c *Console) answer(w http.ResponseWriter, r *http.Request, f func(context.
 // pageAct handles the incident page's act buttons (ack, escalate, resolve,
 // note, snooze, abort).
 func (c *Console) pageAct(w http.ResponseWriter, r *http.Request) {
-	c.pageDo(w, r, func(ctx context.Context, id string, f url.Values, actor incident.Actor) (workflows.Answer, error) {
-		req := workflows.ActRequest{Actor: actor, Text: strings.TrimSpace(f.Get("text"))}
+	c.pageDo(w, r, func(ctx context.Context, id string, f url.Values, actor incident.Actor) (contract.Answer, error) {
+		req := contract.ActRequest{Actor: actor, Text: strings.TrimSpace(f.Get("text"))}
 		if d := f.Get("duration"); d != "" {
 			dur, err := time.ParseDuration(d)
 			if err != nil {
-				return workflows.Answer{}, &workflows.Refusal{Kind: workflows.RefusedBadRequest, Message: d + " is not a duration (e.g. 30m)"}
+				return contract.Answer{}, &contract.Refusal{Kind: contract.RefusedBadRequest, Message: d + " is not a duration (e.g. 30m)"}
 			}
 			req.Duration = dur
 		}
@@ -183,14 +183,14 @@ func (c *Console) pageAct(w http.ResponseWriter, r *http.Request) {
 
 // pageInput handles a proposal's input form: fields named answer_NAME.
 func (c *Console) pageInput(w http.ResponseWriter, r *http.Request) {
-	c.pageDo(w, r, func(ctx context.Context, id string, f url.Values, actor incident.Actor) (workflows.Answer, error) {
+	c.pageDo(w, r, func(ctx context.Context, id string, f url.Values, actor incident.Actor) (contract.Answer, error) {
 		answers := map[string]string{}
 		for k, v := range f {
 			if name, ok := strings.CutPrefix(k, "answer_"); ok && len(v) > 0 && strings.TrimSpace(v[0]) != "" {
 				answers[name] = strings.TrimSpace(v[0])
 			}
 		}
-		return c.Decider.Input(ctx, id, workflows.InputRequest{ProposalID: f.Get("proposal"), Answers: answers, Actor: actor})
+		return c.Decider.Input(ctx, id, contract.InputRequest{ProposalID: f.Get("proposal"), Answers: answers, Actor: actor})
 	})
 }
 
@@ -198,10 +198,10 @@ func (c *Console) pageInput(w http.ResponseWriter, r *http.Request) {
 // (a proposal's or a run gate's approve/reject, an interrupted step's choice),
 // applied exactly as a Slack press is.
 func (c *Console) pageDecide(w http.ResponseWriter, r *http.Request) {
-	c.pageDo(w, r, func(ctx context.Context, id string, f url.Values, actor incident.Actor) (workflows.Answer, error) {
+	c.pageDo(w, r, func(ctx context.Context, id string, f url.Values, actor incident.Actor) (contract.Answer, error) {
 		p, err := bot.ParseAction(f.Get("action"))
 		if err != nil {
-			return workflows.Answer{}, &workflows.Refusal{Kind: workflows.RefusedBadRequest, Message: err.Error()}
+			return contract.Answer{}, &contract.Refusal{Kind: contract.RefusedBadRequest, Message: err.Error()}
 		}
 		return commands.Apply(ctx, c.Decider, c.Decider, id, p, f.Get("comment"), actor)
 	})
@@ -209,26 +209,26 @@ func (c *Console) pageDecide(w http.ResponseWriter, r *http.Request) {
 
 // pageDo reads a form, runs f for the incident of the path, and returns to the
 // incident page with the answer or the refusal shown.
-func (c *Console) pageDo(w http.ResponseWriter, r *http.Request, f func(context.Context, string, url.Values, incident.Actor) (workflows.Answer, error)) {
+func (c *Console) pageDo(w http.ResponseWriter, r *http.Request, f func(context.Context, string, url.Values, incident.Actor) (contract.Answer, error)) {
 	id := r.PathValue("id")
 	back := "/incidents/" + url.PathEscape(id)
 	if err := r.ParseForm(); err != nil {
 		http.Redirect(w, r, back+"?err="+url.QueryEscape("could not read the form: "+err.Error()), http.StatusSeeOther)
 		return
 	}
-	res, err := func() (workflows.Answer, error) {
+	res, err := func() (contract.Answer, error) {
 		if _, err := c.Store.Incident(r.Context(), id); err != nil {
-			return workflows.Answer{}, err
+			return contract.Answer{}, err
 		}
 		return f(r.Context(), id, r.PostForm, c.actor(r, "console", ""))
 	}()
 	if err != nil {
-		var refusal *workflows.Refusal
+		var refusal *contract.Refusal
 		msg := "internal error; see Vigil's log"
 		switch {
 		case errors.As(err, &refusal):
 			msg = refusal.Message
-		case errors.Is(err, workflows.ErrIncidentClosed), errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, contract.ErrIncidentClosed), errors.Is(err, store.ErrNotFound):
 			msg = err.Error()
 		default:
 			c.Logger.Error("console", "incident", id, "err", err)

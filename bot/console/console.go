@@ -19,7 +19,7 @@ import (
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/httpx"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 //go:embed assets
@@ -35,9 +35,9 @@ type Reader interface {
 
 // Decider sends decisions to incidents.
 type Decider interface {
-	Decide(ctx context.Context, incidentID string, req workflows.DecideRequest) (workflows.Answer, error)
-	Act(ctx context.Context, incidentID, act string, req workflows.ActRequest) (workflows.Answer, error)
-	Input(ctx context.Context, incidentID string, req workflows.InputRequest) (workflows.Answer, error)
+	Decide(ctx context.Context, incidentID string, req contract.DecideRequest) (contract.Answer, error)
+	Act(ctx context.Context, incidentID, act string, req contract.ActRequest) (contract.Answer, error)
+	Input(ctx context.Context, incidentID string, req contract.InputRequest) (contract.Answer, error)
 }
 
 // Console serves the web console and the incidents API.
@@ -362,7 +362,7 @@ func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusUnprocessableEntity, Message: "invalid decision", Problems: problems})
 		return
 	}
-	res, err := c.decide(r.Context(), r.PathValue("id"), workflows.DecideRequest{
+	res, err := c.decide(r.Context(), r.PathValue("id"), contract.DecideRequest{
 		ProposalID: req.ProposalID, Decision: req.Decision, Comment: req.Comment, PlanHash: req.PlanHash, Actor: actor,
 	})
 	if err != nil {
@@ -373,23 +373,23 @@ func (c *Console) apiDecide(w http.ResponseWriter, r *http.Request) {
 }
 
 // decide checks the incident exists, then asks its workflow.
-func (c *Console) decide(ctx context.Context, id string, req workflows.DecideRequest) (workflows.Answer, error) {
+func (c *Console) decide(ctx context.Context, id string, req contract.DecideRequest) (contract.Answer, error) {
 	if _, err := c.Store.Incident(ctx, id); err != nil {
-		return workflows.Answer{}, err
+		return contract.Answer{}, err
 	}
 	return c.Decider.Decide(ctx, id, req)
 }
 
 // fail maps an error to an HTTP answer that says what happened.
 func (c *Console) fail(w http.ResponseWriter, err error) {
-	var refusal *workflows.Refusal
+	var refusal *contract.Refusal
 	switch {
 	case errors.As(err, &refusal):
 		status := map[string]int{
-			workflows.RefusedBadRequest: http.StatusUnprocessableEntity,
-			workflows.RefusedForbidden:  http.StatusForbidden,
-			workflows.RefusedNotFound:   http.StatusNotFound,
-			workflows.RefusedConflict:   http.StatusConflict,
+			contract.RefusedBadRequest: http.StatusUnprocessableEntity,
+			contract.RefusedForbidden:  http.StatusForbidden,
+			contract.RefusedNotFound:   http.StatusNotFound,
+			contract.RefusedConflict:   http.StatusConflict,
 		}[refusal.Kind]
 		if status == 0 {
 			status = http.StatusConflict
@@ -397,7 +397,7 @@ func (c *Console) fail(w http.ResponseWriter, err error) {
 		httpx.WriteError(w, &httpx.Error{Status: status, Message: refusal.Message})
 	case errors.Is(err, store.ErrNotFound):
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusNotFound, Message: err.Error()})
-	case errors.Is(err, workflows.ErrIncidentClosed):
+	case errors.Is(err, contract.ErrIncidentClosed):
 		httpx.WriteError(w, &httpx.Error{Status: http.StatusConflict, Message: "the incident is closed; it takes no more decisions"})
 	default:
 		c.Logger.Error("console", "err", err)

@@ -17,35 +17,35 @@ import (
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 type fakeDecider struct {
-	got    []workflows.DecideRequest
+	got    []contract.DecideRequest
 	acts   []string // "act:user:text"
-	inputs []workflows.InputRequest
+	inputs []contract.InputRequest
 	answer error
 }
 
-func (f *fakeDecider) Act(_ context.Context, _, act string, req workflows.ActRequest) (workflows.Answer, error) {
+func (f *fakeDecider) Act(_ context.Context, _, act string, req contract.ActRequest) (contract.Answer, error) {
 	f.acts = append(f.acts, act+":"+req.Actor.User+":"+req.Text+req.Choice)
 	if f.answer != nil {
-		return workflows.Answer{}, f.answer
+		return contract.Answer{}, f.answer
 	}
-	return workflows.Answer{Message: act + " by " + req.Actor.User}, nil
+	return contract.Answer{Message: act + " by " + req.Actor.User}, nil
 }
 
-func (f *fakeDecider) Input(_ context.Context, _ string, req workflows.InputRequest) (workflows.Answer, error) {
+func (f *fakeDecider) Input(_ context.Context, _ string, req contract.InputRequest) (contract.Answer, error) {
 	f.inputs = append(f.inputs, req)
-	return workflows.Answer{Message: "thanks " + req.Actor.User}, nil
+	return contract.Answer{Message: "thanks " + req.Actor.User}, nil
 }
 
-func (f *fakeDecider) Decide(_ context.Context, _ string, req workflows.DecideRequest) (workflows.Answer, error) {
+func (f *fakeDecider) Decide(_ context.Context, _ string, req contract.DecideRequest) (contract.Answer, error) {
 	f.got = append(f.got, req)
 	if f.answer != nil {
-		return workflows.Answer{}, f.answer
+		return contract.Answer{}, f.answer
 	}
-	return workflows.Answer{Message: req.Actor.User + " approved " + req.ProposalID + "; running now."}, nil
+	return contract.Answer{Message: req.Actor.User + " approved " + req.ProposalID + "; running now."}, nil
 }
 
 const incID = "incident-1-highlatency-checkout"
@@ -156,9 +156,9 @@ func TestAPIDecide(t *testing.T) {
 		{name: "defaults to console user", body: `{"proposal_id":"P1","decision":"approve"}`, wantStatus: 200, wantUser: "local-operator"},
 		{name: "missing fields", body: `{"decision":"maybe"}`, wantStatus: 422, wantBody: "proposal_id: is required"},
 		{name: "malformed", body: `{`, wantStatus: 400, wantBody: "malformed JSON"},
-		{name: "forbidden", body: `{"proposal_id":"P1","decision":"approve","user":"mallory"}`, answer: &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "mallory may not decide P1"}, wantStatus: 403, wantBody: "mallory may not decide P1", wantUser: "mallory"},
-		{name: "conflict", body: `{"proposal_id":"P1","decision":"approve"}`, answer: &workflows.Refusal{Kind: workflows.RefusedConflict, Message: "P1 is already approved"}, wantStatus: 409, wantBody: "already approved", wantUser: "local-operator"},
-		{name: "closed", body: `{"proposal_id":"P1","decision":"approve"}`, answer: workflows.ErrIncidentClosed, wantStatus: 409, wantBody: "incident is closed", wantUser: "local-operator"},
+		{name: "forbidden", body: `{"proposal_id":"P1","decision":"approve","user":"mallory"}`, answer: &contract.Refusal{Kind: contract.RefusedForbidden, Message: "mallory may not decide P1"}, wantStatus: 403, wantBody: "mallory may not decide P1", wantUser: "mallory"},
+		{name: "conflict", body: `{"proposal_id":"P1","decision":"approve"}`, answer: &contract.Refusal{Kind: contract.RefusedConflict, Message: "P1 is already approved"}, wantStatus: 409, wantBody: "already approved", wantUser: "local-operator"},
+		{name: "closed", body: `{"proposal_id":"P1","decision":"approve"}`, answer: contract.ErrIncidentClosed, wantStatus: 409, wantBody: "incident is closed", wantUser: "local-operator"},
 		{name: "cross-site browser request", body: `{"proposal_id":"P1","decision":"approve"}`, header: []string{"Sec-Fetch-Site", "cross-site"}, wantStatus: 403},
 	}
 	for _, tt := range tests {
@@ -205,11 +205,11 @@ func TestPages(t *testing.T) {
 	if status != 303 || !strings.Contains(loc, "msg=local-operator+approved+P1") {
 		t.Errorf("form post: %d %s", status, loc)
 	}
-	if len(dec.got) != 1 || !reflect.DeepEqual(dec.got[0], workflows.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "looks right",
+	if len(dec.got) != 1 || !reflect.DeepEqual(dec.got[0], contract.DecideRequest{ProposalID: "P1", Decision: "approve", Comment: "looks right",
 		Actor: incident.Actor{User: "local-operator", Surface: "console", Verification: verifyDevConsole}}) {
 		t.Errorf("decider got %+v", dec.got)
 	}
-	dec.answer = &workflows.Refusal{Kind: workflows.RefusedForbidden, Message: "not allowed"}
+	dec.answer = &contract.Refusal{Kind: contract.RefusedForbidden, Message: "not allowed"}
 	if status, loc = do(t, "POST", srv.URL+"/incidents/"+incID+"/decide", form, "Content-Type", "application/x-www-form-urlencoded"); status != 303 || !strings.Contains(loc, "err=not+allowed") {
 		t.Errorf("refused form post: %d %s", status, loc)
 	}

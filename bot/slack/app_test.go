@@ -24,7 +24,7 @@ import (
 	"github.com/vigilops/vigil/bot/commands"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
-	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 const (
@@ -37,22 +37,22 @@ const (
 // fakeWorkflows records what reached the incident's workflow.
 type fakeWorkflows struct {
 	mu      sync.Mutex
-	decided []workflows.DecideRequest
+	decided []contract.DecideRequest
 	acted   []string
 }
 
-func (f *fakeWorkflows) Decide(_ context.Context, id string, req workflows.DecideRequest) (workflows.Answer, error) {
+func (f *fakeWorkflows) Decide(_ context.Context, id string, req contract.DecideRequest) (contract.Answer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.decided = append(f.decided, req)
-	return workflows.Answer{Message: fmt.Sprintf("%s %sd %s on %s.", req.Actor.Name(), req.Decision, req.ProposalID, id)}, nil
+	return contract.Answer{Message: fmt.Sprintf("%s %sd %s on %s.", req.Actor.Name(), req.Decision, req.ProposalID, id)}, nil
 }
 
-func (f *fakeWorkflows) Act(_ context.Context, id, act string, req workflows.ActRequest) (workflows.Answer, error) {
+func (f *fakeWorkflows) Act(_ context.Context, id, act string, req contract.ActRequest) (contract.Answer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.acted = append(f.acted, act+" "+id+" by "+req.Actor.User+" ("+req.Actor.Verification+")")
-	return workflows.Answer{Message: act + " recorded"}, nil
+	return contract.Answer{Message: act + " recorded"}, nil
 }
 
 func (f *fakeWorkflows) Incident(context.Context, string) (incident.Incident, error) {
@@ -262,7 +262,7 @@ func TestPress(t *testing.T) {
 	if got := h.send(t, PathInteractive, form, body, signedHeaders(secret, h.now.Unix(), body)); got != 200 {
 		t.Fatalf("status %d", got)
 	}
-	want := workflows.DecideRequest{ProposalID: "P1", Decision: "approve", PlanHash: "9f86d081884c7d65",
+	want := contract.DecideRequest{ProposalID: "P1", Decision: "approve", PlanHash: "9f86d081884c7d65",
 		Actor: incident.Actor{User: "alice", DisplayName: "u0ada", Surface: "slack", Verification: VerifiedBySignature, Groups: []string{"oncall"}}}
 	if len(h.wf.decided) != 1 || !reflect.DeepEqual(h.wf.decided[0], want) {
 		t.Errorf("decided %+v\nwant %+v", h.wf.decided, want)

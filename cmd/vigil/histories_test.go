@@ -27,6 +27,7 @@ import (
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
 	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // TestRecordHistories records the histories that workflows' replay test replays:
@@ -73,7 +74,7 @@ func TestRecordHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	wf := workflows.Client{Temporal: tc, TaskQueue: "vigil"}
+	wf := contract.Client{Temporal: tc, TaskQueue: "vigil"}
 	alice := incident.Actor{User: "alice", Surface: "test", Verification: "test"}
 	bob := incident.Actor{User: "bob", Surface: "test", Verification: "test"}
 
@@ -84,20 +85,20 @@ func TestRecordHistories(t *testing.T) {
 	scenarios := []scenario{
 		{name: "approve", play: func(t *testing.T, id string, _ func(string)) {
 			waitStatus(t, tc, id, incident.StatusAwaitingApproval)
-			must(t)(wf.Decide(ctx, id, workflows.DecideRequest{ProposalID: "P1", Decision: incident.Approve, Actor: alice}))
+			must(t)(wf.Decide(ctx, id, contract.DecideRequest{ProposalID: "P1", Decision: incident.Approve, Actor: alice}))
 		}},
 		{name: "reject-ack-note-resolve", play: func(t *testing.T, id string, fire func(string)) {
 			waitStatus(t, tc, id, incident.StatusAwaitingApproval)
-			must(t)(wf.Decide(ctx, id, workflows.DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: bob, Comment: "not now"}))
-			must(t)(wf.Act(ctx, id, workflows.ActAck, workflows.ActRequest{Actor: alice}))
-			must(t)(wf.Act(ctx, id, workflows.ActNote, workflows.ActRequest{Actor: alice, Text: "watching"}))
+			must(t)(wf.Decide(ctx, id, contract.DecideRequest{ProposalID: "P1", Decision: incident.Reject, Actor: bob, Comment: "not now"}))
+			must(t)(wf.Act(ctx, id, contract.ActAck, contract.ActRequest{Actor: alice}))
+			must(t)(wf.Act(ctx, id, contract.ActNote, contract.ActRequest{Actor: alice, Text: "watching"}))
 			fire(incident.AlertResolved)
 		}},
 		{name: "failing-step-escalates", play: func(t *testing.T, id string, _ func(string)) {
 			waitStatus(t, tc, id, incident.StatusAwaitingApproval)
-			must(t)(wf.Decide(ctx, id, workflows.DecideRequest{ProposalID: "P1", Decision: incident.Approve, Actor: alice}))
+			must(t)(wf.Decide(ctx, id, contract.DecideRequest{ProposalID: "P1", Decision: incident.Approve, Actor: alice}))
 			waitStatus(t, tc, id, incident.StatusEscalated)
-			must(t)(wf.Act(ctx, id, workflows.ActResolve, workflows.ActRequest{Actor: bob, Text: "fixed by hand"}))
+			must(t)(wf.Act(ctx, id, contract.ActResolve, contract.ActRequest{Actor: bob, Text: "fixed by hand"}))
 		}},
 	}
 	for i, sc := range scenarios {
@@ -118,7 +119,7 @@ func TestRecordHistories(t *testing.T) {
 					t.Fatalf("outbox %v %v", out, err)
 				}
 				d := out[0]
-				if err := wf.Deliver(ctx, workflows.IncidentInput{ID: d.IncidentID, Key: d.GroupKey, GroupLabels: d.GroupLabels}, d.Events); err != nil {
+				if err := wf.Deliver(ctx, contract.IncidentInput{ID: d.IncidentID, Key: d.GroupKey, GroupLabels: d.GroupLabels}, d.Events); err != nil {
 					t.Fatal(err)
 				}
 				_ = st.MarkDelivered(ctx, out[:1], time.Now())
@@ -138,8 +139,8 @@ func TestRecordHistories(t *testing.T) {
 	}
 }
 
-func must(t *testing.T) func(workflows.Answer, error) {
-	return func(_ workflows.Answer, err error) {
+func must(t *testing.T) func(contract.Answer, error) {
+	return func(_ contract.Answer, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
@@ -151,7 +152,7 @@ func waitStatus(t *testing.T, tc client.Client, id string, want incident.Status)
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		v, err := tc.QueryWorkflow(context.Background(), id, "", workflows.QueryState)
+		v, err := tc.QueryWorkflow(context.Background(), id, "", contract.QueryState)
 		if err == nil {
 			var inc incident.Incident
 			if v.Get(&inc) == nil && inc.Status == want {

@@ -42,6 +42,7 @@ import (
 	"github.com/vigilops/vigil/runbooks"
 	"github.com/vigilops/vigil/store"
 	"github.com/vigilops/vigil/workflows"
+	"github.com/vigilops/vigil/workflows/contract"
 )
 
 // Files under the data directory (SQLite only).
@@ -211,7 +212,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", o.TemporalAddress, err)
 	}
-	wf := workflows.Client{Temporal: a.tc, TaskQueue: cfg.Temporal.TaskQueue}
+	wf := contract.Client{Temporal: a.tc, TaskQueue: cfg.Temporal.TaskQueue}
 
 	thread := console.Thread{Store: st}
 	var chat bot.Surface = thread
@@ -583,11 +584,11 @@ func defaultHolder() string {
 }
 
 // incidentPolicy is what new incidents run under, from configuration.
-func incidentPolicy(cfg config.Config) workflows.IncidentPolicy {
-	p := workflows.IncidentPolicy{NoAckAfter: cfg.Escalation.NoAckAfter, EscalateTo: cfg.Escalation.EscalateTo,
+func incidentPolicy(cfg config.Config) contract.IncidentPolicy {
+	p := contract.IncidentPolicy{NoAckAfter: cfg.Escalation.NoAckAfter, EscalateTo: cfg.Escalation.EscalateTo,
 		ModelBriefs: cfg.Assist.Enabled, SlowChat: cfg.Slack.Enabled()}
 	for _, r := range cfg.Autonomy {
-		p.Autonomy = append(p.Autonomy, workflows.AutonomyRule{Name: r.Name, Runbooks: r.Runbooks, Services: r.Services})
+		p.Autonomy = append(p.Autonomy, contract.AutonomyRule{Name: r.Name, Runbooks: r.Runbooks, Services: r.Services})
 	}
 	return p
 }

@@ -1,4 +1,4 @@
-package workflows
+package contract
 
 import (
 	"context"
@@ -12,6 +12,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/vigilops/vigil/incident"
+)
+
+// Refusal types. Validators reject with a temporal ApplicationError of one of
+// these types; surfaces map them to their own answers (HTTP status codes).
+const (
+	RefusedBadRequest = "BadRequest"
+	RefusedForbidden  = "Forbidden"
+	RefusedNotFound   = "NotFound"
+	RefusedConflict   = "Conflict"
 )
 
 // ErrIncidentClosed means the incident's workflow has finished, so it takes no more
@@ -34,7 +43,7 @@ func (c Client) Deliver(ctx context.Context, in IncidentInput, events []incident
 			ID:                    in.ID,
 			TaskQueue:             c.TaskQueue,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		}, IncidentWorkflow, in)
+		}, WorkflowIncident, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return fmt.Errorf("deliver to %s: %w", in.ID, ErrIncidentClosed)

@@ -1,14 +1,23 @@
-// Package workflows holds Vigil's Temporal workflows: IncidentWorkflow (one per
-// incident; posts the thread, ranks causes, proposes runbooks, waits for decisions)
-// and RemediationWorkflow (a child that runs one approved runbook), with the pure
-// approval policy they enforce. Code here is deterministic: time comes from
-// workflow.Now, nothing iterates a map, and all I/O happens in activities.
-package workflows
+// Package contract is Vigil's wire contract with its running workflows: the
+// names of their signals, updates and queries, what each carries and answers,
+// and the Client that ingest and the chat surfaces use to talk to them. It is
+// small on purpose: surfaces import it, not the workflows, so they do not link
+// the analyzers, the model client or Temporal's workflow runtime.
+//
+// Everything here is part of the history of open incidents: renaming a name
+// or changing a field's meaning breaks them (see CONTRIBUTING.md).
+package contract
 
 import (
 	"time"
 
 	"github.com/vigilops/vigil/incident"
+)
+
+// Workflow type names, as registered by the worker.
+const (
+	WorkflowIncident    = "IncidentWorkflow"
+	WorkflowRemediation = "RemediationWorkflow"
 )
 
 // Names of the signals, updates and queries of IncidentWorkflow. They are part of
@@ -51,7 +60,8 @@ type IncidentPolicy struct {
 	// Autonomy lists the rules under which low-risk runbooks run without a human.
 	Autonomy []AutonomyRule
 	// MaxHistory is the history length past which the incident continues as new
-	// (default DefaultMaxHistory); Temporal's own suggestion also triggers it.
+	// (default: the workflow's own, 10,000 events); Temporal's own suggestion
+	// also triggers it.
 	MaxHistory int
 	// ModelBriefs says the investigation assistant is on, so an incident brief
 	// is a model call and runs as an activity. Off, Vigil's own brief is quick
@@ -141,4 +151,30 @@ type RemediationInput struct {
 	IncidentID string
 	RunID      string // also the child workflow id
 	Proposal   incident.Proposal
+}
+
+// IncidentState is everything an incident carries across continue-as-new.
+type IncidentState struct {
+	Incident incident.Incident
+	Started  time.Time // when the workflow first started; the no-ack clock runs from here
+	Version  int64     // projection saves so far
+	Audits   int       // audit records written so far (for idempotency keys)
+	Notes    int       // status notes posted so far (for message keys)
+	Pending  []int     // indexes into Incident.Decisions the main loop has yet to act on
+	// AckEscalated is set once the no-ack timer has escalated.
+	AckEscalated bool
+	// Told lists notes about runbooks not proposed that were already posted,
+	// so re-analysis does not repeat them.
+	Told []string
+	// Briefs counts incident briefs asked for (for their idempotency keys).
+	Briefs int
+	// Merges lists the merge notices already taken in, by fingerprint.
+	Merges []string
+}
+
+// AutonomyRule lets low-risk runbooks run without a human for some services.
+type AutonomyRule struct {
+	Name     string   `json:"name" yaml:"name"`
+	Runbooks []string `json:"runbooks" yaml:"runbooks"` // runbook ids; path.Match patterns
+	Services []string `json:"services" yaml:"services"` // service names; path.Match patterns
 }
