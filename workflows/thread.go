@@ -14,16 +14,22 @@ import (
 // The thread and the record: posts, the projection and the audit trail.
 
 // sync derives the status, edits the thread's root message and saves the
-// projection.
+// projection: since v0.2.0 in one local activity, before that in two.
 func (r *incidentRun) sync(ctx workflow.Context) error {
 	r.inc().RefreshStatus(r.active != nil)
 	inc := r.inc()
 	inc.UpdatedAt = workflow.Now(ctx)
-	if err := r.post(ctx, "summary", bot.Summary(inc)); err != nil {
-		return err
+	summary := r.message("summary", bot.Summary(inc))
+	if workflow.GetVersion(ctx, changeSyncOneActivity, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		if err := workflow.ExecuteLocalActivity(ctx, a.PostMessage, summary).Get(ctx, nil); err != nil {
+			return err
+		}
+		r.st.Version++
+		return workflow.ExecuteLocalActivity(ctx, a.SaveIncident, activities.SaveInput{Incident: *inc, Version: r.st.Version}).Get(ctx, nil)
 	}
 	r.st.Version++
-	return workflow.ExecuteLocalActivity(ctx, a.SaveIncident, activities.SaveInput{Incident: *inc, Version: r.st.Version}).Get(ctx, nil)
+	in := activities.SyncInput{Summary: summary, Save: activities.SaveInput{Incident: *inc, Version: r.st.Version}}
+	return workflow.ExecuteLocalActivity(ctx, a.SyncIncident, in).Get(ctx, nil)
 }
 
 func (r *incidentRun) post(ctx workflow.Context, key string, m bot.Message) error {
