@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
@@ -78,11 +79,14 @@ func span(a, b time.Time) *Duration {
 	return &d
 }
 
-// record is an audit record with its time and details decoded.
+// record is an audit record with its time and details decoded: as the typed
+// details of its action (nil for an action this version does not know, or
+// details that do not fit it), and as a JSON object for generic reading.
 type record struct {
 	store.AuditRecord
-	at time.Time
-	d  map[string]any
+	at      time.Time
+	details audit.Details
+	d       map[string]any
 }
 
 func decode(recs []store.AuditRecord) []record {
@@ -91,7 +95,11 @@ func decode(recs []store.AuditRecord) []record {
 		at, _ := time.Parse(time.RFC3339Nano, r.At)
 		var d map[string]any
 		_ = json.Unmarshal(r.Details, &d) // details are JSON objects; anything else reads as empty
-		out = append(out, record{AuditRecord: r, at: at, d: d})
+		typed, ok, err := audit.Decode(r.Action, r.Details)
+		if !ok || err != nil {
+			typed = nil
+		}
+		out = append(out, record{AuditRecord: r, at: at, details: typed, d: d})
 	}
 	return out
 }

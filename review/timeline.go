@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 )
 
@@ -149,155 +150,233 @@ type timelineBuilder struct {
 
 func (b *timelineBuilder) add(e Entry) { b.entries = append(b.entries, e) }
 
-// record turns one audit record into timeline entries and milestones.
+// record turns one audit record into a timeline entry and milestones.
 func (b *timelineBuilder) record(r record) {
 	name, via := r.who()
 	e := Entry{At: r.at, Seq: r.Seq, Actor: name, Via: via}
-	p := r.str("proposal")
-	switch action := r.Action; {
-	case action == "incident.opened":
-		b.m.Opened = r.at
-		e.Kind, e.Title, e.After = KindDetection, "Incident opened", span(b.m.Detected, r.at)
-		if n, ok := r.num("alerts"); ok {
-			e.Detail = fmt.Sprintf("%g alert(s)", n)
-		}
-	case action == "alert.firing" || action == "alert.resolved":
-		ev := r.str("evidence")
-		status := strings.TrimPrefix(action, "alert.")
-		e.Kind = KindAlert
-		switch {
-		case status == incident.AlertFiring && b.alertState[ev] == incident.AlertResolved:
-			e.Title = ev + " firing again"
-		default:
-			e.Title = ev + " " + status
-		}
-		b.alertState[ev] = status
-		e.Detail = b.evidenceSummary(ev, r)
-	case action == "evidence.added":
-		e.Kind, e.Title, e.Detail = KindAlert, r.str("evidence")+" added", b.evidenceSummary(r.str("evidence"), r)
-	case action == "candidates.ranked":
-		e.Kind = KindAnalysis
-		e.Title = "Root causes ranked: " + r.str("top")
-		if s, ok := r.num("score"); ok {
-			e.Title += fmt.Sprintf(" first (score %.2f)", s)
-		}
-		e.Detail = r.str("reason")
-		if n, ok := r.num("count"); ok && n > 1 {
-			e.Detail += fmt.Sprintf(" (%g candidates)", n)
-		}
-	case action == "proposal.offered":
-		b.offered[p], b.runbookOf[p] = r.at, r.str("runbook")
-		if b.m.FirstProposal.IsZero() {
-			b.m.FirstProposal = r.at
-		}
-		e.Kind, e.Title = KindProposal, fmt.Sprintf("%s proposed: %s (risk %s)", p, r.str("runbook"), orDash(r.str("risk")))
-		e.Detail = r.str("why")
-		if a := r.list("approvers"); len(a) > 0 {
-			e.Detail = strings.TrimSpace(e.Detail + " (approvers: " + strings.Join(a, ", ") + ")")
-		}
-	case action == "proposal.replanned":
-		e.Kind, e.Title = KindProposal, p+" re-planned: the plan changed"
-		if n, ok := r.num("voided_approvals"); ok && n > 0 {
-			e.Detail = fmt.Sprintf("%g approval(s) voided", n)
-		}
-	case action == "proposal.expiry_escalated":
-		e.Kind, e.Title, e.Detail = KindEscalation, p+" was not decided in time: escalated", "its clock restarted once"
-	case action == "proposal.expired":
-		e.Kind, e.Title = KindProposal, p+" expired without a decision; not run"
-	case action == "decision.autonomy":
-		b.approved(r, p)
-		e.Kind, e.Title, e.Actor, e.Via = KindDecision, fmt.Sprintf("%s (%s) approved by autonomy rule %s", p, b.runbookOf[p], orDash(r.str("autonomy"))), "Vigil", ""
-		e.After = span(b.offered[p], r.at)
-	case action == "decision.approve" || action == "decision.reject":
-		verb := "approved"
-		if action == "decision.reject" {
-			verb = "rejected"
-		} else {
-			b.approved(r, p)
-		}
-		b.acked(r.at, name, AckFromDecision)
-		e.Kind, e.Title = KindDecision, fmt.Sprintf("%s %s %s (%s)", name, verb, p, orDash(r.str("runbook")))
-		if c := r.str("comment"); c != "" {
-			e.Detail = "“" + c + "”"
-		}
-		e.After = span(b.offered[p], r.at)
-	case action == "incident.acked":
-		b.acked(r.at, name, AckFromAck)
-		e.Kind, e.Title, e.After = KindAck, name+" acknowledged the incident", span(b.m.Detected, r.at)
-	case action == "incident.assigned":
-		e.Kind, e.Title = KindAct, fmt.Sprintf("%s assigned the incident to %s", name, r.str("assignee"))
-	case action == "incident.snoozed":
-		e.Kind, e.Title = KindAct, fmt.Sprintf("%s snoozed escalation for %s", name, orDash(r.str("duration")))
-	case action == "incident.note":
-		e.Kind, e.Title, e.Detail = KindNote, "Note from "+name, r.str("text")
-	case action == "incident.escalated":
-		e.Kind, e.Title, e.Detail = KindEscalation, "Escalated", r.str("reason")
-		if m := r.list("mentioned"); len(m) > 0 {
-			e.Detail = strings.TrimSpace(e.Detail + " (paged: " + strings.Join(m, ", ") + ")")
-		}
-	case action == "incident.resolved":
-		b.m.Resolved = r.at
-		e.Kind, e.Title, e.Detail, e.After = KindResolution, "Resolved", r.str("reason"), span(b.m.Detected, r.at)
-	case action == "incident.reopened":
-		b.m.Resolved = time.Time{}
-		e.Kind, e.Title, e.Detail = KindResolution, "Reopened", "an alert of the incident fired again"
-	case action == "run.started":
-		run := r.str("run")
-		b.runs[run] = runInfo{started: r.at, proposal: p, runbook: r.str("runbook")}
-		e.Kind, e.Title = KindRun, fmt.Sprintf("Run of %s (%s) started", r.str("runbook"), p)
-	case action == "run.finished":
-		info := b.runs[r.str("run")]
-		e.Status = r.str("status")
-		if e.Status == string(incident.ProposalSucceeded) && b.m.Mitigated.IsZero() {
-			b.m.Mitigated = r.at
-		}
-		e.Kind, e.Title, e.Detail = KindRun, fmt.Sprintf("Run of %s (%s) %s", orDash(info.runbook), orDash(info.proposal), e.Status), r.str("reason")
-		e.Took = span(info.started, r.at)
-	case action == "run.abort_requested":
-		e.Kind, e.Title, e.Detail = KindAct, fmt.Sprintf("%s asked to abort the run of %s", name, p), r.str("reason")
-	case action == "step.finished" || action == "rollback.step":
-		e.Kind = KindStep
-		if r.str("type") == incident.StepVerify {
-			e.Kind = KindVerification
-		}
-		what := "Step"
-		if action == "rollback.step" {
-			e.Kind, what = KindRollback, "Rollback step"
-		}
-		e.Status = r.str("status")
-		e.Title = fmt.Sprintf("%s %s %s", what, r.str("step"), e.Status)
-		if code, ok := r.num("exit_code"); ok {
-			e.Title += fmt.Sprintf(" (exit %g)", code)
-		}
-		if n, ok := r.num("attempt"); ok && n > 1 {
-			e.Title += fmt.Sprintf(", attempt %g", n)
-		}
-		e.Detail = r.str("plan")
-		if e.Detail == "" {
-			e.Detail = strings.Join(r.list("command"), " ")
-		}
-		if msg := r.str("error"); msg != "" {
-			e.Detail = strings.TrimSpace(e.Detail + " — " + msg)
-		}
-		if ms, ok := r.num("duration_ms"); ok {
-			d := Duration(time.Duration(ms) * time.Millisecond)
-			e.Took = &d
-		}
-	case action == "step.interrupted":
-		e.Kind, e.Title, e.Detail, e.Status = KindStep, "Step "+r.str("step")+" interrupted", r.str("error"), incident.StepInterrupted
-	case action == "step.choice":
-		e.Kind, e.Title = KindAct, fmt.Sprintf("%s chose to %s step %s", name, r.str("choice"), r.str("step"))
-	case action == "rollback.started":
-		e.Kind, e.Title, e.Detail = KindRollback, "Rollback started", r.str("reason")
-	case action == "gate.opened":
-		e.Kind, e.Title = KindAct, "Step "+r.str("step")+" waits for approval"
-	case strings.HasPrefix(action, "gate."):
-		e.Kind, e.Title = KindAct, fmt.Sprintf("Gate before step %s %s", r.str("step"), strings.TrimPrefix(action, "gate."))
-	default:
-		e.Kind, e.Title, e.Detail = KindRecord, action, firstDetail(r)
+	if describe, ok := describers[r.Action]; ok && r.details != nil {
+		describe(b, r, &e)
+	} else {
+		e.Kind, e.Title, e.Detail = KindRecord, r.Action, firstDetail(r)
 	}
 	e.Title, e.Detail = oneLine(e.Title, 200), oneLine(e.Detail, 300)
 	b.add(e)
+}
+
+// describer fills in the entry of one kind of record.
+type describer func(b *timelineBuilder, r record, e *Entry)
+
+// on makes a describer of a function of the record's typed details.
+func on[T audit.Details](f func(b *timelineBuilder, r record, d T, e *Entry)) describer {
+	return func(b *timelineBuilder, r record, e *Entry) {
+		if d, ok := r.details.(T); ok {
+			f(b, r, d, e)
+		}
+	}
+}
+
+// describers say, per action, what a timeline entry shows.
+var describers = map[string]describer{
+	audit.IncidentOpened:          on((*timelineBuilder).opened),
+	audit.AlertFiring:             on((*timelineBuilder).alert),
+	audit.AlertResolved:           on((*timelineBuilder).alert),
+	audit.EvidenceAdded:           on((*timelineBuilder).evidence),
+	audit.CandidatesRanked:        on((*timelineBuilder).ranked),
+	audit.ProposalOffered:         on((*timelineBuilder).offer),
+	audit.ProposalReplanned:       on((*timelineBuilder).replanned),
+	audit.ProposalExpiryEscalated: on((*timelineBuilder).expiryEscalated),
+	audit.ProposalExpired:         on((*timelineBuilder).expired),
+	audit.DecisionAutonomy:        on((*timelineBuilder).decision),
+	audit.DecisionApprove:         on((*timelineBuilder).decision),
+	audit.DecisionReject:          on((*timelineBuilder).decision),
+	audit.IncidentAcked:           on((*timelineBuilder).act),
+	audit.IncidentAssigned:        on((*timelineBuilder).act),
+	audit.IncidentSnoozed:         on((*timelineBuilder).act),
+	audit.IncidentNote:            on((*timelineBuilder).act),
+	audit.IncidentEscalated:       on((*timelineBuilder).escalated),
+	audit.IncidentResolved:        on((*timelineBuilder).resolved),
+	audit.IncidentReopened:        on((*timelineBuilder).reopened),
+	audit.RunStarted:              on((*timelineBuilder).runStarted),
+	audit.RunFinished:             on((*timelineBuilder).runFinished),
+	audit.RunAbortRequested:       on((*timelineBuilder).abortRequested),
+	audit.StepFinished:            on((*timelineBuilder).step),
+	audit.RollbackStep:            on((*timelineBuilder).step),
+	audit.StepInterrupted:         on((*timelineBuilder).interrupted),
+	audit.StepChoice:              on((*timelineBuilder).choice),
+	audit.RollbackStarted:         on((*timelineBuilder).rollback),
+	audit.GateOpened:              on((*timelineBuilder).gateOpened),
+	audit.GateApprove:             on((*timelineBuilder).gate),
+	audit.GateReject:              on((*timelineBuilder).gate),
+}
+
+func (b *timelineBuilder) opened(r record, d *audit.Opened, e *Entry) {
+	b.m.Opened = r.at
+	e.Kind, e.Title, e.After = KindDetection, "Incident opened", span(b.m.Detected, r.at)
+	e.Detail = fmt.Sprintf("%d alert(s)", d.Alerts)
+}
+
+func (b *timelineBuilder) alert(r record, d *audit.Alert, e *Entry) {
+	e.Kind, e.Title = KindAlert, d.Evidence+" "+d.Status
+	if d.Status == incident.AlertFiring && b.alertState[d.Evidence] == incident.AlertResolved {
+		e.Title = d.Evidence + " firing again"
+	}
+	b.alertState[d.Evidence] = d.Status
+	e.Detail = b.evidenceSummary(d.Evidence, d.Labels)
+}
+
+func (b *timelineBuilder) evidence(_ record, d *audit.Evidence, e *Entry) {
+	e.Kind, e.Title, e.Detail = KindAlert, d.Evidence+" added", b.evidenceSummary(d.Evidence, d.Labels)
+}
+
+func (b *timelineBuilder) ranked(_ record, d *audit.Ranked, e *Entry) {
+	e.Kind = KindAnalysis
+	e.Title = fmt.Sprintf("Root causes ranked: %s first (score %.2f)", d.Top, d.Score)
+	e.Detail = d.Reason
+	if d.Count > 1 {
+		e.Detail += fmt.Sprintf(" (%d candidates)", d.Count)
+	}
+}
+
+func (b *timelineBuilder) offer(r record, d *audit.Offered, e *Entry) {
+	b.offered[d.Proposal], b.runbookOf[d.Proposal] = r.at, d.Runbook
+	if b.m.FirstProposal.IsZero() {
+		b.m.FirstProposal = r.at
+	}
+	e.Kind, e.Title = KindProposal, fmt.Sprintf("%s proposed: %s (risk %s)", d.Proposal, d.Runbook, orDash(d.Risk))
+	e.Detail = d.Why
+	if len(d.Approvers) > 0 {
+		e.Detail = strings.TrimSpace(e.Detail + " (approvers: " + strings.Join(d.Approvers, ", ") + ")")
+	}
+}
+
+func (b *timelineBuilder) replanned(_ record, d *audit.Replanned, e *Entry) {
+	e.Kind, e.Title = KindProposal, d.Proposal+" re-planned: the plan changed"
+	if d.VoidedApprovals > 0 {
+		e.Detail = fmt.Sprintf("%d approval(s) voided", d.VoidedApprovals)
+	}
+}
+
+func (b *timelineBuilder) expiryEscalated(_ record, d *audit.ExpiryEscalated, e *Entry) {
+	e.Kind, e.Title, e.Detail = KindEscalation, d.Proposal+" was not decided in time: escalated", "its clock restarted once"
+}
+
+func (b *timelineBuilder) expired(_ record, d *audit.Expired, e *Entry) {
+	e.Kind, e.Title = KindProposal, d.Proposal+" expired without a decision; not run"
+}
+
+func (b *timelineBuilder) decision(r record, d *audit.Decision, e *Entry) {
+	p := d.Proposal
+	e.Kind, e.After = KindDecision, span(b.offered[p], r.at)
+	switch d.Decision {
+	case "autonomy":
+		b.approved(r, p)
+		e.Title, e.Actor, e.Via = fmt.Sprintf("%s (%s) approved by autonomy rule %s", p, b.runbookOf[p], orDash(d.Autonomy)), "Vigil", ""
+		return
+	case incident.Approve:
+		b.approved(r, p)
+	}
+	verb := map[string]string{incident.Approve: "approved", incident.Reject: "rejected"}[d.Decision]
+	b.acked(r.at, e.Actor, AckFromDecision)
+	e.Title = fmt.Sprintf("%s %s %s (%s)", e.Actor, verb, p, orDash(d.Runbook))
+	if d.Comment != "" {
+		e.Detail = "“" + d.Comment + "”"
+	}
+}
+
+func (b *timelineBuilder) act(r record, d *audit.Act, e *Entry) {
+	name := e.Actor
+	switch d.Act {
+	case "acked":
+		b.acked(r.at, name, AckFromAck)
+		e.Kind, e.Title, e.After = KindAck, name+" acknowledged the incident", span(b.m.Detected, r.at)
+	case "assigned":
+		e.Kind, e.Title = KindAct, fmt.Sprintf("%s assigned the incident to %s", name, d.Assignee)
+	case "snoozed":
+		e.Kind, e.Title = KindAct, fmt.Sprintf("%s snoozed escalation for %s", name, orDash(d.Duration))
+	case "note":
+		e.Kind, e.Title, e.Detail = KindNote, "Note from "+name, d.Text
+	}
+}
+
+func (b *timelineBuilder) escalated(_ record, d *audit.Escalated, e *Entry) {
+	e.Kind, e.Title, e.Detail = KindEscalation, "Escalated", d.Reason
+	if len(d.Mentioned) > 0 {
+		e.Detail = strings.TrimSpace(e.Detail + " (paged: " + strings.Join(d.Mentioned, ", ") + ")")
+	}
+}
+
+func (b *timelineBuilder) resolved(r record, d *audit.Resolved, e *Entry) {
+	b.m.Resolved = r.at
+	e.Kind, e.Title, e.Detail, e.After = KindResolution, "Resolved", d.Reason, span(b.m.Detected, r.at)
+}
+
+func (b *timelineBuilder) reopened(_ record, _ *audit.Reopened, e *Entry) {
+	b.m.Resolved = time.Time{}
+	e.Kind, e.Title, e.Detail = KindResolution, "Reopened", "an alert of the incident fired again"
+}
+
+func (b *timelineBuilder) runStarted(r record, d *audit.RunStart, e *Entry) {
+	b.runs[d.Run] = runInfo{started: r.at, proposal: d.Proposal, runbook: d.Runbook}
+	e.Kind, e.Title = KindRun, fmt.Sprintf("Run of %s (%s) started", d.Runbook, d.Proposal)
+}
+
+func (b *timelineBuilder) runFinished(r record, d *audit.RunEnd, e *Entry) {
+	info := b.runs[d.Run]
+	e.Status = d.Status
+	if e.Status == string(incident.ProposalSucceeded) && b.m.Mitigated.IsZero() {
+		b.m.Mitigated = r.at
+	}
+	e.Kind, e.Title, e.Detail = KindRun, fmt.Sprintf("Run of %s (%s) %s", orDash(info.runbook), orDash(info.proposal), e.Status), d.Reason
+	e.Took = span(info.started, r.at)
+}
+
+func (b *timelineBuilder) abortRequested(_ record, d *audit.AbortRequested, e *Entry) {
+	e.Kind, e.Title, e.Detail = KindAct, fmt.Sprintf("%s asked to abort the run of %s", e.Actor, d.Proposal), d.Reason
+}
+
+func (b *timelineBuilder) step(_ record, d *audit.Step, e *Entry) {
+	e.Kind = KindStep
+	what := "Step"
+	switch {
+	case d.Rollback:
+		e.Kind, what = KindRollback, "Rollback step"
+	case d.Type == incident.StepVerify:
+		e.Kind = KindVerification
+	}
+	e.Status = d.Status
+	e.Title = fmt.Sprintf("%s %s %s (exit %d)", what, d.Step, e.Status, d.ExitCode)
+	if d.Attempt > 1 {
+		e.Title += fmt.Sprintf(", attempt %d", d.Attempt)
+	}
+	e.Detail = d.Plan
+	if e.Detail == "" {
+		e.Detail = strings.Join(d.Command, " ")
+	}
+	if d.Error != "" {
+		e.Detail = strings.TrimSpace(e.Detail + " — " + d.Error)
+	}
+	took := Duration(time.Duration(d.DurationMS) * time.Millisecond)
+	e.Took = &took
+}
+
+func (b *timelineBuilder) interrupted(_ record, d *audit.Interrupted, e *Entry) {
+	e.Kind, e.Title, e.Detail, e.Status = KindStep, "Step "+d.Step+" interrupted", d.Error, incident.StepInterrupted
+}
+
+func (b *timelineBuilder) choice(_ record, d *audit.Choice, e *Entry) {
+	e.Kind, e.Title = KindAct, fmt.Sprintf("%s chose to %s step %s", e.Actor, d.Choice, d.Step)
+}
+
+func (b *timelineBuilder) rollback(_ record, d *audit.Rollback, e *Entry) {
+	e.Kind, e.Title, e.Detail = KindRollback, "Rollback started", d.Reason
+}
+
+func (b *timelineBuilder) gateOpened(_ record, d *audit.GateOpen, e *Entry) {
+	e.Kind, e.Title = KindAct, "Step "+d.Step+" waits for approval"
+}
+
+func (b *timelineBuilder) gate(_ record, d *audit.Gate, e *Entry) {
+	e.Kind, e.Title = KindAct, fmt.Sprintf("Gate before step %s %s", d.Step, d.Decision)
 }
 
 // acked records the first human engagement.
@@ -315,21 +394,21 @@ func (b *timelineBuilder) approved(r record, proposal string) {
 }
 
 // evidenceSummary describes a piece of evidence: its summary in the projection,
-// else the alert's name and instance from the record.
-func (b *timelineBuilder) evidenceSummary(id string, r record) string {
+// else the alert's name and instance from the record's labels.
+func (b *timelineBuilder) evidenceSummary(id string, labels map[string]string) string {
 	for _, ev := range b.inc.Evidence {
 		if ev.ID == id && ev.Summary != "" {
 			return ev.Summary
 		}
 	}
-	if labels, ok := r.d["labels"].(map[string]any); ok {
-		s := fmt.Sprint(labels["alertname"])
-		if inst, ok := labels["instance"].(string); ok {
-			s += " on " + inst
-		}
-		return s
+	if labels == nil {
+		return ""
 	}
-	return ""
+	s := labels["alertname"]
+	if inst, ok := labels["instance"]; ok {
+		s += " on " + inst
+	}
+	return s
 }
 
 // firstDetail is the most telling field of an action this version does not

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/workflow"
@@ -70,9 +71,7 @@ func (r *incidentRun) fireDeadlines(ctx workflow.Context) error {
 			continue
 		}
 		if p.OnExpiry == OnExpiryEscalate && p.Escalations == 0 {
-			if err := r.audit(ctx, actorTimer, "proposal.expiry_escalated", map[string]any{
-				"proposal": p.ID, "expired_at": p.ExpiresAt, "new_deadline": now.Add(p.Expires),
-			}); err != nil {
+			if err := r.audit(ctx, actorTimer, audit.ExpiryEscalated{Proposal: p.ID, ExpiredAt: p.ExpiresAt, NewDeadline: now.Add(p.Expires)}); err != nil {
 				return err
 			}
 			p.Escalations++
@@ -83,7 +82,7 @@ func (r *incidentRun) fireDeadlines(ctx workflow.Context) error {
 			}
 			continue
 		}
-		if err := r.audit(ctx, actorTimer, "proposal.expired", map[string]any{"proposal": p.ID, "expired_at": p.ExpiresAt, "on_expiry": p.OnExpiry}); err != nil {
+		if err := r.audit(ctx, actorTimer, audit.Expired{Proposal: p.ID, ExpiredAt: p.ExpiresAt, OnExpiry: p.OnExpiry}); err != nil {
 			return err
 		}
 		p.Status, p.Outcome = incident.ProposalExpired, fmt.Sprintf("expired at %s without a decision; not run", p.ExpiresAt.UTC().Format(time.RFC3339))
@@ -151,16 +150,13 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 	who := req.Actor.Name()
 	actor := auditActor(req.Actor)
 	now := workflow.Now(ctx)
-	record := func(action string, details map[string]any) error {
-		if details == nil {
-			details = map[string]any{}
-		}
-		details["actor"] = req.Actor
-		return r.audit(ctx, actor, action, details)
+	record := func(d audit.Act) error {
+		d.Actor = req.Actor
+		return r.audit(ctx, actor, d)
 	}
 	switch act {
 	case contract.ActAck:
-		if err := record("incident.acked", nil); err != nil {
+		if err := record(audit.Act{Act: "acked"}); err != nil {
 			return contract.Answer{}, err
 		}
 		if inc.AckedAt.IsZero() {
@@ -170,7 +166,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		r.wake = true
 		return r.answer(ctx, "Acknowledged", fmt.Sprintf("%s acknowledged the incident and owns it.", who))
 	case contract.ActAssign:
-		if err := record("incident.assigned", map[string]any{"assignee": req.Assignee}); err != nil {
+		if err := record(audit.Act{Act: "assigned", Assignee: req.Assignee}); err != nil {
 			return contract.Answer{}, err
 		}
 		inc.Assignee = req.Assignee
@@ -186,7 +182,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		return contract.Answer{Message: reason}, nil
 	case contract.ActSnooze:
 		until := now.Add(req.Duration)
-		if err := record("incident.snoozed", map[string]any{"until": until, "duration": req.Duration.String()}); err != nil {
+		if err := record(audit.Act{Act: "snoozed", Until: &until, Duration: req.Duration.String()}); err != nil {
 			return contract.Answer{}, err
 		}
 		inc.SnoozedUntil = until
@@ -204,7 +200,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		return contract.Answer{Message: reason}, nil
 	case contract.ActAbort:
 		p, runID := r.active, r.runID
-		if err := record("run.abort_requested", map[string]any{"run": runID, "proposal": p.ID, "reason": req.Text}); err != nil {
+		if err := r.audit(ctx, actor, audit.AbortRequested{Run: runID, Proposal: p.ID, Reason: req.Text, Actor: req.Actor}); err != nil {
 			return contract.Answer{}, err
 		}
 		if err := workflow.SignalExternalWorkflow(ctx, runID, "", contract.SignalAbort, contract.AbortSignal{Actor: req.Actor, Reason: req.Text}).Get(ctx, nil); err != nil {
@@ -212,7 +208,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		}
 		return contract.Answer{Message: fmt.Sprintf("%s asked to abort %s (%s); the running step is being stopped and the rollback will run.", who, p.ID, p.RunbookID)}, nil
 	case contract.ActNote:
-		if err := record("incident.note", map[string]any{"text": req.Text}); err != nil {
+		if err := record(audit.Act{Act: "note", Text: req.Text}); err != nil {
 			return contract.Answer{}, err
 		}
 		inc.Notes = append(inc.Notes, incident.Note{Actor: req.Actor, Text: req.Text, At: now})

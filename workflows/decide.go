@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/workflow"
@@ -52,14 +53,14 @@ func (r *incidentRun) actOnDecisions(ctx workflow.Context) error {
 		n := r.st.Pending[0]
 		d := inc.Decisions[n]
 		p := inc.Proposal(d.ProposalID)
-		action := "decision." + d.Decision
+		kind := d.Decision
 		if d.Actor.User == actorAutonomy {
-			action = "decision.autonomy"
+			kind = "autonomy"
 		}
-		if err := r.audit(ctx, auditActor(d.Actor), action, map[string]any{
-			"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "plan": p.Plan(), "plan_hash": p.PlanHash,
-			"actor": d.Actor, "comment": d.Comment, "approvers": p.Approvers,
-			"approvals": len(p.Approvals), "min_approvals": needed(p), "autonomy": p.Autonomy,
+		if err := r.audit(ctx, auditActor(d.Actor), audit.Decision{
+			Decision: kind, Proposal: p.ID, Runbook: p.RunbookID, Revision: p.Revision, Plan: p.Plan(), PlanHash: p.PlanHash,
+			Actor: d.Actor, Comment: d.Comment, Approvers: p.Approvers,
+			Approvals: len(p.Approvals), MinApprovals: needed(p), Autonomy: p.Autonomy,
 		}); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/workflow"
@@ -58,17 +59,13 @@ func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string, first 
 	for _, id := range changed {
 		if i := slices.IndexFunc(inc.Alerts, func(al incident.Alert) bool { return al.EvidenceID == id }); i >= 0 {
 			al := &inc.Alerts[i]
-			recs = append(recs, auditRecord{actorIngest, "alert." + al.Status, map[string]any{
-				"evidence": al.EvidenceID, "fingerprint": al.Fingerprint, "labels": al.Labels,
-			}})
+			recs = append(recs, auditRecord{actorIngest, audit.Alert{Status: al.Status, Evidence: al.EvidenceID, Fingerprint: al.Fingerprint, Labels: al.Labels}})
 			posts = append(posts, r.message("evidence-"+al.EvidenceID, bot.Evidence(al)))
 			newFiring = newFiring || al.Status == incident.AlertFiring
 			continue
 		}
 		ev := &inc.Evidence[slices.IndexFunc(inc.Evidence, func(e incident.Evidence) bool { return e.ID == id })]
-		recs = append(recs, auditRecord{actorIngest, "evidence.added", map[string]any{
-			"evidence": ev.ID, "kind": ev.Kind, "fingerprint": ev.Fingerprint, "summary": ev.Summary, "labels": ev.Data,
-		}})
+		recs = append(recs, auditRecord{actorIngest, audit.Evidence{Evidence: ev.ID, Kind: ev.Kind, Fingerprint: ev.Fingerprint, Summary: ev.Summary, Labels: ev.Data}})
 		posts = append(posts, r.message("evidence-"+ev.ID, bot.SignalEvidence(ev)))
 	}
 	if err := r.auditAll(ctx, recs); err != nil {
@@ -84,7 +81,7 @@ func (r *incidentRun) afterAlerts(ctx workflow.Context, changed []string, first 
 		return nil
 	}
 	if inc.Status == incident.StatusResolved && newFiring {
-		if err := r.audit(ctx, actorIngest, "incident.reopened", nil); err != nil {
+		if err := r.audit(ctx, actorIngest, audit.Reopened{}); err != nil {
 			return err
 		}
 		inc.ResolvedAt, inc.Reason = time.Time{}, ""
@@ -117,7 +114,7 @@ func (r *incidentRun) afterMerges(ctx workflow.Context) error {
 		m := r.merges[0]
 		r.merges = r.merges[1:]
 		into, from := m.Labels["into"], m.Labels["from"]
-		if err := r.audit(ctx, actorCorrelate, "incident.merged", map[string]any{"into": into, "from": from, "why": m.Summary}); err != nil {
+		if err := r.audit(ctx, actorCorrelate, audit.Merged{Into: into, From: from, Why: m.Summary}); err != nil {
 			return err
 		}
 		if into != "" && r.inc().Status != incident.StatusResolved && r.active == nil {

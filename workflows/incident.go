@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/temporal"
@@ -70,9 +71,7 @@ func IncidentWorkflow(ctx workflow.Context, in contract.IncidentInput) (incident
 		if err := r.post(ctx, "summary", bot.Summary(r.inc())); err != nil {
 			return *r.inc(), err
 		}
-		opened := auditRecord{actorIngest, "incident.opened", map[string]any{
-			"title": r.inc().Title, "group": r.inc().GroupLabels, "alerts": len(r.inc().Alerts),
-		}}
+		opened := auditRecord{actorIngest, audit.Opened{Title: r.inc().Title, Group: r.inc().GroupLabels, Alerts: len(r.inc().Alerts)}}
 		if err := r.afterAlerts(ctx, changed, opened); err != nil {
 			return *r.inc(), err
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/workflow"
@@ -84,8 +85,8 @@ func (r *incidentRun) input(ctx workflow.Context, req contract.InputRequest) (co
 	ctx = withActivityDefaults(ctx)
 	inc := r.inc()
 	p := inc.Proposal(req.ProposalID)
-	if err := r.audit(ctx, auditActor(req.Actor), "proposal.input", map[string]any{
-		"proposal": p.ID, "runbook": p.RunbookID, "answers": req.Answers, "actor": req.Actor,
+	if err := r.audit(ctx, auditActor(req.Actor), audit.Input{
+		Proposal: p.ID, Runbook: p.RunbookID, Answers: req.Answers, Actor: req.Actor,
 	}); err != nil {
 		return contract.Answer{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 )
@@ -29,9 +30,7 @@ func (r *incidentRun) analyze(ctx workflow.Context) error {
 	inc.Candidates = cands
 	if len(cands) > 0 {
 		c := cands[0]
-		if err := r.audit(ctx, actorVigil, "candidates.ranked", map[string]any{
-			"top": c.Component, "score": c.Score, "reason": c.Reason, "count": len(cands),
-		}); err != nil {
+		if err := r.audit(ctx, actorVigil, audit.Ranked{Top: c.Component, Score: c.Score, Reason: c.Reason, Count: len(cands)}); err != nil {
 			return err
 		}
 	}
@@ -158,10 +157,10 @@ func (r *incidentRun) offerAt(ctx workflow.Context, p *incident.Proposal, now ti
 	if rule, ok := AutonomyFor(p, inc.Services, r.policy.Autonomy); ok {
 		p.Autonomy = rule
 	}
-	if err := r.audit(ctx, actorVigil, "proposal.offered", map[string]any{
-		"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "risk": p.Risk, "plan": p.Plan(),
-		"plan_hash": p.PlanHash, "why": p.Why, "approvers": p.Approvers, "min_approvals": needed(p), "autonomy": p.Autonomy,
-		"requested_by": p.RequestedBy,
+	if err := r.audit(ctx, actorVigil, audit.Offered{
+		Proposal: p.ID, Runbook: p.RunbookID, Revision: p.Revision, Risk: p.Risk, Plan: p.Plan(),
+		PlanHash: p.PlanHash, Why: p.Why, Approvers: p.Approvers, MinApprovals: needed(p), Autonomy: p.Autonomy,
+		RequestedBy: p.RequestedBy,
 	}); err != nil {
 		return err
 	}
@@ -190,8 +189,8 @@ func (r *incidentRun) askInput(ctx workflow.Context, p incident.Proposal, now ti
 	for i, q := range p.Inputs {
 		names[i] = q.Name
 	}
-	if err := r.audit(ctx, actorVigil, "proposal.needs_input", map[string]any{
-		"proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "inputs": names, "why": p.Why, "requested_by": p.RequestedBy,
+	if err := r.audit(ctx, actorVigil, audit.NeedsInput{
+		Proposal: p.ID, Runbook: p.RunbookID, Revision: p.Revision, Inputs: names, Why: p.Why, RequestedBy: p.RequestedBy,
 	}); err != nil {
 		return err
 	}
@@ -205,8 +204,8 @@ func (r *incidentRun) replan(ctx workflow.Context, cur *incident.Proposal, next 
 		return nil
 	}
 	old := cur.Plan()
-	if err := r.audit(ctx, actorVigil, "proposal.replanned", map[string]any{
-		"proposal": cur.ID, "old_plan": old, "new_plan": next.Plan(), "plan_hash": next.PlanHash, "voided_approvals": len(cur.Approvals),
+	if err := r.audit(ctx, actorVigil, audit.Replanned{
+		Proposal: cur.ID, OldPlan: old, NewPlan: next.Plan(), PlanHash: next.PlanHash, VoidedApprovals: len(cur.Approvals),
 	}); err != nil {
 		return err
 	}

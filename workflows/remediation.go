@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/temporal"
@@ -72,7 +73,7 @@ func RemediationWorkflow(ctx workflow.Context, in contract.RemediationInput) (in
 		}
 	})
 
-	if err := r.audit(ctx, "run.started", map[string]any{"run": in.RunID, "proposal": p.ID, "runbook": p.RunbookID, "revision": p.Revision, "plan": p.Plan()}); err != nil {
+	if err := r.audit(ctx, audit.RunStart{Run: in.RunID, Proposal: p.ID, Runbook: p.RunbookID, Revision: p.Revision, Plan: p.Plan()}); err != nil {
 		return r.run, err
 	}
 	for i, s := range p.Steps {
@@ -123,7 +124,7 @@ func RemediationWorkflow(ctx workflow.Context, in contract.RemediationInput) (in
 		r.run.Status = incident.ProposalSucceeded
 	}
 	r.run.FinishedAt = workflow.Now(ctx)
-	if err := r.audit(ctx, "run.finished", map[string]any{"run": in.RunID, "status": r.run.Status, "reason": r.run.Reason}); err != nil {
+	if err := r.audit(ctx, audit.RunEnd{Run: in.RunID, Status: string(r.run.Status), Reason: r.run.Reason}); err != nil {
 		return r.run, err
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -171,7 +172,7 @@ func (r *remediationRun) runStep(ctx workflow.Context, i int, s incident.Step) (
 		if err := r.post(ctx, "step-"+s.ID, bot.Step(i+1, n, s, res)); err != nil {
 			return res, err
 		}
-		if err := r.audit(ctx, "step.finished", stepDetails(r.in.RunID, s, res, attempt)); err != nil {
+		if err := r.audit(ctx, stepDetails(r.in.RunID, s, res, attempt, false)); err != nil {
 			return res, err
 		}
 		if res.Status == incident.StepSucceeded || attempt >= s.Retries || r.abort != nil {
@@ -222,7 +223,7 @@ func (r *remediationRun) execute(ctx workflow.Context, s incident.Step, key stri
 
 // askAboutInterruption posts the choice to the thread and waits for it.
 func (r *remediationRun) askAboutInterruption(ctx workflow.Context, s incident.Step, res incident.StepResult) (string, error) {
-	if err := r.audit(ctx, "step.interrupted", map[string]any{"run": r.in.RunID, "step": s.ID, "started_at": res.StartedAt, "error": res.Error}); err != nil {
+	if err := r.audit(ctx, audit.Interrupted{Run: r.in.RunID, Step: s.ID, StartedAt: res.StartedAt, Error: res.Error}); err != nil {
 		return "", err
 	}
 	r.waiting, r.choice = &res, ""
@@ -237,7 +238,7 @@ func (r *remediationRun) askAboutInterruption(ctx workflow.Context, s incident.S
 	if r.abort != nil {
 		return "", nil
 	}
-	if err := r.audit(ctx, "step.choice", map[string]any{"run": r.in.RunID, "step": s.ID, "choice": r.choice, "actor": r.chooser}); err != nil {
+	if err := r.audit(ctx, audit.Choice{Run: r.in.RunID, Step: s.ID, Choice: r.choice, Actor: r.chooser}); err != nil {
 		return "", err
 	}
 	answered := fmt.Sprintf("%s chose %s", r.chooser.Name(), r.choice)
@@ -265,7 +266,7 @@ func (r *remediationRun) passGate(ctx workflow.Context, i int, s incident.Step) 
 	r.gate, r.gateDone, r.gateBy = &Gate{StepID: s.ID}, "", nil
 	defer func() { r.gate = nil }()
 	target := r.in.RunID + "/" + s.ID
-	if err := r.audit(ctx, "gate.opened", map[string]any{"run": r.in.RunID, "step": s.ID, "min_approvals": needed(r.p)}); err != nil {
+	if err := r.audit(ctx, audit.GateOpen{Run: r.in.RunID, Step: s.ID, MinApprovals: needed(r.p)}); err != nil {
 		return false, err
 	}
 	if err := r.post(ctx, "gate-"+s.ID, bot.Gate(r.p, i+1, len(r.p.Steps), s, target, nil, "")); err != nil {
@@ -277,7 +278,7 @@ func (r *remediationRun) passGate(ctx workflow.Context, i int, s incident.Step) 
 	if r.abort != nil {
 		return false, r.post(ctx, "gate-"+s.ID, bot.Gate(r.p, i+1, len(r.p.Steps), s, target, r.gate.Approvals, "aborted"))
 	}
-	if err := r.audit(ctx, "gate."+r.gateDone, map[string]any{"run": r.in.RunID, "step": s.ID, "by": r.gateBy}); err != nil {
+	if err := r.audit(ctx, audit.Gate{Decision: r.gateDone, Run: r.in.RunID, Step: s.ID, By: r.gateBy}); err != nil {
 		return false, err
 	}
 	outcome := "approved by " + names(r.gateBy)
@@ -306,7 +307,7 @@ func (r *remediationRun) decideGate(ctx workflow.Context, req contract.DecideReq
 // reported and the rest still run: each undoes something different.
 func (r *remediationRun) rollback(ctx workflow.Context) error {
 	steps := r.p.Rollback
-	if err := r.audit(ctx, "rollback.started", map[string]any{"run": r.in.RunID, "reason": r.run.Reason, "steps": len(steps)}); err != nil {
+	if err := r.audit(ctx, audit.Rollback{Run: r.in.RunID, Reason: r.run.Reason, Steps: len(steps)}); err != nil {
 		return err
 	}
 	for j := len(steps) - 1; j >= 0; j-- {
@@ -320,29 +321,33 @@ func (r *remediationRun) rollback(ctx workflow.Context) error {
 		if err := r.post(ctx, "rollback-"+s.ID, bot.RollbackStep(n, len(steps), s, &res)); err != nil {
 			return err
 		}
-		if err := r.audit(ctx, "rollback.step", stepDetails(r.in.RunID, s, res, 0)); err != nil {
+		if err := r.audit(ctx, stepDetails(r.in.RunID, s, res, 0, true)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func stepDetails(runID string, s incident.Step, res incident.StepResult, attempt int) map[string]any {
+func stepDetails(runID string, s incident.Step, res incident.StepResult, attempt int, rollback bool) audit.Step {
 	out := res.Output
 	if len(out) > maxAuditOutput {
 		out = out[:maxAuditOutput]
 	}
-	return map[string]any{
-		"run": runID, "step": s.ID, "type": s.Run, "plan": s.Describe(), "attempt": attempt + 1,
-		"status": res.Status, "exit_code": res.ExitCode, "duration_ms": res.Duration.Milliseconds(), "error": res.Error, "output": out,
+	return audit.Step{
+		Rollback: rollback, Run: runID, Step: s.ID, Type: s.Run, Plan: s.Describe(), Attempt: attempt + 1,
+		Status: string(res.Status), ExitCode: res.ExitCode, DurationMS: res.Duration.Milliseconds(), Error: res.Error, Output: out,
 	}
 }
 
-func (r *remediationRun) audit(ctx workflow.Context, action string, details map[string]any) error {
+func (r *remediationRun) audit(ctx workflow.Context, d audit.Details) error {
+	details, err := audit.Fields(d)
+	if err != nil {
+		return err
+	}
 	r.audits++
 	return workflow.ExecuteActivity(ctx, a.Audit, activities.AuditInput{
 		Key: fmt.Sprintf("%s/%d", r.in.RunID, r.audits), IncidentID: r.in.IncidentID, At: workflow.Now(ctx),
-		Actor: actorVigil, Action: action, Details: details,
+		Actor: actorVigil, Action: d.Action(), Details: details,
 	}).Get(ctx, nil)
 }
 

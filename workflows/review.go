@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 )
 
@@ -54,9 +55,7 @@ func (r *incidentRun) postmortem(ctx workflow.Context) error {
 	if err != nil {
 		return r.note(ctx, "Postmortem draft not filed", fmt.Sprintf("The postmortem draft could not be filed: %v. It can be written with `vigil timeline %s`.", err, r.inc().ID))
 	}
-	return r.audit(ctx, actorVigil, "postmortem.posted", map[string]any{
-		"issue_url": res.IssueURL, "signed": res.Checkpoint.Signed, "checkpoint": res.Checkpoint.Checkpoint.N,
-	})
+	return r.audit(ctx, actorVigil, audit.Postmortem{IssueURL: res.IssueURL, Signed: res.Checkpoint.Signed, Checkpoint: res.Checkpoint.Checkpoint.N})
 }
 
 // seal signs an incident checkpoint over every audit record of the incident as

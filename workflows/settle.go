@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/workflows/contract"
 
 	"go.temporal.io/sdk/workflow"
@@ -69,7 +70,7 @@ func (r *incidentRun) escalate(ctx workflow.Context, actor, reason string, targe
 	if len(targets) == 0 {
 		targets = r.policy.EscalateTo
 	}
-	if err := r.audit(ctx, actor, "incident.escalated", map[string]any{"reason": reason, "mentioned": targets}); err != nil {
+	if err := r.audit(ctx, actor, audit.Escalated{Reason: reason, Mentioned: targets}); err != nil {
 		return err
 	}
 	inc := r.inc()
@@ -85,7 +86,7 @@ func (r *incidentRun) escalate(ctx workflow.Context, actor, reason string, targe
 }
 
 func (r *incidentRun) resolve(ctx workflow.Context, actor, reason string) error {
-	if err := r.audit(ctx, actor, "incident.resolved", map[string]any{"reason": reason}); err != nil {
+	if err := r.audit(ctx, actor, audit.Resolved{Reason: reason}); err != nil {
 		return err
 	}
 	inc := r.inc()

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 )
 
@@ -70,15 +71,18 @@ func (r *incidentRun) note(ctx workflow.Context, title, text string) error {
 	return r.post(ctx, fmt.Sprintf("note-%d", r.st.Notes), bot.Status(title, text))
 }
 
-func (r *incidentRun) audit(ctx workflow.Context, actor, action string, details map[string]any) error {
-	in := r.auditInput(workflow.Now(ctx), auditRecord{actor, action, details})
+func (r *incidentRun) audit(ctx workflow.Context, actor string, d audit.Details) error {
+	in, err := r.auditInput(workflow.Now(ctx), auditRecord{actor, d})
+	if err != nil {
+		return err
+	}
 	return workflow.ExecuteLocalActivity(ctx, a.Audit, in).Get(ctx, nil)
 }
 
 // auditRecord is an act to audit, before it is numbered.
 type auditRecord struct {
-	actor, action string
-	details       map[string]any
+	actor   string
+	details audit.Details
 }
 
 // auditAll audits records in order with one AuditMany activity per maxBatch.
@@ -88,7 +92,10 @@ func (r *incidentRun) auditAll(ctx workflow.Context, recs []auditRecord) error {
 	for batch := range slices.Chunk(recs, maxBatch) {
 		in := make([]activities.AuditInput, len(batch))
 		for i, rec := range batch {
-			in[i] = r.auditInput(now, rec)
+			var err error
+			if in[i], err = r.auditInput(now, rec); err != nil {
+				return err
+			}
 		}
 		if err := workflow.ExecuteLocalActivity(ctx, a.AuditMany, in).Get(ctx, nil); err != nil {
 			return err
@@ -98,10 +105,14 @@ func (r *incidentRun) auditAll(ctx workflow.Context, recs []auditRecord) error {
 }
 
 // auditInput numbers the incident's next audit record.
-func (r *incidentRun) auditInput(at time.Time, rec auditRecord) activities.AuditInput {
+func (r *incidentRun) auditInput(at time.Time, rec auditRecord) (activities.AuditInput, error) {
+	details, err := audit.Fields(rec.details)
+	if err != nil {
+		return activities.AuditInput{}, err
+	}
 	r.st.Audits++
 	return activities.AuditInput{
 		Key: fmt.Sprintf("%s/%d", r.inc().ID, r.st.Audits), IncidentID: r.inc().ID, At: at,
-		Actor: rec.actor, Action: rec.action, Details: rec.details,
-	}
+		Actor: rec.actor, Action: rec.details.Action(), Details: details,
+	}, nil
 }
