@@ -31,44 +31,19 @@ func Summary(inc *incident.Incident) Message {
 		Title: fmt.Sprintf("%s %s", statusMark(inc.Status), inc.Title),
 		Fields: []Field{
 			{"Status", string(inc.Status)},
-			{fieldSeverity, orDash(inc.Severity)},
-			{fieldServices, orDash(strings.Join(inc.Services, ", "))},
+			{"Severity", orDash(inc.Severity)},
+			{"Services", orDash(strings.Join(inc.Services, ", "))},
 			{"Alerts firing", fmt.Sprintf("%d of %d", firing, len(inc.Alerts))},
 			{"Detected", clock(inc.DetectedAt)},
 		},
-		Footer: "Incident " + inc.ID,
+		Footer:   "Incident " + inc.ID,
+		Severity: inc.Severity,
+		Services: slices.Clone(inc.Services),
 	}
 	if inc.Reason != "" {
 		m.Text = inc.Reason
 	}
 	return m
-}
-
-// Labels of the Summary fields that Route reads back.
-const (
-	fieldSeverity = "Severity"
-	fieldServices = "Services"
-)
-
-// Route returns the severity and services a Summary message was built with, so a
-// surface can choose where to open the incident's thread from the message alone.
-// Both are empty for other messages or when the incident has none yet.
-func Route(m Message) (severity string, services []string) {
-	if m.Kind != KindSummary {
-		return "", nil
-	}
-	for _, f := range m.Fields {
-		if f.Value == "-" {
-			continue
-		}
-		switch f.Label {
-		case fieldSeverity:
-			severity = f.Value
-		case fieldServices:
-			services = strings.Split(f.Value, ", ")
-		}
-	}
-	return severity, services
 }
 
 func statusMark(s incident.Status) string {

@@ -32,6 +32,11 @@ type Message struct {
 	Code    string   `json:"code,omitempty"` // preformatted: plans, command output
 	Actions []Action `json:"actions,omitempty"`
 	Footer  string   `json:"footer,omitempty"`
+	// Severity and Services are the incident's, on its summary: a surface
+	// chooses where to open the thread from them (Slack's channel routes).
+	// They are not rendered; the summary's fields show them to people.
+	Severity string   `json:"severity,omitempty"`
+	Services []string `json:"services,omitempty"`
 }
 
 // Field is a labelled value.

@@ -123,7 +123,7 @@ func (s *Surface) post(ctx context.Context, incidentID, key string, m bot.Messag
 func (s *Surface) place(ctx context.Context, incidentID, key string, m bot.Message) (store.SlackMessage, error) {
 	ref := store.SlackMessage{IncidentID: incidentID, Key: key, StartedAt: time.Now()}
 	if key == rootKey {
-		ref.Channel = s.Routes.Channel(bot.Route(m))
+		ref.Channel = s.Routes.Channel(m.Severity, m.Services)
 		return ref, nil
 	}
 	root, err := s.Store.SlackMessage(ctx, incidentID, rootKey)
