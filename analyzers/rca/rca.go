@@ -151,9 +151,9 @@ type Config struct {
 	// random walk to treat it as surely anomalous: the walk's anomaly
 	// probability is 1 - e^-((z-NormalZ)/SaturationZ).
 	SaturationZ float64
-	// MaxZ is the z-score at which the anomaly factor reaches 1; it grows
-	// with log(z/NormalZ) below.
-	MaxZ float64
+	// HalfZ is the robust z-score at which the anomaly factor is 0.5; it
+	// grows with ln(z/NormalZ) and never reaches 1.
+	HalfZ float64
 	// RelativeScale is the smallest yardstick, as a fraction of its level, for
 	// a series with no spread of its own (no baseline and too few samples
 	// before the onset, or both constant); such a series is measured against
@@ -186,7 +186,7 @@ func DefaultConfig() Config {
 		Weights:           Weights{Anomaly: 0.25, Onset: 0.1, Graph: 0.4, Change: 0.15, Logs: 0.1},
 		NormalZ:           5,
 		SaturationZ:       5,
-		MaxZ:              1000,
+		HalfZ:             100,
 		RelativeScale:     0.001,
 		OtherMetricWeight: 0,
 		SymptomStart:      0.25,
@@ -207,7 +207,11 @@ func Rank(in Input, cfg Config) []Candidate {
 	for i, n := range names {
 		index[n] = i
 	}
+	if in.Onset == 0 {
+		in.Onset = estimateOnset(in, cfg)
+	}
 	anom := scoreAnomalies(in, cfg, index)
+	mags := magnitudes(anom, cfg)
 	graph := walk(in, cfg, index, anom)
 	onsets := onsetValues(anom, lastSample(in))
 	ref := referenceTime(in)
@@ -218,7 +222,7 @@ func Rank(in Input, cfg Config) []Candidate {
 	for i, n := range names {
 		a := anom[i]
 		fs := []Factor{
-			{Name: FactorAnomaly, Weight: cfg.Weights.Anomaly, Value: a.magnitude, Evidence: a.evidence(cfg.MaxEvidence)},
+			{Name: FactorAnomaly, Weight: cfg.Weights.Anomaly, Value: mags[i], Evidence: a.evidence(cfg.MaxEvidence)},
 			{Name: FactorOnset, Weight: cfg.Weights.Onset, Value: onsets[i], Evidence: a.firstEvidence()},
 			{Name: FactorGraph, Weight: cfg.Weights.Graph, Value: graph[i].value, Evidence: capped(graph[i].evidence, cfg.MaxEvidence)},
 			{Name: FactorChange, Weight: cfg.Weights.Change, Value: changes[n].value, Evidence: capped(changes[n].evidence, cfg.MaxEvidence)},

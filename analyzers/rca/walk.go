@@ -96,7 +96,7 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 		var strongest float64
 		for k, v := range callees[u] {
 			if p[v] > 0 {
-				w[u][k] = p[v] * comovement(in.Series, anom[u], anom[v])
+				w[u][k] = p[v] * explanation(in.Series, anom[u], anom[v])
 			}
 			strongest = max(strongest, w[u][k])
 			sum[u] += w[u][k]
@@ -176,16 +176,68 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 // minCommonSamples is the fewest shared sample times a correlation needs.
 const minCommonSamples = 3
 
-// comovement is the Pearson correlation of the strongest anomalous series of
-// two components over their common sample times, each oriented so that its
-// anomalous direction is positive, clamped to [0, 1]. It is 1 (no evidence
-// either way) when either has no anomalous series or the correlation is
-// undefined.
-func comovement(series []Series, a, b componentAnomaly) float64 {
-	if len(a.series) == 0 || len(b.series) == 0 {
-		return 1
+// explainRatio is how small a callee's relative move may be, as a share of
+// its caller's, and still fully explain it: a callee's slowness or failures
+// reach its callers diluted by everything else they do, so a callee that
+// explains a caller moved at least about as much of itself.
+const explainRatio = 0.5
+
+// explanation is how well callee b's anomaly explains caller a's, in [0, 1]:
+// the best, over a's anomalous series, of
+//
+//   - the series' share of a's anomaly (its strength over a's strongest), so
+//     that a callee explaining only a minor symptom of a explains a little;
+//   - b's series of the same metric, anomalous in the same direction, with
+//     the correlation of the two over their common sample times, clamped to
+//     [0, 1] (1 when undefined: no evidence either way); a callee's trouble
+//     reaches its callers as the same kind of trouble (latency as latency,
+//     failures as failures), so an anomaly of another metric, such as a
+//     datastore's memory growing under a service with a hogged cpu, explains
+//     nothing;
+//   - b's relative move against a's (up to explainRatio, which counts
+//     fully): a caller whose memory grew by half is not explained by a
+//     callee whose memory grew by a tenth.
+func explanation(series []Series, a, b componentAnomaly) float64 {
+	var best float64
+	for _, sa := range a.series {
+		share := sa.strength / a.strength
+		if share <= best {
+			break // a.series is sorted by strength
+		}
+		for _, sb := range b.series {
+			if sb.metric != sa.metric || sb.sign != sa.sign {
+				continue
+			}
+			r := 1.0
+			if c, ok := correlation(series[sa.index], series[sb.index]); ok {
+				r = max(0, c)
+			}
+			ratio := 1.0
+			if !math.IsInf(sa.rel, 1) {
+				ratio = min(1, sb.rel/(explainRatio*sa.rel))
+			}
+			best = max(best, share*r*ratio*specific(sb.spec))
+		}
 	}
-	x, y := series[a.series[0].index], series[b.series[0].index]
+	return best
+}
+
+// specificRatio is how many times the typical relative move of its metric a
+// callee's series must move to explain a caller fully; from 1 (typical) to
+// specificRatio its explanation grows linearly from 0.
+const specificRatio = 2
+
+// specific is the explanation weight of a series that moved spec times as
+// much as the typical series of its metric: a move every series of a
+// metric shares (traffic rising with the time of day) is common to callers
+// and callees alike and says nothing about which explains which.
+func specific(spec float64) float64 {
+	return min(1, max(0, (spec-1)/(specificRatio-1)))
+}
+
+// correlation is the Pearson correlation of two series over their common
+// sample times.
+func correlation(x, y Series) (float64, bool) {
 	var xs, ys []float64
 	for i, j := 0, 0; i < len(x.Times) && j < len(y.Times); {
 		switch {
@@ -202,11 +254,7 @@ func comovement(series []Series, a, b componentAnomaly) float64 {
 			j++
 		}
 	}
-	r, ok := pearson(xs, ys)
-	if !ok {
-		return 1
-	}
-	return max(0, r*a.series[0].sign*b.series[0].sign)
+	return pearson(xs, ys)
 }
 
 // pearson is the correlation of xs and ys; ok is false when there are too

@@ -261,7 +261,7 @@ func printExplanation(w io.Writer, c incident) {
 	fmt.Fprintf(w, "%s: %s fault on %s\n", c.ID, c.Fault, c.RootCause)
 	for _, m := range methods[:3] {
 		fmt.Fprintf(w, "%s:\n", m.name)
-		for i, cand := range m.rank(c)[:min(4, len(c.Input.Series))] {
+		for i, cand := range m.rank(c)[:min(6, len(c.Input.Series))] {
 			fmt.Fprintf(w, "  %d. %-10s %.4f\n", i+1, cand.Component, cand.Score)
 			for _, f := range cand.Factors {
 				if f.Value != 0 {
