@@ -29,14 +29,15 @@ type seriesAnomaly struct {
 	// large anomalies still differ by how large they are.
 	strength float64
 	z        float64 // the peak robust z-score
+	prob     float64 // how surely it is anomalous; see componentAnomaly.prob
 	// rel is the peak move relative to the reference level (+Inf for a
 	// level of zero): how much of itself the series lost or gained, which
 	// unlike z compares across components.
 	rel float64
-	// spec is rel over the typical relative move of the series of its metric
-	// in this incident (+Inf when there are too few to say): how much the
-	// series stands out from a change that moved everything alike, such as
-	// a shift of traffic.
+	// spec is rel over the relative move of the quiet series of its metric
+	// in this incident (quietShare; +Inf when there are too few to say): how
+	// much the series stands out from a change that moved everything alike,
+	// such as a shift of traffic.
 	spec  float64
 	first int64 // time of the first incident sample beyond NormalZ
 }
@@ -56,6 +57,14 @@ type componentAnomaly struct {
 	// series are the anomalous series, the strongest (the component's
 	// representative in correlations) first.
 	series []seriesAnomaly
+}
+
+// peakZ is the z-score of the strongest series, 0 if none.
+func (c componentAnomaly) peakZ() float64 {
+	if len(c.series) == 0 {
+		return 0
+	}
+	return c.series[0].z
 }
 
 // evidence names the component's anomalous series, strongest first.
@@ -99,7 +108,9 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 	for i, s := range in.Series {
 		refs[i] = referenceOf(s, baseline, in.Onset, cfg.NormalZ)
 	}
-	peers := peerSpreads(in.Series, refs, in.Onset)
+	moves := peerMoves(in.Series, refs, in.Onset)
+	peers := peerSpreads(moves)
+	quiet := peerQuantile(moves, quietShare)
 	for i, s := range in.Series {
 		refs[i].setScale(max(cfg.RelativeScale, peers[s.Metric]))
 	}
@@ -153,7 +164,8 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 			continue
 		}
 		c := &out[i]
-		c.prob = max(c.prob, weight*(1-math.Exp(-(z-cfg.NormalZ)/cfg.SaturationZ)))
+		prob := weight * (1 - math.Exp(-(z-cfg.NormalZ)/cfg.SaturationZ))
+		c.prob = max(c.prob, prob)
 		strength := weight * math.Log(z/cfg.NormalZ)
 		c.strength = max(c.strength, strength)
 		if len(c.series) == 0 || first < c.first {
@@ -164,12 +176,12 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 			rel = z * refs[si].scale / lv
 		}
 		spec := math.Inf(1)
-		if p := peers[s.Metric]; p > 0 {
+		if p := quiet[s.Metric]; p > 0 {
 			spec = rel / p
 		}
 		c.series = append(c.series, seriesAnomaly{
 			name: s.Name(), metric: s.Metric, index: si, sign: sign,
-			strength: strength, z: z, rel: rel, spec: spec, first: first,
+			strength: strength, z: z, prob: prob, rel: rel, spec: spec, first: first,
 		})
 	}
 	for i := range out {
@@ -209,7 +221,37 @@ func magnitudes(anom []componentAnomaly, cfg Config) []float64 {
 // none stands out, which is the point. A metric with fewer than minPeers
 // series has no peer spread: a median of a handful says nothing about what is
 // normal.
-func peerSpreads(series []Series, refs []reference, onset int64) map[string]float64 {
+func peerSpreads(moves map[string][]float64) map[string]float64 {
+	return peerQuantile(moves, 0.5)
+}
+
+// quietShare is the quantile of the peers' moves that typifies the quiet
+// series of a metric: what a series must stand out from to explain
+// anything (see seriesAnomaly.spec). A low quantile, because in a chain of
+// callers most series of a metric are victims that moved alike.
+const quietShare = 0.25
+
+// peerQuantile is, per metric with at least minPeers series, the q-quantile
+// of their moves.
+func peerQuantile(moves map[string][]float64, q float64) map[string]float64 {
+	out := make(map[string]float64, len(moves))
+	for m, vs := range moves {
+		if len(vs) >= minPeers {
+			s := slices.Clone(vs)
+			slices.Sort(s)
+			if q == 0.5 {
+				out[m] = median(s)
+				continue
+			}
+			out[m] = s[int(q*float64(len(s)-1))]
+		}
+	}
+	return out
+}
+
+// peerMoves is, per metric, every series' largest incident move relative to
+// its reference level.
+func peerMoves(series []Series, refs []reference, onset int64) map[string][]float64 {
 	moves := map[string][]float64{}
 	for i, s := range series {
 		r := refs[i]
@@ -227,13 +269,7 @@ func peerSpreads(series []Series, refs []reference, onset int64) map[string]floa
 			moves[s.Metric] = append(moves[s.Metric], peak/math.Abs(r.level))
 		}
 	}
-	out := make(map[string]float64, len(moves))
-	for m, vs := range moves {
-		if len(vs) >= minPeers {
-			out[m] = median(vs)
-		}
-	}
-	return out
+	return moves
 }
 
 // incidentStart is the index of the first incident sample: the one whose
@@ -322,9 +358,11 @@ func (r reference) offset(v float64) float64 {
 
 // peakZ is the largest deviation over the incident window, counting only
 // deviations with the sign of sign (both when sign is 0); it returns the
-// deviation's size and sign and the time of the first sample beyond normal.
+// deviation's size and sign and the time the series went wrong: the first
+// sample beyond normal that another of the next two samples confirms (a
+// lone slow request is not an onset), else the first beyond normal.
 func peakZ(s Series, onset int64, r reference, sign float64, normal float64) (z float64, peakSign float64, first int64) {
-	seen := false
+	var beyond []int
 	for k := incidentStart(s.Times, onset); k < len(s.Values); k++ {
 		v := s.Values[k]
 		if !isFinite(v) {
@@ -337,11 +375,20 @@ func peakZ(s Series, onset int64, r reference, sign float64, normal float64) (z 
 		} else {
 			d = math.Abs(d)
 		}
-		if d > normal && !seen {
-			first, seen = s.Times[k], true
+		if d > normal {
+			beyond = append(beyond, k)
 		}
 		if d > z {
 			z, peakSign = d, ds
+		}
+	}
+	if len(beyond) == 0 {
+		return z, peakSign, 0
+	}
+	first = s.Times[beyond[0]]
+	for i, k := range beyond {
+		if i+1 < len(beyond) && beyond[i+1]-k <= 2 {
+			return z, peakSign, s.Times[k]
 		}
 	}
 	return z, peakSign, first

@@ -26,8 +26,9 @@
 // evidence behind it.
 //
 // Rank is pure and deterministic: no I/O, clocks or randomness, and nothing in
-// the result depends on map iteration or on the order of the input's slices;
-// equal scores are ordered by component name.
+// the result depends on map iteration or on the order of the input's slices.
+// Equal scores are ordered by the evidence (the stronger anomaly, then the
+// earlier), never by name unless the evidence is identical.
 package rca
 
 import (
@@ -126,11 +127,16 @@ type Candidate struct {
 	Component string
 	// Score is the sum of the factors' contributions rounded to 1e-9, so that
 	// floating-point noise never decides between candidates that are equal in
-	// substance; the name does.
+	// substance; the evidence does (see Rank).
 	Score float64
 	// Factors lists every factor, zero or not, in the order of the Factor
 	// name constants.
 	Factors []Factor
+	// PeakZ is the largest robust z-score of the component's anomalous
+	// series (0 if none), and FirstAnomalous when it first went wrong (unix
+	// seconds, 0 if never): the evidence that orders equal scores.
+	PeakZ          float64
+	FirstAnomalous int64
 }
 
 // scoreResolution is the precision of Candidate.Score.
@@ -197,8 +203,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// Rank scores every component named in the input and returns them best first;
-// equal scores are ordered by component name.
+// Rank scores every component named in the input and returns them best first.
 func Rank(in Input, cfg Config) []Candidate {
 	in.Series = paired(in.Series)
 	in.Baseline = paired(in.Baseline)
@@ -213,7 +218,7 @@ func Rank(in Input, cfg Config) []Candidate {
 	anom := scoreAnomalies(in, cfg, index)
 	mags := magnitudes(anom, cfg)
 	graph := walk(in, cfg, index, anom)
-	onsets := onsetValues(anom, lastSample(in))
+	onsets := onsetValues(anom, firstSample(in), lastSample(in), in.Onset != 0)
 	ref := referenceTime(in)
 	changes := changeValues(in, cfg, ref)
 	logs := logValues(in)
@@ -232,15 +237,50 @@ func Rank(in Input, cfg Config) []Candidate {
 		for _, f := range fs {
 			score += f.Contribution()
 		}
-		out[i] = Candidate{Component: n, Score: math.Round(score/scoreResolution) * scoreResolution, Factors: fs}
-	}
-	slices.SortStableFunc(out, func(x, y Candidate) int {
-		if c := cmp.Compare(y.Score, x.Score); c != 0 {
-			return c
+		out[i] = Candidate{Component: n, Score: math.Round(score/scoreResolution) * scoreResolution, Factors: fs, PeakZ: a.peakZ()}
+		if a.prob > 0 {
+			out[i].FirstAnomalous = a.first
 		}
-		return strings.Compare(x.Component, y.Component)
-	})
+	}
+	slices.SortStableFunc(out, compareCandidates)
 	return out
+}
+
+// compareCandidates orders by score, and equal scores by the evidence: the
+// stronger anomaly, then the earlier one, then more anomalous series. Only
+// candidates equal in all of these, which the evidence cannot tell apart,
+// fall back to name order, for determinism.
+func compareCandidates(x, y Candidate) int {
+	return cmp.Or(
+		cmp.Compare(y.Score, x.Score),
+		cmp.Compare(y.PeakZ, x.PeakZ),
+		compareFirst(x.FirstAnomalous, y.FirstAnomalous),
+		cmp.Compare(len(factorOf(y, FactorAnomaly).Evidence), len(factorOf(x, FactorAnomaly).Evidence)),
+		strings.Compare(x.Component, y.Component),
+	)
+}
+
+// compareFirst puts the earlier first-anomalous time first; zero (never
+// anomalous) sorts last.
+func compareFirst(x, y int64) int {
+	switch {
+	case x == y:
+		return 0
+	case x == 0:
+		return 1
+	case y == 0:
+		return -1
+	}
+	return cmp.Compare(x, y)
+}
+
+func factorOf(c Candidate, name string) Factor {
+	for _, f := range c.Factors {
+		if f.Name == name {
+			return f
+		}
+	}
+	return Factor{}
 }
 
 // paired cuts each series' Times and Values to the shorter of the two.
@@ -296,6 +336,17 @@ func referenceTime(in Input) int64 {
 	}
 	if first == math.MaxInt64 {
 		return 0
+	}
+	return first
+}
+
+// firstSample is the time of the earliest sample of any series.
+func firstSample(in Input) int64 {
+	first := int64(math.MaxInt64)
+	for _, s := range in.Series {
+		if len(s.Times) > 0 {
+			first = min(first, s.Times[0])
+		}
 	}
 	return first
 }

@@ -96,7 +96,7 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 		var strongest float64
 		for k, v := range callees[u] {
 			if p[v] > 0 {
-				w[u][k] = p[v] * explanation(in.Series, anom[u], anom[v])
+				w[u][k] = explanation(in.Series, anom[u], anom[v])
 			}
 			strongest = max(strongest, w[u][k])
 			sum[u] += w[u][k]
@@ -176,34 +176,27 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 // minCommonSamples is the fewest shared sample times a correlation needs.
 const minCommonSamples = 3
 
-// explainRatio is how small a callee's relative move may be, as a share of
-// its caller's, and still fully explain it: a callee's slowness or failures
-// reach its callers diluted by everything else they do, so a callee that
-// explains a caller moved at least about as much of itself.
-const explainRatio = 0.5
-
 // explanation is how well callee b's anomaly explains caller a's, in [0, 1]:
-// the best, over a's anomalous series, of
+// the best, over pairs of a's anomalous series and b's series of the same
+// metric anomalous in the same direction, of the product of
 //
-//   - the series' share of a's anomaly (its strength over a's strongest), so
-//     that a callee explaining only a minor symptom of a explains a little;
-//   - b's series of the same metric, anomalous in the same direction, with
-//     the correlation of the two over their common sample times, clamped to
-//     [0, 1] (1 when undefined: no evidence either way); a callee's trouble
-//     reaches its callers as the same kind of trouble (latency as latency,
-//     failures as failures), so an anomaly of another metric, such as a
-//     datastore's memory growing under a service with a hogged cpu, explains
-//     nothing;
-//   - b's relative move against a's (up to explainRatio, which counts
-//     fully): a caller whose memory grew by half is not explained by a
-//     callee whose memory grew by a tenth.
+//   - the caller series' share of a's anomaly (its strength over a's
+//     strongest), so that a callee explaining a minor symptom of a
+//     explains a little;
+//   - their correlation beyond chance, less the straight lines both follow
+//     (see correlation), clamped to [0, 1]; 1 when undefined (no evidence
+//     either way);
+//   - how specific the callee's move is (see specific);
+//
+// less weakExplanation and rescaled, times how surely the callee's series is
+// anomalous. A callee's trouble reaches its callers as the same kind of
+// trouble, latency as latency and failures as failures, so an anomaly of
+// another metric, such as a datastore's memory grown under a service whose
+// cpu is hogged, explains nothing.
 func explanation(series []Series, a, b componentAnomaly) float64 {
 	var best float64
 	for _, sa := range a.series {
 		share := sa.strength / a.strength
-		if share <= best {
-			break // a.series is sorted by strength
-		}
 		for _, sb := range b.series {
 			if sb.metric != sa.metric || sb.sign != sa.sign {
 				continue
@@ -212,15 +205,18 @@ func explanation(series []Series, a, b componentAnomaly) float64 {
 			if c, ok := correlation(series[sa.index], series[sb.index]); ok {
 				r = max(0, c)
 			}
-			ratio := 1.0
-			if !math.IsInf(sa.rel, 1) {
-				ratio = min(1, sb.rel/(explainRatio*sa.rel))
-			}
-			best = max(best, share*r*ratio*specific(sb.spec))
+			e := share * r * specific(sb.spec)
+			best = max(best, sb.prob*max(0, e-weakExplanation)/(1-weakExplanation))
 		}
 	}
 	return best
 }
+
+// weakExplanation is the explanation below which a callee explains nothing;
+// above it, explanations are rescaled to [0, 1]. Blame that leaks from a
+// component to a callee it barely explains would move the cause to any
+// drifting datastore beneath it.
+const weakExplanation = 0.2
 
 // specificRatio is how many times the typical relative move of its metric a
 // callee's series must move to explain a caller fully; from 1 (typical) to
@@ -236,7 +232,9 @@ func specific(spec float64) float64 {
 }
 
 // correlation is the Pearson correlation of two series over their common
-// sample times.
+// sample times, less what chance gives: the part of it beyond one standard
+// error of a correlation of n unrelated samples (1/√n), rescaled to [-1, 1],
+// so that two noisy series that merely sit high together explain nothing.
 func correlation(x, y Series) (float64, bool) {
 	var xs, ys []float64
 	for i, j := 0, 0; i < len(x.Times) && j < len(y.Times); {
@@ -254,7 +252,44 @@ func correlation(x, y Series) (float64, bool) {
 			j++
 		}
 	}
-	return pearson(xs, ys)
+	// Less the straight lines: two series that both trend (memory creeping
+	// up in a caller and in its datastore) correlate in level whatever
+	// their relation, while a step both take together survives.
+	detrend(xs)
+	detrend(ys)
+	r, ok := pearson(xs, ys)
+	if !ok {
+		return 0, false
+	}
+	chance := 1 / math.Sqrt(float64(len(xs)))
+	if r <= chance {
+		return min(0, r), true
+	}
+	return (r - chance) / (1 - chance), true
+}
+
+// detrend subtracts from vs its least-squares line over the sample index.
+func detrend(vs []float64) {
+	n := float64(len(vs))
+	if n < 2 {
+		return
+	}
+	var mv float64
+	for _, v := range vs {
+		mv += v
+	}
+	mv /= n
+	mk := (n - 1) / 2
+	var sxy, sxx float64
+	for k, v := range vs {
+		dk := float64(k) - mk
+		sxy += dk * (v - mv)
+		sxx += dk * dk
+	}
+	slope := sxy / sxx
+	for k := range vs {
+		vs[k] -= mv + slope*(float64(k)-mk)
+	}
 }
 
 // pearson is the correlation of xs and ys; ok is false when there are too
@@ -300,21 +335,37 @@ func markReachable(from int, callees [][]int, p []float64, mark []bool) {
 	}
 }
 
+// clearShare is the least strength, as a share of the strongest component's,
+// of the components whose onsets set the earliest: a barely anomalous
+// series, a latency tail that crossed the line by chance, says little about
+// when the incident began.
+const clearShare = 0.5
+
 // onsetValues scores how early each anomalous component went wrong: 1 for
-// the earliest, falling linearly to 0 for one that first went wrong at end,
+// the earliest of the clearly anomalous (clearShare), falling linearly to 0 for one that first went wrong at end,
 // the last incident sample.
-func onsetValues(anom []componentAnomaly, end int64) []float64 {
+//
+// When the onset is unknown, a component already anomalous at start, the
+// first sample, may have gone wrong at any time before: it scores 1, and the
+// others are measured from the earliest that went wrong after start. Being
+// wrong before the window began is no evidence of being first; a drifted
+// datastore always is.
+func onsetValues(anom []componentAnomaly, start, end int64, onsetKnown bool) []float64 {
 	out := make([]float64, len(anom))
+	var top float64
+	for _, c := range anom {
+		top = max(top, c.strength)
+	}
 	first := int64(math.MaxInt64)
 	for _, c := range anom {
-		if c.prob > 0 {
+		if c.prob > 0 && c.strength >= clearShare*top && (onsetKnown || c.first > start) {
 			first = min(first, c.first)
 		}
 	}
 	for i, c := range anom {
 		switch {
 		case c.prob == 0:
-		case end <= first:
+		case end <= first, c.first <= first, !onsetKnown && c.first <= start:
 			out[i] = 1
 		default:
 			out[i] = float64(end-c.first) / float64(end-first)

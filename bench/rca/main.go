@@ -258,7 +258,7 @@ func printMisses(w io.Writer, rs []result, name string) {
 // printExplanation prints, for each Vigil mode, the top candidates of one
 // case with their factors.
 func printExplanation(w io.Writer, c incident) {
-	fmt.Fprintf(w, "%s: %s fault on %s\n", c.ID, c.Fault, c.RootCause)
+	fmt.Fprintf(w, "%s: %s fault on %s onset %d\n", c.ID, c.Fault, c.RootCause, c.Onset)
 	for _, m := range methods[:3] {
 		fmt.Fprintf(w, "%s:\n", m.name)
 		for i, cand := range m.rank(c)[:min(6, len(c.Input.Series))] {

@@ -324,7 +324,9 @@ func generate(topo string, i int, seed uint64) incident {
 	f := faultParams(rng)
 	order := bottomUp(n, nodes)
 	callerLoad := loadShares(n, nodes, order)
-	driftWithin := rng.Float64() // share of the drift still to come in the window
+	// Drift accumulates over days, so a window of minutes sees at most a few
+	// percent of it happen: the share still to come in the window.
+	driftWithin := 0.03 * rng.Float64()
 
 	// latNormal is the gateway's latency without the fault at average
 	// traffic, the yardstick of how much slower users find the system.
