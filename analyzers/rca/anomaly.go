@@ -40,6 +40,40 @@ type seriesAnomaly struct {
 	// such as a shift of traffic.
 	spec  float64
 	first int64 // time of the first incident sample beyond NormalZ
+	// steady is true when the series is beyond normal in nearly all its
+	// samples (steadyShare), before the onset too: it never shows what
+	// it looks like when normal, so its correlation with another series
+	// is that of noise and says nothing of whether they moved together.
+	steady bool
+}
+
+// steadyShare is the share of a series' samples beyond normal from which it
+// is steady.
+const steadyShare = 0.9
+
+// beyondShare is the share of s's finite samples whose deviation, in the
+// direction sign (either when 0), is beyond normal.
+func beyondShare(s Series, r reference, sign, normal float64) float64 {
+	var beyond, total int
+	for _, v := range s.Values {
+		if !isFinite(v) {
+			continue
+		}
+		d := r.deviation(v)
+		if sign != 0 {
+			d *= sign
+		} else {
+			d = math.Abs(d)
+		}
+		total++
+		if d > normal {
+			beyond++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(beyond) / float64(total)
 }
 
 // componentAnomaly aggregates a component's anomalous series.
@@ -182,6 +216,7 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 		c.series = append(c.series, seriesAnomaly{
 			name: s.Name(), metric: s.Metric, index: si, sign: sign,
 			strength: strength, z: z, prob: prob, rel: rel, spec: spec, first: first,
+			steady: beyondShare(s, refs[si], sign, cfg.NormalZ) >= steadyShare,
 		})
 	}
 	for i := range out {

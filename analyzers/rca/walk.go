@@ -96,7 +96,7 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 		var strongest float64
 		for k, v := range callees[u] {
 			if p[v] > 0 {
-				w[u][k] = explanation(in.Series, anom[u], anom[v])
+				w[u][k] = explanation(in.Series, in.Target.Metric, anom[u], anom[v])
 			}
 			strongest = max(strongest, w[u][k])
 			sum[u] += w[u][k]
@@ -184,8 +184,12 @@ const minCommonSamples = 3
 //     strongest), so that a callee explaining a minor symptom of a
 //     explains a little;
 //   - their correlation beyond chance, less the straight lines both follow
-//     (see correlation), clamped to [0, 1]; 1 when undefined (no evidence
-//     either way);
+//     (see correlation), clamped to [0, 1], 1 when undefined. Two steady
+//     series cannot be correlated: of the symptom's metric, the kind of
+//     trouble that reaches callers by definition, their proportion stands
+//     in; of any other metric (memory that grew in a service and in its
+//     datastore alike) nothing tells a cause from a coincidence, so they
+//     explain nothing;
 //   - how specific the callee's move is (see specific);
 //
 // less weakExplanation and rescaled, times how surely the callee's series is
@@ -193,7 +197,7 @@ const minCommonSamples = 3
 // trouble, latency as latency and failures as failures, so an anomaly of
 // another metric, such as a datastore's memory grown under a service whose
 // cpu is hogged, explains nothing.
-func explanation(series []Series, a, b componentAnomaly) float64 {
+func explanation(series []Series, symptomMetric string, a, b componentAnomaly) float64 {
 	var best float64
 	for _, sa := range a.series {
 		share := sa.strength / a.strength
@@ -202,8 +206,15 @@ func explanation(series []Series, a, b componentAnomaly) float64 {
 				continue
 			}
 			r := 1.0
-			if c, ok := correlation(series[sa.index], series[sb.index]); ok {
-				r = max(0, c)
+			switch {
+			case sa.steady && sb.steady && sa.metric == symptomMetric:
+				r = proportion(sa, sb)
+			case sa.steady && sb.steady:
+				r = 0
+			default:
+				if c, ok := correlation(series[sa.index], series[sb.index]); ok {
+					r = max(0, c)
+				}
 			}
 			e := share * r * specific(sb.spec)
 			best = max(best, sb.prob*max(0, e-weakExplanation)/(1-weakExplanation))
@@ -217,6 +228,20 @@ func explanation(series []Series, a, b componentAnomaly) float64 {
 // component to a callee it barely explains would move the cause to any
 // drifting datastore beneath it.
 const weakExplanation = 0.2
+
+// proportion is what stands in for the correlation of two steady series,
+// which have no normal samples to correlate: whether the callee moved at
+// least as much of itself as the caller did, as a callee whose slowness or
+// failures reach a caller diluted by the rest of the caller's work does. It
+// grows from 0, for a callee that moved half as much of itself as the
+// caller or less, to 1 for one that moved as much or more: a caller whose
+// memory doubled is not explained by a callee whose memory grew by a tenth.
+func proportion(caller, callee seriesAnomaly) float64 {
+	if math.IsInf(caller.rel, 1) {
+		return 1
+	}
+	return min(1, max(0, 2*callee.rel/caller.rel-1))
+}
 
 // specificRatio is how many times the typical relative move of its metric a
 // callee's series must move to explain a caller fully; from 1 (typical) to
