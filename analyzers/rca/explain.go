@@ -3,9 +3,14 @@ package rca
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
+
+// explainResolution is the smallest difference of contributions Explain
+// mentions; it prints three decimals.
+const explainResolution = 0.0005
 
 // Explain says in one line why the first of a ranking beats the second: the
 // factors that put it ahead, largest first, with their evidence, and the
@@ -41,9 +46,17 @@ func Explain(ranking []Candidate) string {
 	var gaps []gap
 	for _, f := range a.Factors {
 		d := f.Contribution() - factorOf(b, f.Name).Contribution()
-		if d != 0 {
-			gaps = append(gaps, gap{f.Name, d, f.Evidence})
+		if math.Abs(d) < explainResolution {
+			continue
 		}
+		ev := slices.Clone(f.Evidence)
+		if f.Name == FactorAnomaly && d > 0 {
+			ev = append(capped(ev, 1), fmt.Sprintf("z %.3g vs %.3g", a.PeakZ, b.PeakZ))
+		}
+		gaps = append(gaps, gap{f.Name, d, ev})
+	}
+	if len(gaps) == 0 {
+		return fmt.Sprintf("%s ranks above %s by less than %.3f", a.Component, b.Component, explainResolution)
 	}
 	slices.SortStableFunc(gaps, func(x, y gap) int { return cmp.Compare(y.d, x.d) })
 	var ahead []string

@@ -48,8 +48,13 @@ const tuningShare = 0.6
 const (
 	splitTuning  = "tuning"
 	splitHeldOut = "held-out"
+	splitFresh   = "fresh"
 	splitAll     = "all"
 )
+
+// freshSeed generates the fresh part: incidents of every topology drawn
+// with another seed, run for the first time when the method was final.
+const freshSeed = datasetSeed + 1
 
 // method ranks one incident, best first.
 type method struct {
@@ -91,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("rca", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cases := fl.Int("cases", 60, "incidents per topology")
-	split := fl.String("split", splitAll, "which part to report: tuning, held-out or all")
+	split := fl.String("split", splitAll, "which part to report: tuning, held-out, fresh or all")
 	misses := fl.String("misses", "", "list the cases whose root cause `MODE` (a method name) did not rank first")
 	explain := fl.String("explain", "", "print the top candidates of the case with this `ID` (e.g. chain/007)")
 	if err := fl.Parse(args); err != nil {
@@ -101,8 +106,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rca: --cases must be at least 1")
 		return 2
 	}
-	if !slices.Contains([]string{splitTuning, splitHeldOut, splitAll}, *split) {
-		fmt.Fprintf(stderr, "rca: --split %q: want tuning, held-out or all\n", *split)
+	if !slices.Contains([]string{splitTuning, splitHeldOut, splitFresh, splitAll}, *split) {
+		fmt.Fprintf(stderr, "rca: --split %q: want tuning, held-out, fresh or all\n", *split)
 		return 2
 	}
 	if *misses != "" && !slices.ContainsFunc(methods, func(m method) bool { return m.name == *misses }) {
@@ -167,7 +172,15 @@ func dataset(perTopology int) []part {
 			held.cases = append(held.cases, generate(topo, i, datasetSeed))
 		}
 	}
-	return []part{tune, held}
+	fresh := part{name: splitFresh}
+	for _, topo := range append(slices.Clone(tuningTopologies), heldOutTopologies...) {
+		for i := range perTopology {
+			c := generate(topo, i, freshSeed)
+			c.ID = "fresh-" + c.ID
+			fresh.cases = append(fresh.cases, c)
+		}
+	}
+	return []part{tune, held, fresh}
 }
 
 // result is where each method ranked one incident's root cause: 1 for
@@ -258,10 +271,11 @@ func printMisses(w io.Writer, rs []result, name string) {
 // printExplanation prints, for each Vigil mode, the top candidates of one
 // case with their factors.
 func printExplanation(w io.Writer, c incident) {
-	fmt.Fprintf(w, "%s: %s fault on %s onset %d\n", c.ID, c.Fault, c.RootCause, c.Onset)
+	fmt.Fprintf(w, "%s: %s fault on %s (onset %d, not given to the ranking)\n", c.ID, c.Fault, c.RootCause, c.Onset)
 	for _, m := range methods[:3] {
-		fmt.Fprintf(w, "%s:\n", m.name)
-		for i, cand := range m.rank(c)[:min(6, len(c.Input.Series))] {
+		ranking := m.rank(c)
+		fmt.Fprintf(w, "%s: %s\n", m.name, rca.Explain(ranking))
+		for i, cand := range ranking[:min(6, len(ranking))] {
 			fmt.Fprintf(w, "  %d. %-10s %.4f\n", i+1, cand.Component, cand.Score)
 			for _, f := range cand.Factors {
 				if f.Value != 0 {
