@@ -6,17 +6,25 @@
 //
 //   - anomaly: how far the component's series moved in the incident window,
 //     as a robust z-score against the samples just before the onset and
-//     against a baseline, on a logarithmic scale. Evidence: the anomalous
+//     against a baseline, counting rises (or, for the symptom's metric, moves
+//     in the symptom's direction), on a logarithmic scale that never reaches
+//     1, so that two huge anomalies still differ. Evidence: the anomalous
 //     series, strongest first.
-//   - onset: how early it went wrong; 1 for the first anomalous components,
-//     falling to 0 for one that only went wrong at the last sample. Evidence:
-//     the series that went wrong first.
+//   - onset: how early it went wrong; 1 for the first clearly anomalous
+//     components, falling to 0 for one that only went wrong at the last
+//     sample. Without an onset, one read from the data or given, being off
+//     from the first sample proves nothing and scores 1. Evidence: the
+//     series that went wrong first.
 //   - graph: where blame settles on the dependency graph. A random walk starts
 //     at the symptom and at every anomalous component and steps from a caller
-//     to the anomalous callees that moved together with it, because a slow or
-//     failing callee makes its callers slow or failing, never the other way
-//     round; it ends at a component more anomalous than anything it depends
-//     on. Evidence: the component's anomalous callers, which it would explain.
+//     to the anomalous callees whose anomalies explain its own: of the same
+//     metric and direction, moving with it beyond chance (or, for two steady
+//     series of the symptom's metric, in proportion), and standing out from
+//     the quiet series of that metric; a slow or failing callee makes its
+//     callers slow or failing, never the other way round, and a callee's
+//     memory does not make its caller's cpu rise. The walk ends at a
+//     component no callee explains. Evidence: the component's anomalous
+//     callers.
 //   - change: how close before the onset a change (deploy, config edit) was
 //     made to the component. Evidence: the change ids, most recent first.
 //   - logs: the log novelty the caller measured. Evidence: the signal ids.
