@@ -508,7 +508,7 @@ func estimateOnset(in Input, cfg Config) int64 {
 		}
 		steps = append(steps, step{s.Times[k], s.Times[k] - s.Times[k-1]})
 	}
-	slices.SortFunc(steps, func(x, y step) int { return cmp.Compare(x.at, y.at) })
+	slices.SortFunc(steps, func(x, y step) int { return cmp.Or(cmp.Compare(x.at, y.at), cmp.Compare(x.interval, y.interval)) })
 	for i := 0; i+1 < len(steps); i++ {
 		if steps[i+1].at-steps[i].at <= stepAgreement*steps[i].interval {
 			return steps[i].at
