@@ -20,11 +20,60 @@ const minPeers = 5
 
 // seriesAnomaly is how one series behaved in the incident window.
 type seriesAnomaly struct {
-	name      string
-	index     int     // in Input.Series
-	sign      float64 // +1 if the series rose, -1 if it fell
-	magnitude float64 // in [0, 1], already scaled by the metric weight
-	first     int64   // time of the first incident sample beyond NormalZ
+	name   string
+	metric string
+	index  int     // in Input.Series
+	sign   float64 // +1 if the series rose, -1 if it fell
+	// strength is how far beyond normal it went: ln(z/NormalZ) of its peak
+	// robust z-score, times the metric weight. It is unbounded, so that two
+	// large anomalies still differ by how large they are.
+	strength float64
+	z        float64 // the peak robust z-score
+	prob     float64 // how surely it is anomalous; see componentAnomaly.prob
+	// rel is the peak move relative to the reference level (+Inf for a
+	// level of zero): how much of itself the series lost or gained, which
+	// unlike z compares across components.
+	rel float64
+	// spec is rel over the relative move of the quiet series of its metric
+	// in this incident (quietShare; +Inf when there are too few to say): how
+	// much the series stands out from a change that moved everything alike,
+	// such as a shift of traffic.
+	spec  float64
+	first int64 // time of the first incident sample beyond NormalZ
+	// steady is true when the series is beyond normal in nearly all its
+	// samples (steadyShare), before the onset too: it never shows what
+	// it looks like when normal, so its correlation with another series
+	// is that of noise and says nothing of whether they moved together.
+	steady bool
+}
+
+// steadyShare is the share of a series' samples beyond normal from which it
+// is steady.
+const steadyShare = 0.9
+
+// beyondShare is the share of s's finite samples whose deviation, in the
+// direction sign (either when 0), is beyond normal.
+func beyondShare(s Series, r reference, sign, normal float64) float64 {
+	var beyond, total int
+	for _, v := range s.Values {
+		if !isFinite(v) {
+			continue
+		}
+		d := r.deviation(v)
+		if sign != 0 {
+			d *= sign
+		} else {
+			d = math.Abs(d)
+		}
+		total++
+		if d > normal {
+			beyond++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(beyond) / float64(total)
 }
 
 // componentAnomaly aggregates a component's anomalous series.
@@ -35,14 +84,21 @@ type componentAnomaly struct {
 	// components being hard to compare (an error in a callee is often
 	// amplified by retries in its callers).
 	prob float64
-	// magnitude is how far it moved, in [0, 1] on a logarithmic scale of z
-	// between NormalZ and MaxZ: z-scores of real incidents span orders of
-	// magnitude.
-	magnitude float64
-	first     int64 // the earliest first-anomalous time; valid when prob > 0
+	// strength is the strongest series' strength; the anomaly factor is it
+	// relative to the strongest component's.
+	strength float64
+	first    int64 // the earliest first-anomalous time; valid when prob > 0
 	// series are the anomalous series, the strongest (the component's
 	// representative in correlations) first.
 	series []seriesAnomaly
+}
+
+// peakZ is the z-score of the strongest series, 0 if none.
+func (c componentAnomaly) peakZ() float64 {
+	if len(c.series) == 0 {
+		return 0
+	}
+	return c.series[0].z
 }
 
 // evidence names the component's anomalous series, strongest first.
@@ -86,7 +142,9 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 	for i, s := range in.Series {
 		refs[i] = referenceOf(s, baseline, in.Onset, cfg.NormalZ)
 	}
-	peers := peerSpreads(in.Series, refs, in.Onset)
+	moves := peerMoves(in.Series, refs, in.Onset)
+	peers := peerSpreads(moves)
+	quiet := peerQuantile(moves, quietShare)
 	for i, s := range in.Series {
 		refs[i].setScale(max(cfg.RelativeScale, peers[s.Metric]))
 	}
@@ -120,7 +178,11 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 		if !ok {
 			continue
 		}
-		weight, dirOf := 1.0, 0.0
+		// A series counts in the direction the symptom moved when it is of
+		// the symptom's metric, and else when it rose: faults raise
+		// resource use, latency and errors, while a load or a memory that
+		// fell is far more often a victim or a restart than a cause.
+		weight, dirOf := 1.0, 1.0
 		if targetMetric {
 			if s.Metric == in.Target.Metric {
 				dirOf = dir
@@ -136,21 +198,51 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 			continue
 		}
 		c := &out[i]
-		c.prob = max(c.prob, weight*(1-math.Exp(-(z-cfg.NormalZ)/cfg.SaturationZ)))
-		mag := weight * min(1, math.Log(z/cfg.NormalZ)/math.Log(cfg.MaxZ/cfg.NormalZ))
-		c.magnitude = max(c.magnitude, mag)
+		prob := weight * (1 - math.Exp(-(z-cfg.NormalZ)/cfg.SaturationZ))
+		c.prob = max(c.prob, prob)
+		strength := weight * math.Log(z/cfg.NormalZ)
+		c.strength = max(c.strength, strength)
 		if len(c.series) == 0 || first < c.first {
 			c.first = first
 		}
-		c.series = append(c.series, seriesAnomaly{name: s.Name(), index: si, sign: sign, magnitude: mag, first: first})
+		rel := math.Inf(1)
+		if lv := math.Abs(refs[si].level); lv > 0 {
+			rel = z * refs[si].scale / lv
+		}
+		spec := math.Inf(1)
+		if p := quiet[s.Metric]; p > 0 {
+			spec = rel / p
+		}
+		c.series = append(c.series, seriesAnomaly{
+			name: s.Name(), metric: s.Metric, index: si, sign: sign,
+			strength: strength, z: z, prob: prob, rel: rel, spec: spec, first: first,
+			steady: beyondShare(s, refs[si], sign, cfg.NormalZ) >= steadyShare,
+		})
 	}
 	for i := range out {
 		slices.SortFunc(out[i].series, func(x, y seriesAnomaly) int {
-			if d := cmp.Compare(y.magnitude, x.magnitude); d != 0 {
+			if d := cmp.Compare(y.strength, x.strength); d != 0 {
 				return d
 			}
 			return strings.Compare(x.name, y.name)
 		})
+	}
+	return out
+}
+
+// magnitudes is the anomaly factor: strength s (ln z/NormalZ) squashed as
+// s / (s + ln(HalfZ/NormalZ)), 0.5 at a z-score of HalfZ. It grows without
+// reaching 1, so two components whose anomalies are both huge still differ
+// by how huge, yet a z-score ten times another's adds a bounded amount:
+// magnitudes of different components compare only loosely (a callee's
+// error is often amplified by retries in its callers).
+func magnitudes(anom []componentAnomaly, cfg Config) []float64 {
+	out := make([]float64, len(anom))
+	half := math.Log(cfg.HalfZ / cfg.NormalZ)
+	for i, c := range anom {
+		if c.strength > 0 {
+			out[i] = c.strength / (c.strength + half)
+		}
 	}
 	return out
 }
@@ -164,7 +256,37 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 // none stands out, which is the point. A metric with fewer than minPeers
 // series has no peer spread: a median of a handful says nothing about what is
 // normal.
-func peerSpreads(series []Series, refs []reference, onset int64) map[string]float64 {
+func peerSpreads(moves map[string][]float64) map[string]float64 {
+	return peerQuantile(moves, 0.5)
+}
+
+// quietShare is the quantile of the peers' moves that typifies the quiet
+// series of a metric: what a series must stand out from to explain
+// anything (see seriesAnomaly.spec). A low quantile, because in a chain of
+// callers most series of a metric are victims that moved alike.
+const quietShare = 0.25
+
+// peerQuantile is, per metric with at least minPeers series, the q-quantile
+// of their moves.
+func peerQuantile(moves map[string][]float64, q float64) map[string]float64 {
+	out := make(map[string]float64, len(moves))
+	for m, vs := range moves {
+		if len(vs) >= minPeers {
+			s := slices.Clone(vs)
+			slices.Sort(s)
+			if q == 0.5 {
+				out[m] = median(s)
+				continue
+			}
+			out[m] = s[int(q*float64(len(s)-1))]
+		}
+	}
+	return out
+}
+
+// peerMoves is, per metric, every series' largest incident move relative to
+// its reference level.
+func peerMoves(series []Series, refs []reference, onset int64) map[string][]float64 {
 	moves := map[string][]float64{}
 	for i, s := range series {
 		r := refs[i]
@@ -182,13 +304,7 @@ func peerSpreads(series []Series, refs []reference, onset int64) map[string]floa
 			moves[s.Metric] = append(moves[s.Metric], peak/math.Abs(r.level))
 		}
 	}
-	out := make(map[string]float64, len(moves))
-	for m, vs := range moves {
-		if len(vs) >= minPeers {
-			out[m] = median(vs)
-		}
-	}
-	return out
+	return moves
 }
 
 // incidentStart is the index of the first incident sample: the one whose
@@ -277,9 +393,11 @@ func (r reference) offset(v float64) float64 {
 
 // peakZ is the largest deviation over the incident window, counting only
 // deviations with the sign of sign (both when sign is 0); it returns the
-// deviation's size and sign and the time of the first sample beyond normal.
+// deviation's size and sign and the time the series went wrong: the first
+// sample beyond normal that another of the next two samples confirms (a
+// lone slow request is not an onset), else the first beyond normal.
 func peakZ(s Series, onset int64, r reference, sign float64, normal float64) (z float64, peakSign float64, first int64) {
-	seen := false
+	var beyond []int
 	for k := incidentStart(s.Times, onset); k < len(s.Values); k++ {
 		v := s.Values[k]
 		if !isFinite(v) {
@@ -292,11 +410,20 @@ func peakZ(s Series, onset int64, r reference, sign float64, normal float64) (z 
 		} else {
 			d = math.Abs(d)
 		}
-		if d > normal && !seen {
-			first, seen = s.Times[k], true
+		if d > normal {
+			beyond = append(beyond, k)
 		}
 		if d > z {
 			z, peakSign = d, ds
+		}
+	}
+	if len(beyond) == 0 {
+		return z, peakSign, 0
+	}
+	first = s.Times[beyond[0]]
+	for i, k := range beyond {
+		if i+1 < len(beyond) && beyond[i+1]-k <= 2 {
+			return z, peakSign, s.Times[k]
 		}
 	}
 	return z, peakSign, first
@@ -332,4 +459,101 @@ func mad(vs []float64, m float64) float64 {
 		d[i] = math.Abs(v - m)
 	}
 	return median(d)
+}
+
+// Onset estimation, for an input without one. A window that leads in with
+// normal samples shows when the incident began, and what was already wrong
+// before then (a datastore whose memory drifted since the baseline was
+// recorded) is no part of it.
+const (
+	// minLead is the fewest normal samples a series must show before it
+	// steps up for the step to date the onset.
+	minLead = minSpreadSamples
+	// stepZ is how many times NormalZ a step must reach: creeping
+	// changes that barely cross the line date nothing.
+	stepZ = 3
+	// sustainedShare is the least share of the samples from the step on
+	// that must stay beyond NormalZ: a lone spike is not an onset.
+	sustainedShare = 0.5
+	// stepAgreement is how many samples apart two steps may be and still
+	// date the same onset; one step alone is not enough.
+	stepAgreement = 3
+)
+
+// estimateOnset finds the onset of an input whose Onset is zero: the
+// earliest time at which at least two series stepped up from normal (against
+// the baseline) and stayed up, within stepAgreement samples of each other.
+// It returns 0 when no two series agree, leaving the baseline as the only
+// reference.
+func estimateOnset(in Input, cfg Config) int64 {
+	baseline := make(map[[2]string][]float64, len(in.Baseline))
+	for _, b := range in.Baseline {
+		k := [2]string{b.Component, b.Metric}
+		baseline[k] = append(baseline[k], finite(b.Values)...)
+	}
+	type step struct {
+		at       int64
+		interval int64 // the series' sample interval at the step
+	}
+	var steps []step
+	for _, s := range in.Series {
+		r := referenceOf(s, baseline, 0, cfg.NormalZ)
+		if !r.hasBaseln {
+			continue
+		}
+		r.setScale(cfg.RelativeScale)
+		k, ok := stepStart(s, r, cfg.NormalZ)
+		if !ok {
+			continue
+		}
+		steps = append(steps, step{s.Times[k], s.Times[k] - s.Times[k-1]})
+	}
+	slices.SortFunc(steps, func(x, y step) int { return cmp.Or(cmp.Compare(x.at, y.at), cmp.Compare(x.interval, y.interval)) })
+	for i := 0; i+1 < len(steps); i++ {
+		if steps[i+1].at-steps[i].at <= stepAgreement*steps[i].interval {
+			return steps[i].at
+		}
+	}
+	return 0
+}
+
+// stepStart is the index of the sample at which s stepped up from normal
+// and stayed up: at least minLead normal samples before it, whose median
+// deviation is below half of normal, a peak of stepZ × normal after it, and
+// sustainedShare of the samples from it on beyond normal.
+func stepStart(s Series, r reference, normal float64) (int, bool) {
+	k := -1
+	for i, v := range s.Values {
+		if isFinite(v) && r.deviation(v) > normal {
+			k = i
+			break
+		}
+	}
+	if k < minLead {
+		return 0, false
+	}
+	lead := make([]float64, 0, k)
+	for _, v := range finite(s.Values[:k]) {
+		lead = append(lead, math.Abs(r.deviation(v)))
+	}
+	if len(lead) < minLead || median(lead) >= normal/2 {
+		return 0, false
+	}
+	var beyond, total int
+	var peak float64
+	for _, v := range s.Values[k:] {
+		if !isFinite(v) {
+			continue
+		}
+		d := r.deviation(v)
+		total++
+		if d > normal {
+			beyond++
+		}
+		peak = max(peak, d)
+	}
+	if peak < stepZ*normal || float64(beyond) < sustainedShare*float64(total) {
+		return 0, false
+	}
+	return k, true
 }

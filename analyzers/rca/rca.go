@@ -6,17 +6,25 @@
 //
 //   - anomaly: how far the component's series moved in the incident window,
 //     as a robust z-score against the samples just before the onset and
-//     against a baseline, on a logarithmic scale. Evidence: the anomalous
+//     against a baseline, counting rises (or, for the symptom's metric, moves
+//     in the symptom's direction), on a logarithmic scale that never reaches
+//     1, so that two huge anomalies still differ. Evidence: the anomalous
 //     series, strongest first.
-//   - onset: how early it went wrong; 1 for the first anomalous components,
-//     falling to 0 for one that only went wrong at the last sample. Evidence:
-//     the series that went wrong first.
+//   - onset: how early it went wrong; 1 for the first clearly anomalous
+//     components, falling to 0 for one that only went wrong at the last
+//     sample. Without an onset, one read from the data or given, being off
+//     from the first sample proves nothing and scores 1. Evidence: the
+//     series that went wrong first.
 //   - graph: where blame settles on the dependency graph. A random walk starts
 //     at the symptom and at every anomalous component and steps from a caller
-//     to the anomalous callees that moved together with it, because a slow or
-//     failing callee makes its callers slow or failing, never the other way
-//     round; it ends at a component more anomalous than anything it depends
-//     on. Evidence: the component's anomalous callers, which it would explain.
+//     to the anomalous callees whose anomalies explain its own: of the same
+//     metric and direction, moving with it beyond chance (or, for two steady
+//     series of the symptom's metric, in proportion), and standing out from
+//     the quiet series of that metric; a slow or failing callee makes its
+//     callers slow or failing, never the other way round, and a callee's
+//     memory does not make its caller's cpu rise. The walk ends at a
+//     component no callee explains. Evidence: the component's anomalous
+//     callers.
 //   - change: how close before the onset a change (deploy, config edit) was
 //     made to the component. Evidence: the change ids, most recent first.
 //   - logs: the log novelty the caller measured. Evidence: the signal ids.
@@ -26,8 +34,9 @@
 // evidence behind it.
 //
 // Rank is pure and deterministic: no I/O, clocks or randomness, and nothing in
-// the result depends on map iteration or on the order of the input's slices;
-// equal scores are ordered by component name.
+// the result depends on map iteration or on the order of the input's slices.
+// Equal scores are ordered by the evidence (the stronger anomaly, then the
+// earlier), never by name unless the evidence is identical.
 package rca
 
 import (
@@ -126,11 +135,16 @@ type Candidate struct {
 	Component string
 	// Score is the sum of the factors' contributions rounded to 1e-9, so that
 	// floating-point noise never decides between candidates that are equal in
-	// substance; the name does.
+	// substance; the evidence does (see Rank).
 	Score float64
 	// Factors lists every factor, zero or not, in the order of the Factor
 	// name constants.
 	Factors []Factor
+	// PeakZ is the largest robust z-score of the component's anomalous
+	// series (0 if none), and FirstAnomalous when it first went wrong (unix
+	// seconds, 0 if never): the evidence that orders equal scores.
+	PeakZ          float64
+	FirstAnomalous int64
 }
 
 // scoreResolution is the precision of Candidate.Score.
@@ -151,9 +165,9 @@ type Config struct {
 	// random walk to treat it as surely anomalous: the walk's anomaly
 	// probability is 1 - e^-((z-NormalZ)/SaturationZ).
 	SaturationZ float64
-	// MaxZ is the z-score at which the anomaly factor reaches 1; it grows
-	// with log(z/NormalZ) below.
-	MaxZ float64
+	// HalfZ is the robust z-score at which the anomaly factor is 0.5; it
+	// grows with ln(z/NormalZ) and never reaches 1.
+	HalfZ float64
 	// RelativeScale is the smallest yardstick, as a fraction of its level, for
 	// a series with no spread of its own (no baseline and too few samples
 	// before the onset, or both constant); such a series is measured against
@@ -186,7 +200,7 @@ func DefaultConfig() Config {
 		Weights:           Weights{Anomaly: 0.25, Onset: 0.1, Graph: 0.4, Change: 0.15, Logs: 0.1},
 		NormalZ:           5,
 		SaturationZ:       5,
-		MaxZ:              1000,
+		HalfZ:             100,
 		RelativeScale:     0.001,
 		OtherMetricWeight: 0,
 		SymptomStart:      0.25,
@@ -197,8 +211,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// Rank scores every component named in the input and returns them best first;
-// equal scores are ordered by component name.
+// Rank scores every component named in the input and returns them best first.
 func Rank(in Input, cfg Config) []Candidate {
 	in.Series = paired(in.Series)
 	in.Baseline = paired(in.Baseline)
@@ -207,9 +220,13 @@ func Rank(in Input, cfg Config) []Candidate {
 	for i, n := range names {
 		index[n] = i
 	}
+	if in.Onset == 0 {
+		in.Onset = estimateOnset(in, cfg)
+	}
 	anom := scoreAnomalies(in, cfg, index)
+	mags := magnitudes(anom, cfg)
 	graph := walk(in, cfg, index, anom)
-	onsets := onsetValues(anom, lastSample(in))
+	onsets := onsetValues(anom, firstSample(in), lastSample(in), in.Onset != 0)
 	ref := referenceTime(in)
 	changes := changeValues(in, cfg, ref)
 	logs := logValues(in)
@@ -218,7 +235,7 @@ func Rank(in Input, cfg Config) []Candidate {
 	for i, n := range names {
 		a := anom[i]
 		fs := []Factor{
-			{Name: FactorAnomaly, Weight: cfg.Weights.Anomaly, Value: a.magnitude, Evidence: a.evidence(cfg.MaxEvidence)},
+			{Name: FactorAnomaly, Weight: cfg.Weights.Anomaly, Value: mags[i], Evidence: a.evidence(cfg.MaxEvidence)},
 			{Name: FactorOnset, Weight: cfg.Weights.Onset, Value: onsets[i], Evidence: a.firstEvidence()},
 			{Name: FactorGraph, Weight: cfg.Weights.Graph, Value: graph[i].value, Evidence: capped(graph[i].evidence, cfg.MaxEvidence)},
 			{Name: FactorChange, Weight: cfg.Weights.Change, Value: changes[n].value, Evidence: capped(changes[n].evidence, cfg.MaxEvidence)},
@@ -228,15 +245,50 @@ func Rank(in Input, cfg Config) []Candidate {
 		for _, f := range fs {
 			score += f.Contribution()
 		}
-		out[i] = Candidate{Component: n, Score: math.Round(score/scoreResolution) * scoreResolution, Factors: fs}
-	}
-	slices.SortStableFunc(out, func(x, y Candidate) int {
-		if c := cmp.Compare(y.Score, x.Score); c != 0 {
-			return c
+		out[i] = Candidate{Component: n, Score: math.Round(score/scoreResolution) * scoreResolution, Factors: fs, PeakZ: a.peakZ()}
+		if a.prob > 0 {
+			out[i].FirstAnomalous = a.first
 		}
-		return strings.Compare(x.Component, y.Component)
-	})
+	}
+	slices.SortStableFunc(out, compareCandidates)
 	return out
+}
+
+// compareCandidates orders by score, and equal scores by the evidence: the
+// stronger anomaly, then the earlier one, then more anomalous series. Only
+// candidates equal in all of these, which the evidence cannot tell apart,
+// fall back to name order, for determinism.
+func compareCandidates(x, y Candidate) int {
+	return cmp.Or(
+		cmp.Compare(y.Score, x.Score),
+		cmp.Compare(y.PeakZ, x.PeakZ),
+		compareFirst(x.FirstAnomalous, y.FirstAnomalous),
+		cmp.Compare(len(factorOf(y, FactorAnomaly).Evidence), len(factorOf(x, FactorAnomaly).Evidence)),
+		strings.Compare(x.Component, y.Component),
+	)
+}
+
+// compareFirst puts the earlier first-anomalous time first; zero (never
+// anomalous) sorts last.
+func compareFirst(x, y int64) int {
+	switch {
+	case x == y:
+		return 0
+	case x == 0:
+		return 1
+	case y == 0:
+		return -1
+	}
+	return cmp.Compare(x, y)
+}
+
+func factorOf(c Candidate, name string) Factor {
+	for _, f := range c.Factors {
+		if f.Name == name {
+			return f
+		}
+	}
+	return Factor{}
 }
 
 // paired cuts each series' Times and Values to the shorter of the two.
@@ -292,6 +344,17 @@ func referenceTime(in Input) int64 {
 	}
 	if first == math.MaxInt64 {
 		return 0
+	}
+	return first
+}
+
+// firstSample is the time of the earliest sample of any series.
+func firstSample(in Input) int64 {
+	first := int64(math.MaxInt64)
+	for _, s := range in.Series {
+		if len(s.Times) > 0 {
+			first = min(first, s.Times[0])
+		}
 	}
 	return first
 }

@@ -342,7 +342,8 @@ func TestRankFactorsExplainScore(t *testing.T) {
 	}
 }
 
-func TestRankTiesBrokenByName(t *testing.T) {
+// Symmetric callees with identical evidence are the one case names decide.
+func TestRankIdenticalEvidenceFallsBackToName(t *testing.T) {
 	const n = 8
 	in := Input{
 		Series: []Series{

@@ -96,7 +96,7 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 		var strongest float64
 		for k, v := range callees[u] {
 			if p[v] > 0 {
-				w[u][k] = p[v] * comovement(in.Series, anom[u], anom[v])
+				w[u][k] = explanation(in.Series, in.Target.Metric, anom[u], anom[v])
 			}
 			strongest = max(strongest, w[u][k])
 			sum[u] += w[u][k]
@@ -176,16 +176,91 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 // minCommonSamples is the fewest shared sample times a correlation needs.
 const minCommonSamples = 3
 
-// comovement is the Pearson correlation of the strongest anomalous series of
-// two components over their common sample times, each oriented so that its
-// anomalous direction is positive, clamped to [0, 1]. It is 1 (no evidence
-// either way) when either has no anomalous series or the correlation is
-// undefined.
-func comovement(series []Series, a, b componentAnomaly) float64 {
-	if len(a.series) == 0 || len(b.series) == 0 {
+// explanation is how well callee b's anomaly explains caller a's, in [0, 1]:
+// the best, over pairs of a's anomalous series and b's series of the same
+// metric anomalous in the same direction, of the product of
+//
+//   - the caller series' share of a's anomaly (its strength over a's
+//     strongest), so that a callee explaining a minor symptom of a
+//     explains a little;
+//   - their correlation beyond chance, less the straight lines both follow
+//     (see correlation), clamped to [0, 1], 1 when undefined. Two steady
+//     series cannot be correlated: of the symptom's metric, the kind of
+//     trouble that reaches callers by definition, their proportion stands
+//     in; of any other metric (memory that grew in a service and in its
+//     datastore alike) nothing tells a cause from a coincidence, so they
+//     explain nothing;
+//   - how specific the callee's move is (see specific);
+//
+// less weakExplanation and rescaled, times how surely the callee's series is
+// anomalous. A callee's trouble reaches its callers as the same kind of
+// trouble, latency as latency and failures as failures, so an anomaly of
+// another metric, such as a datastore's memory grown under a service whose
+// cpu is hogged, explains nothing.
+func explanation(series []Series, symptomMetric string, a, b componentAnomaly) float64 {
+	var best float64
+	for _, sa := range a.series {
+		share := sa.strength / a.strength
+		for _, sb := range b.series {
+			if sb.metric != sa.metric || sb.sign != sa.sign {
+				continue
+			}
+			r := 1.0
+			switch {
+			case sa.steady && sb.steady && sa.metric == symptomMetric:
+				r = proportion(sa, sb)
+			case sa.steady && sb.steady:
+				r = 0
+			default:
+				if c, ok := correlation(series[sa.index], series[sb.index]); ok {
+					r = max(0, c)
+				}
+			}
+			e := share * r * specific(sb.spec)
+			best = max(best, sb.prob*max(0, e-weakExplanation)/(1-weakExplanation))
+		}
+	}
+	return best
+}
+
+// weakExplanation is the explanation below which a callee explains nothing;
+// above it, explanations are rescaled to [0, 1]. Blame that leaks from a
+// component to a callee it barely explains would move the cause to any
+// drifting datastore beneath it.
+const weakExplanation = 0.2
+
+// proportion is what stands in for the correlation of two steady series,
+// which have no normal samples to correlate: whether the callee moved at
+// least as much of itself as the caller did, as a callee whose slowness or
+// failures reach a caller diluted by the rest of the caller's work does. It
+// grows from 0, for a callee that moved half as much of itself as the
+// caller or less, to 1 for one that moved as much or more: a caller whose
+// memory doubled is not explained by a callee whose memory grew by a tenth.
+func proportion(caller, callee seriesAnomaly) float64 {
+	if math.IsInf(caller.rel, 1) {
 		return 1
 	}
-	x, y := series[a.series[0].index], series[b.series[0].index]
+	return min(1, max(0, 2*callee.rel/caller.rel-1))
+}
+
+// specificRatio is how many times the typical relative move of its metric a
+// callee's series must move to explain a caller fully; from 1 (typical) to
+// specificRatio its explanation grows linearly from 0.
+const specificRatio = 2
+
+// specific is the explanation weight of a series that moved spec times as
+// much as the typical series of its metric: a move every series of a
+// metric shares (traffic rising with the time of day) is common to callers
+// and callees alike and says nothing about which explains which.
+func specific(spec float64) float64 {
+	return min(1, max(0, (spec-1)/(specificRatio-1)))
+}
+
+// correlation is the Pearson correlation of two series over their common
+// sample times, less what chance gives: the part of it beyond one standard
+// error of a correlation of n unrelated samples (1/√n), rescaled to [-1, 1],
+// so that two noisy series that merely sit high together explain nothing.
+func correlation(x, y Series) (float64, bool) {
 	var xs, ys []float64
 	for i, j := 0, 0; i < len(x.Times) && j < len(y.Times); {
 		switch {
@@ -202,11 +277,44 @@ func comovement(series []Series, a, b componentAnomaly) float64 {
 			j++
 		}
 	}
+	// Less the straight lines: two series that both trend (memory creeping
+	// up in a caller and in its datastore) correlate in level whatever
+	// their relation, while a step both take together survives.
+	detrend(xs)
+	detrend(ys)
 	r, ok := pearson(xs, ys)
 	if !ok {
-		return 1
+		return 0, false
 	}
-	return max(0, r*a.series[0].sign*b.series[0].sign)
+	chance := 1 / math.Sqrt(float64(len(xs)))
+	if r <= chance {
+		return min(0, r), true
+	}
+	return (r - chance) / (1 - chance), true
+}
+
+// detrend subtracts from vs its least-squares line over the sample index.
+func detrend(vs []float64) {
+	n := float64(len(vs))
+	if n < 2 {
+		return
+	}
+	var mv float64
+	for _, v := range vs {
+		mv += v
+	}
+	mv /= n
+	mk := (n - 1) / 2
+	var sxy, sxx float64
+	for k, v := range vs {
+		dk := float64(k) - mk
+		sxy += dk * (v - mv)
+		sxx += dk * dk
+	}
+	slope := sxy / sxx
+	for k := range vs {
+		vs[k] -= mv + slope*(float64(k)-mk)
+	}
 }
 
 // pearson is the correlation of xs and ys; ok is false when there are too
@@ -252,21 +360,37 @@ func markReachable(from int, callees [][]int, p []float64, mark []bool) {
 	}
 }
 
+// clearShare is the least strength, as a share of the strongest component's,
+// of the components whose onsets set the earliest: a barely anomalous
+// series, a latency tail that crossed the line by chance, says little about
+// when the incident began.
+const clearShare = 0.5
+
 // onsetValues scores how early each anomalous component went wrong: 1 for
-// the earliest, falling linearly to 0 for one that first went wrong at end,
+// the earliest of the clearly anomalous (clearShare), falling linearly to 0 for one that first went wrong at end,
 // the last incident sample.
-func onsetValues(anom []componentAnomaly, end int64) []float64 {
+//
+// When the onset is unknown, a component already anomalous at start, the
+// first sample, may have gone wrong at any time before: it scores 1, and the
+// others are measured from the earliest that went wrong after start. Being
+// wrong before the window began is no evidence of being first; a drifted
+// datastore always is.
+func onsetValues(anom []componentAnomaly, start, end int64, onsetKnown bool) []float64 {
 	out := make([]float64, len(anom))
+	var top float64
+	for _, c := range anom {
+		top = max(top, c.strength)
+	}
 	first := int64(math.MaxInt64)
 	for _, c := range anom {
-		if c.prob > 0 {
+		if c.prob > 0 && c.strength >= clearShare*top && (onsetKnown || c.first > start) {
 			first = min(first, c.first)
 		}
 	}
 	for i, c := range anom {
 		switch {
 		case c.prob == 0:
-		case end <= first:
+		case end <= first, c.first <= first, !onsetKnown && c.first <= start:
 			out[i] = 1
 		default:
 			out[i] = float64(end-c.first) / float64(end-first)

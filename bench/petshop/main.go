@@ -207,6 +207,7 @@ func summarize(results []result) []row {
 func printExplanations(w io.Writer, results []result, n int) {
 	for _, r := range results {
 		fmt.Fprintf(w, "%s (%s on %s; root cause %s)\n", r.issue.Path, r.issue.Metric, r.issue.Input.Target.Component, r.issue.RootCause)
+		fmt.Fprintf(w, "  %s\n", rca.Explain(r.candidates))
 		for i, c := range r.candidates[:min(n, len(r.candidates))] {
 			fmt.Fprintf(w, "  %d. %-50s %.3f\n", i+1, c.Component, c.Score)
 			for _, f := range c.Factors {

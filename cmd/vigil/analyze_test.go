@@ -278,6 +278,7 @@ func TestRCA(t *testing.T) {
 		want string
 	}{
 		{"top", append(slices.Clone(args), "--top", "1"), `"component"`},
+		{"explain", append(slices.Clone(args), "--explain", "--top", "1"), rca.Explain(want) + "\n"},
 		{"no onset or baseline", []string{"rca", "--metrics", filepath.Join(td, "metrics.csv")}, "need an onset or a baseline file"},
 		{"bad onset", []string{"rca", "--metrics", filepath.Join(td, "metrics.csv"), "--onset", "soon"}, `--onset "soon": want unix seconds or an RFC 3339 time`},
 		{"unknown symptom", []string{"rca", "--metrics", filepath.Join(td, "metrics.csv"), "--onset", "1700000060", "--symptom", "cart/latency"}, `has no column "cart/latency"`},
@@ -289,6 +290,12 @@ func TestRCA(t *testing.T) {
 			code := run(tt.args, &out, &out)
 			if !strings.Contains(out.String(), tt.want) {
 				t.Errorf("exit %d, output lacks %q:\n%s", code, tt.want, out.String())
+			}
+			if tt.name == "explain" {
+				if code != 0 || out.String() != tt.want {
+					t.Errorf("--explain: exit %d, output %q, want %q (from the whole ranking, not the top 1)", code, out.String(), tt.want)
+				}
+				return
 			}
 			if tt.name == "top" {
 				var r rcaOutput

@@ -36,6 +36,7 @@ func newRCACmd() *cobra.Command {
 	var files rcainput.Files
 	var onset string
 	var top int
+	var explain bool
 	cmd := &cobra.Command{
 		Use:   "rca --metrics metrics.csv (--onset T | --baseline baseline.csv) [flags]",
 		Short: "Rank the likely root causes of an incident from files, with the reasons",
@@ -53,9 +54,13 @@ The input is the generic root-cause input:
   --symptom    the alerted series, <component>/<metric>
   --edges      CSV with the header caller,callee: who depends on whom
   --changes    JSON array of {"component", "time", "id", "summary"}: deploys, edits
-At least one of --onset and --baseline is required.`,
+At least one of --onset and --baseline is required.
+
+--explain prints, instead of the JSON, one line saying why the first candidate
+beats the second: the factors that put it ahead, with their evidence.`,
 		Example: `  vigil rca --metrics metrics.csv --onset 2026-11-24T03:00:00Z --edges edges.csv
-  vigil rca --metrics metrics.csv --baseline normal.csv --symptom checkout/latency_p95 --top 3`,
+  vigil rca --metrics metrics.csv --baseline normal.csv --symptom checkout/latency_p95 --top 3
+  vigil rca --metrics metrics.csv --baseline normal.csv --edges edges.csv --explain`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if onset != "" {
@@ -70,6 +75,10 @@ At least one of --onset and --baseline is required.`,
 				return err
 			}
 			cands := rca.Rank(in, rca.DefaultConfig())
+			if explain {
+				_, err := fmt.Fprintln(cmd.OutOrStdout(), rca.Explain(cands))
+				return err
+			}
 			if top > 0 && len(cands) > top {
 				cands = cands[:top]
 			}
@@ -98,6 +107,7 @@ At least one of --onset and --baseline is required.`,
 	f.StringVar(&files.Edges, "edges", "", "dependency edge list CSV (caller,callee)")
 	f.StringVar(&files.Changes, "changes", "", "changes JSON array")
 	f.IntVar(&top, "top", 0, "print only the best N candidates (0: all)")
+	f.BoolVar(&explain, "explain", false, "print one line saying why the first candidate beats the second, instead of the JSON")
 	_ = cmd.MarkFlagRequired("metrics")
 	return cmd
 }
