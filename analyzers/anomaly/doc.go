@@ -22,12 +22,16 @@
 //     z over the last 10. Each statistic is judged against its own history
 //     (exponentially weighted mean and variance, half-life 2000 points) as a
 //     Gaussian tail probability p, in the manner of Numenta's "anomaly
-//     likelihood", and scored −log10(p)/10, so 0.5 is one-in-10⁵. Because
+//     likelihood", and scored d/(d+5) with d = −log10(p) digits, so 0.5 is
+//     one-in-10⁵ and the rarest events still rank apart. Because
 //     each series is judged against its own history, one threshold serves
 //     quiet and noisy series alike. LevelShift is two-sided (up or down).
 //     Spike is judged against single-point |z|, which asks more of it, since
-//     lone blips are the commonest false alarm. The raw score is the larger
-//     of the two.
+//     lone blips are the commonest false alarm. Spike is also judged
+//     against the series' record, the largest |z| of roughly the last 8000
+//     points: below 0.6 of it, its digits shrink in proportion, so a series
+//     that routinely spikes high has to outdo itself to page. The raw score
+//     is the larger of the two.
 //  3. Events. The first Config.Warmup points score 0. A point scoring at
 //     least Config.AlertLevel opens an event. The next Config.Hold points are
 //     capped just below AlertLevel, so one incident raises one alert, not a
@@ -39,10 +43,10 @@
 //
 // # Cost
 //
-// Per-series state is bounded and fixed at New: 13040 bytes with
+// Per-series state is bounded and fixed at New: 13208 bytes with
 // DefaultConfig (two 256-point windows, each kept in arrival order and
 // sorted, 4 KiB apiece; 3.8 KiB of seasonal profiles; the rest small), and
-// 32·Window + 4848 bytes in general.
+// 32·Window + 5016 bytes in general.
 // Update takes about 0.45 µs per point on one core (over 2 million points
 // per second) and does not allocate.
 //
