@@ -134,6 +134,7 @@ const (
 	Quiet      Signal = iota // no sub-detector scored above 0
 	Spike                    // one or two points far from the baseline
 	LevelShift               // the last 10 points sit consistently off the baseline
+	Pattern                  // the last 12 points form a shape unlike any remembered
 )
 
 func (s Signal) String() string {
@@ -142,6 +143,8 @@ func (s Signal) String() string {
 		return "spike"
 	case LevelShift:
 		return "level shift"
+	case Pattern:
+		return "new pattern"
 	}
 	return "quiet"
 }
@@ -160,12 +163,18 @@ type Explanation struct {
 	// damped in proportion: the series has recently done more than this.
 	Record float64
 	Signal Signal // the sub-detector that produced the raw score
-	// SpikeScore and ShiftScore are the sub-detectors' scores before
-	// warm-up and hold are applied; the raw score is their maximum.
-	SpikeScore, ShiftScore float64
-	Event                  bool // the point opened an anomaly event
-	Held                   bool // the score was capped by an earlier event's hold
-	Warming                bool // the detector is still in warm-up; Score is 0
+	// SpikeScore, ShiftScore and PatternScore are the sub-detectors'
+	// scores before warm-up and hold are applied; the raw score is their
+	// maximum.
+	SpikeScore, ShiftScore, PatternScore float64
+	// Novelty is how far the window the point completed lies from every
+	// remembered pattern, in units of the vigilance within which a pattern
+	// is recognised; 0 when the window was recognised or none was
+	// completed.
+	Novelty float64
+	Event   bool // the point opened an anomaly event
+	Held    bool // the score was capped by an earlier event's hold
+	Warming bool // the detector is still in warm-up; Score is 0
 }
 
 // Detector scores one metric series, one point at a time. Scores are causal:
@@ -185,6 +194,7 @@ type Detector struct {
 	spike  windowStat
 	shift  windowStat
 	record recordMax // |z| over the last recordPoints points
+	shapes patternMemory
 
 	steps  rollingWindow // recent timestamp deltas, seconds
 	seen   bool          // a point has been observed since start or reset
@@ -210,6 +220,7 @@ func New(cfg Config) (*Detector, error) {
 		spike:     newWindowStat(spikePoints, spikeCap, false, true),
 		shift:     newWindowStat(shiftPoints, shiftCap, true, false),
 		record:    newRecordMax(recordPoints),
+		shapes:    newPatternMemory(),
 		steps:     newRollingWindow(stepWindow),
 	}
 	return d, nil
@@ -225,6 +236,7 @@ func (d *Detector) Reset() {
 	d.spike.reset()
 	d.shift.reset()
 	d.record.reset()
+	d.shapes.reset()
 	d.steps.reset()
 	d.seen, d.lastTS, d.lastV, d.points, d.hold = false, 0, 0, 0, 0
 }
@@ -267,6 +279,12 @@ func (d *Detector) Update(ts int64, v float64) float64 {
 	d.seen, d.lastTS, d.lastV = true, ts, v
 	d.points++
 	e, ok := d.baseline(ts, v)
+	if nov, dev := d.shapes.update(v); nov > 0 && d.points > patternWarmup {
+		e.Novelty = nov
+		if dev > patternDeviates {
+			e.PatternScore = digitsScore(tailScale * nov / patternMargin)
+		}
+	}
 	d.learn(ts, v)
 	d.score(&e, ok)
 	d.last = e
@@ -343,14 +361,16 @@ func (d *Detector) score(e *Explanation, hasZ bool) {
 	}
 	d.record.add(az)
 	e.ShiftScore = d.shift.update(e.Z)
-	raw := max(e.SpikeScore, e.ShiftScore)
+	raw := max(e.SpikeScore, e.ShiftScore, e.PatternScore)
 	switch {
 	case raw == 0:
 		e.Signal = Quiet
-	case e.ShiftScore > e.SpikeScore:
+	case raw == e.SpikeScore:
+		e.Signal = Spike
+	case raw == e.ShiftScore:
 		e.Signal = LevelShift
 	default:
-		e.Signal = Spike
+		e.Signal = Pattern
 	}
 	if d.points <= d.cfg.Warmup {
 		e.Warming = true
