@@ -113,3 +113,15 @@ func digitsScore(d float64) float64 { return d / (d + tailScale) }
 
 // scoreDigits inverts digitsScore for s in [0, 1).
 func scoreDigits(s float64) float64 { return tailScale * s / (1 - s) }
+
+// RaisedLevel returns the score that asks for the surprise of level raised
+// to the power 2^doublings: with level 0.5 (one-in-10⁵), one doubling is
+// 0.67 (one-in-10¹⁰), two 0.8, three 0.89. Callers that back off a noisy
+// series use it to raise the bar in the detector's own units. level must be
+// in (0, 1).
+func RaisedLevel(level float64, doublings int) float64 {
+	if level >= 1 {
+		return 1
+	}
+	return digitsScore(scoreDigits(level) * math.Ldexp(1, doublings))
+}

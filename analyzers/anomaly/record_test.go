@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -67,5 +68,24 @@ func TestDetectorDampsSpikesBelowRecord(t *testing.T) {
 				t.Errorf("record %.1f, want about %v", e.Record, tc.earlier)
 			}
 		})
+	}
+}
+
+func TestRaisedLevel(t *testing.T) {
+	tests := []struct {
+		level     float64
+		doublings int
+		want      float64
+	}{
+		{0.5, 0, 0.5},
+		{0.5, 1, 2.0 / 3}, // 10 digits
+		{0.5, 2, 0.8},     // 20 digits
+		{0.6, 1, 0.75},    // 7.5 → 15 digits
+		{1, 3, 1},
+	}
+	for _, tc := range tests {
+		if got := RaisedLevel(tc.level, tc.doublings); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("RaisedLevel(%v, %d) = %v, want %v", tc.level, tc.doublings, got, tc.want)
+		}
 	}
 }
