@@ -548,9 +548,9 @@ func (m *Metrics) anomalyEvent(s *series, smp Sample, ex anomaly.Explanation, bo
 	summary := fmt.Sprintf("%s is %s, expected %s ± %s (%s: %s over %s, %s baseline)",
 		s.key, formatValue(ex.Value), formatValue(ex.Baseline), formatValue(ex.Scale), ex.Signal, why, signalWindow(ex.Signal), ex.Season)
 	if bo.level > m.cfg.Detector.AlertLevel {
-		ann["backoff"] = fmt.Sprintf("%d anomaly events in the last %s (budget %d): this series is too noisy to page at %v, so events need a score of %.2f; %d weaker ones were held back",
+		ann["backoff"] = fmt.Sprintf("%d earlier anomaly events in the last %s (budget %d): this series is too noisy to page at %v, so events need a score of %.2f; %d weaker ones were held back",
 			bo.recent, m.cfg.Backoff.Window, m.cfg.Backoff.Events, m.cfg.Detector.AlertLevel, bo.level, bo.heldBack)
-		summary += fmt.Sprintf("; noisy series: %d events in %s, needed score %.2f, got %.2f", bo.recent, m.cfg.Backoff.Window, bo.level, ex.Score)
+		summary += fmt.Sprintf("; noisy series: %d earlier events in %s, needed score %.2f, got %.2f", bo.recent, m.cfg.Backoff.Window, bo.level, ex.Score)
 	}
 	return incident.Event{
 		Source:      m.source,
