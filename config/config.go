@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/vigilops/vigil/analyzers/anomaly"
 )
 
 // Config is the whole of vigil.yaml. Every field has a default (see Default), so an
@@ -269,7 +267,7 @@ func Default() Config {
 		Console:  Console{User: DefaultConsoleUser},
 		Metrics:  defaultMetrics(),
 		Logs:     defaultLogs(),
-		Anomaly:  Anomaly{AlertLevel: anomaly.DefaultConfig().AlertLevel},
+		Anomaly:  defaultAnomaly(),
 		Forecast: ForecastSettings{Every: 5 * time.Minute},
 		HA:       HA{LeaseTTL: 15 * time.Second},
 	}

@@ -120,8 +120,20 @@ type LogFile struct {
 // Anomaly configures the metric anomaly detectors.
 type Anomaly struct {
 	// AlertLevel is the anomaly score in (0, 1] at which a point raises a
-	// metric_anomaly event. Default 0.5, the level measured on NAB.
+	// metric_anomaly event. Default 0.5: of the levels compared on NAB
+	// (go run ./bench/nab --alert-levels …), the one with the best
+	// reward-low-FP score, the profile that weighs false pages double.
 	AlertLevel float64 `yaml:"alert_level"`
+	// NoisyEvents is the per-series event budget: a series that has
+	// already raised this many events within NoisyWindow is too noisy to
+	// page at AlertLevel, and its next events need a raised score (each one
+	// past the budget doubles the surprise asked for, up to three times);
+	// the events let through say so in the thread. Default 3; 0 turns the
+	// back-off off.
+	NoisyEvents int `yaml:"noisy_events"`
+	// NoisyWindow is the span of series time NoisyEvents covers. Default
+	// 24h.
+	NoisyWindow time.Duration `yaml:"noisy_window"`
 	// OpenIncidents lets a metric anomaly open an incident when no open
 	// incident concerns its service; otherwise it only joins one. Default
 	// false. Predictions always may: that is what they are for.
@@ -140,6 +152,10 @@ type ForecastSettings struct {
 func defaultMetrics() Metrics {
 	return Metrics{MaxSeries: 10000, WindowPoints: 120,
 		Prometheus: Prometheus{Interval: time.Minute, Lookback: 3 * time.Hour, Timeout: 30 * time.Second}}
+}
+
+func defaultAnomaly() Anomaly {
+	return Anomaly{AlertLevel: anomaly.DefaultConfig().AlertLevel, NoisyEvents: 3, NoisyWindow: 24 * time.Hour}
 }
 
 func defaultLogs() Logs { return Logs{MaxStreams: 1000, Interval: time.Minute, WarmUp: time.Hour} }
@@ -232,6 +248,12 @@ func (c *Config) validateSignals() []error {
 	}
 	if a := c.Anomaly.AlertLevel; !(a > 0 && a <= 1) {
 		bad("anomaly.alert_level", "must be in (0, 1], got %v (default %v)", a, anomaly.DefaultConfig().AlertLevel)
+	}
+	if n := c.Anomaly.NoisyEvents; n < 0 {
+		bad("anomaly.noisy_events", "must be ≥ 0 (0 turns the back-off off), got %d (default 3)", n)
+	}
+	if w := c.Anomaly.NoisyWindow; c.Anomaly.NoisyEvents > 0 && w < time.Minute {
+		bad("anomaly.noisy_window", "must be at least 1m, got %s (default 24h)", w)
 	}
 	if c.Forecast.Every < time.Second {
 		bad("forecast.every", "must be at least 1s, got %s (default 5m)", c.Forecast.Every)

@@ -31,7 +31,7 @@ func TestLoadSignals(t *testing.T) {
 			if l := c.Logs; l.WarmUp != 30*time.Minute || l.Interval != time.Minute || l.MaxStreams != 1000 || l.Files[0].Labels["service"] != "checkout" {
 				t.Errorf("logs = %+v", l)
 			}
-			if c.Anomaly.AlertLevel != 0.6 || !c.Anomaly.OpenIncidents || !c.Logs.OpenIncidents || c.Forecast.Every != 10*time.Minute {
+			if c.Anomaly.AlertLevel != 0.6 || c.Anomaly.NoisyEvents != 5 || c.Anomaly.NoisyWindow != 12*time.Hour || !c.Anomaly.OpenIncidents || !c.Logs.OpenIncidents || c.Forecast.Every != 10*time.Minute {
 				t.Errorf("anomaly %+v forecast %+v", c.Anomaly, c.Forecast)
 			}
 			r := c.Forecast.Rules[0]
@@ -40,7 +40,7 @@ func TestLoadSignals(t *testing.T) {
 			}
 		}},
 		{file: "empty.yaml", check: func(t *testing.T, c Config) {
-			if c.Metrics.Prometheus.URL != "" || c.Anomaly.AlertLevel != 0.5 || c.Anomaly.OpenIncidents || c.Logs.OpenIncidents || c.Logs.Interval != time.Minute || c.Forecast.Every != 5*time.Minute {
+			if c.Metrics.Prometheus.URL != "" || c.Anomaly.AlertLevel != 0.5 || c.Anomaly.NoisyEvents != 3 || c.Anomaly.NoisyWindow != 24*time.Hour || c.Anomaly.OpenIncidents || c.Logs.OpenIncidents || c.Logs.Interval != time.Minute || c.Forecast.Every != 5*time.Minute {
 				t.Errorf("defaults: metrics %+v anomaly %+v logs %+v forecast %+v", c.Metrics, c.Anomaly, c.Logs, c.Forecast)
 			}
 		}},
@@ -58,6 +58,7 @@ func TestLoadSignals(t *testing.T) {
 			`logs.files[0].format: "<A> <A>"`,
 			`logs.files[1].path: "/var/log/a.log" is listed twice`,
 			"anomaly.alert_level: must be in (0, 1], got 1.5",
+			"anomaly.noisy_events: must be ≥ 0 (0 turns the back-off off), got -2",
 			`forecast.rules[0].match: "bad name" is not a label name`,
 			"forecast.rules[0].horizon: is required",
 		}},

@@ -16,7 +16,13 @@
 // identifies the series (kind, source, series); StartsAt is the point's time;
 // Value is its anomaly score in [0, 1]; Series is the window of the last
 // MetricsConfig.WindowPoints points up to and including it; Annotations hold
-// value, baseline, scale, z, score, signal (spike or level shift) and season.
+// value, baseline, scale, z, score, signal (spike, level shift or new
+// pattern), the window that sub-detector read, season, and record (spikes:
+// the largest recent |z| they were judged against) or novelty (patterns).
+// A series that already raised MetricsConfig.Backoff.Events events within
+// Backoff.Window is too noisy to page at the alert level: its next events
+// need a raised score (anomaly.RaisedLevel), weaker ones are held back, and
+// one let through carries a backoff annotation and a summary that say so.
 //
 // predicted: a forecast whose 95 % band reaches a rule's threshold within its
 // horizon. Status is firing when the prediction starts (StartsAt) and

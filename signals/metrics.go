@@ -41,6 +41,9 @@ type MetricsConfig struct {
 	// anomaly.DefaultConfig(); its AlertLevel is the score that raises an
 	// event.
 	Detector anomaly.Config
+	// Backoff quiets series that raise anomaly events too often; see
+	// Backoff. Default: more than 3 events in 24 hours of series time.
+	Backoff Backoff
 	// MaxSeries caps the series with state; see the package documentation
 	// for the eviction rule. Default 10000.
 	MaxSeries int
@@ -66,9 +69,32 @@ type MetricsConfig struct {
 	Logger *slog.Logger
 }
 
+// Backoff is the per-series "too noisy" rule. A series that has already
+// raised Events anomaly events within the last Window of its own time is too
+// noisy to page at the detector's alert level: its next event needs
+// anomaly.RaisedLevel(AlertLevel, k), where k is how many events past the
+// budget it has raised (at most maxBackoffDoublings), and weaker events are
+// held back. Held-back events count too, so a series stays backed off while
+// it stays noisy, and the bar falls again as its events age out of Window.
+// An event let through says so in its summary and its backoff annotation.
+type Backoff struct {
+	// Events is the budget; negative turns the back-off off. Default 3.
+	Events int
+	// Window is the span of series time the budget covers. Default 24h.
+	Window time.Duration
+}
+
+// maxBackoffDoublings caps how far a noisy series' bar rises: with alert
+// level 0.5, to 0.89 (one-in-10⁴⁰), so that the noisiest series still pages
+// for something far beyond its habit.
+const maxBackoffDoublings = 3
+
 func (c MetricsConfig) withDefaults() MetricsConfig {
 	if c.Detector == (anomaly.Config{}) {
 		c.Detector = anomaly.DefaultConfig()
+	}
+	if c.Backoff == (Backoff{}) {
+		c.Backoff = Backoff{Events: 3, Window: 24 * time.Hour}
 	}
 	if c.MaxSeries <= 0 {
 		c.MaxSeries = 10000
@@ -111,6 +137,7 @@ type series struct {
 	det    *anomaly.Detector
 	win    window
 	fc     *forecastState // nil unless a forecast rule selects the series
+	noise  noise          // recent events, for the back-off
 	// recent are the last batches the series accepted, to recognise one
 	// sent again; nextSeg is where the next goes.
 	recent  [recentSegments]segment
@@ -122,6 +149,9 @@ func NewMetrics(source string, cfg MetricsConfig, sink EventSink) (*Metrics, err
 	cfg = cfg.withDefaults()
 	if err := cfg.Detector.Validate(); err != nil {
 		return nil, fmt.Errorf("signals: metrics %s: %w", source, err)
+	}
+	if cfg.Backoff.Events >= 0 && cfg.Backoff.Window <= 0 {
+		return nil, fmt.Errorf("signals: metrics %s: backoff window %s: want > 0", source, cfg.Backoff.Window)
 	}
 	m := &Metrics{source: source, cfg: cfg, series: newBounded[*series](cfg.MaxSeries),
 		out: newOutbox(sink, source, cfg.MaxPending, cfg.Notify)}
@@ -446,7 +476,8 @@ func seriesKey(metric string, labels map[string]string) string {
 
 func (m *Metrics) newSeries(g *batchSeries) *series {
 	det, _ := anomaly.New(m.cfg.Detector) // the configuration was validated by NewMetrics
-	s := &series{key: g.key, metric: g.metric, labels: maps.Clone(g.labels), det: det, win: newWindow(m.cfg.WindowPoints)}
+	s := &series{key: g.key, metric: g.metric, labels: maps.Clone(g.labels), det: det, win: newWindow(m.cfg.WindowPoints),
+		noise: newNoise(m.cfg.Backoff)}
 	for _, r := range m.rules {
 		if r.matches(g.metric, g.labels) {
 			s.fc = &forecastState{rule: r, hist: newWindow(m.cfg.ForecastPoints)}
@@ -461,9 +492,19 @@ func (m *Metrics) apply(s *series, smp Sample, now time.Time, emit bool, events 
 	score := s.det.Update(smp.Time.Unix(), smp.Value)
 	ms := smp.Time.UnixMilli()
 	s.win.push(ms, smp.Value)
-	if emit && score >= m.cfg.Detector.AlertLevel {
+	if score >= m.cfg.Detector.AlertLevel {
 		if ex := s.det.Explain(); ex.Event {
-			events = append(events, m.anomalyEvent(s, smp, ex, now))
+			// Replayed history teaches the back-off as it teaches the
+			// detector, so a restart does not forget a noisy series.
+			bo := s.noise.judge(ms, ex.Score, m.cfg.Detector.AlertLevel)
+			switch {
+			case !emit:
+			case bo.held:
+				m.cfg.Logger.Debug("signals: anomaly held back on a noisy series", "source", m.source, "series", s.key,
+					"score", ex.Score, "needs", bo.level, "recent_events", bo.recent)
+			default:
+				events = append(events, m.anomalyEvent(s, smp, ex, bo, now))
+			}
 		}
 	}
 	if s.fc != nil {
@@ -483,31 +524,112 @@ func (s *series) eventLabels(extra map[string]string) map[string]string {
 	return l
 }
 
-func (m *Metrics) anomalyEvent(s *series, smp Sample, ex anomaly.Explanation, now time.Time) incident.Event {
+func (m *Metrics) anomalyEvent(s *series, smp Sample, ex anomaly.Explanation, bo backoffVerdict, now time.Time) incident.Event {
 	times, values := s.win.tail(0)
+	ann := map[string]string{
+		"value":    formatValue(ex.Value),
+		"baseline": formatValue(ex.Baseline),
+		"scale":    formatValue(ex.Scale),
+		"z":        strconv.FormatFloat(ex.Z, 'f', 2, 64),
+		"score":    strconv.FormatFloat(ex.Score, 'f', 4, 64),
+		"signal":   ex.Signal.String(),
+		"season":   ex.Season.String(),
+		"window":   signalWindow(ex.Signal),
+	}
+	why := fmt.Sprintf("z %+.1f", ex.Z)
+	switch ex.Signal {
+	case anomaly.Spike:
+		ann["record"] = strconv.FormatFloat(ex.Record, 'f', 1, 64)
+		why += fmt.Sprintf(", recent record |z| %.1f", ex.Record)
+	case anomaly.Pattern:
+		ann["novelty"] = strconv.FormatFloat(ex.Novelty, 'f', 2, 64)
+		why = fmt.Sprintf("a shape %.2f× vigilance from any seen", ex.Novelty)
+	}
+	summary := fmt.Sprintf("%s is %s, expected %s ± %s (%s: %s over %s, %s baseline)",
+		s.key, formatValue(ex.Value), formatValue(ex.Baseline), formatValue(ex.Scale), ex.Signal, why, signalWindow(ex.Signal), ex.Season)
+	if bo.level > m.cfg.Detector.AlertLevel {
+		ann["backoff"] = fmt.Sprintf("%d earlier anomaly events in the last %s (budget %d): this series is too noisy to page at %v, so events need a score of %.2f; %d weaker ones were held back",
+			bo.recent, m.cfg.Backoff.Window, m.cfg.Backoff.Events, m.cfg.Detector.AlertLevel, bo.level, bo.heldBack)
+		summary += fmt.Sprintf("; noisy series: %d earlier events in %s, needed score %.2f, got %.2f", bo.recent, m.cfg.Backoff.Window, bo.level, ex.Score)
+	}
 	return incident.Event{
 		Source:      m.source,
 		Kind:        incident.KindMetricAnomaly,
 		Fingerprint: fingerprint(string(incident.KindMetricAnomaly), m.source, s.key),
 		Status:      incident.AlertFiring,
 		Labels:      s.eventLabels(nil),
-		Annotations: map[string]string{
-			"value":    formatValue(ex.Value),
-			"baseline": formatValue(ex.Baseline),
-			"scale":    formatValue(ex.Scale),
-			"z":        strconv.FormatFloat(ex.Z, 'f', 2, 64),
-			"score":    strconv.FormatFloat(ex.Score, 'f', 4, 64),
-			"signal":   ex.Signal.String(),
-			"season":   ex.Season.String(),
-		},
-		StartsAt:   smp.Time,
-		ReceivedAt: now,
-		Summary: fmt.Sprintf("%s is %s, expected %s ± %s (z %+.1f, %s)",
-			s.key, formatValue(ex.Value), formatValue(ex.Baseline), formatValue(ex.Scale), ex.Z, ex.Signal),
-		Value:  ex.Score,
-		Series: &incident.Series{Name: s.metric, Labels: maps.Clone(s.labels), Times: times, Values: values},
+		Annotations: ann,
+		StartsAt:    smp.Time,
+		ReceivedAt:  now,
+		Summary:     summary,
+		Value:       ex.Score,
+		Series:      &incident.Series{Name: s.metric, Labels: maps.Clone(s.labels), Times: times, Values: values},
 	}
 }
 
 // formatValue prints a metric value with four significant digits.
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+// signalWindow names the points a sub-detector looks at.
+func signalWindow(sig anomaly.Signal) string {
+	switch sig {
+	case anomaly.Spike:
+		return "the last 2 points"
+	case anomaly.LevelShift:
+		return "the last 10 points"
+	case anomaly.Pattern:
+		return "the last 12 points"
+	}
+	return "this point"
+}
+
+// noise remembers a series' recent anomaly events for the back-off: the
+// times (unix ms) of the last len(at) of them, a ring.
+type noise struct {
+	at       []int64
+	next, n  int
+	heldBack int // events held back since the last one let through
+	window   int64
+	budget   int
+}
+
+func newNoise(b Backoff) noise {
+	if b.Events < 0 {
+		return noise{budget: -1}
+	}
+	return noise{at: make([]int64, b.Events+maxBackoffDoublings), window: b.Window.Milliseconds(), budget: b.Events}
+}
+
+// backoffVerdict is what the back-off made of one event.
+type backoffVerdict struct {
+	recent   int     // events of the series within the window before this one
+	level    float64 // score the event needed
+	held     bool    // the event was held back
+	heldBack int     // events held back before this one was let through
+}
+
+// judge records an event at ms with score and says whether it pages.
+func (z *noise) judge(ms int64, score, alertLevel float64) backoffVerdict {
+	v := backoffVerdict{level: alertLevel}
+	if z.budget < 0 {
+		return v
+	}
+	for i := range z.n {
+		if t := z.at[(z.next-1-i+len(z.at))%len(z.at)]; ms-t < z.window {
+			v.recent++
+		}
+	}
+	if over := v.recent - z.budget; over >= 0 {
+		v.level = anomaly.RaisedLevel(alertLevel, min(over+1, maxBackoffDoublings))
+	}
+	z.at[z.next] = ms
+	z.next = (z.next + 1) % len(z.at)
+	z.n = min(z.n+1, len(z.at))
+	if score < v.level {
+		v.held = true
+		z.heldBack++
+		return v
+	}
+	v.heldBack, z.heldBack = z.heldBack, 0
+	return v
+}

@@ -383,7 +383,7 @@ func stateBytes(d *Detector) int {
 // TestStateBytes pins the per-series state quoted in the package
 // documentation.
 func TestStateBytes(t *testing.T) {
-	const documented = 13040
+	const documented = 20120
 	if got := stateBytes(newDetector(t)); got != documented {
 		t.Errorf("a detector with DefaultConfig holds %d bytes; the package documentation says %d", got, documented)
 	}

@@ -1,10 +1,6 @@
 package anomaly
 
-import (
-	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
-)
+import "math"
 
 // likelihoodHalfLife is the memory, in points, of the distribution a
 // sub-detector's statistic is compared with (about a week of 5-minute data).
@@ -86,17 +82,46 @@ func (w *windowStat) update(z float64) float64 {
 	return score
 }
 
-// logTailScore maps a standard-normal deviate to [0, 1] as −log10 of its
-// upper tail probability, divided by 10 and clipped: 0.5 is a one-in-10⁵
-// event, 1 one-in-10¹⁰ or rarer. This is the scale of Numenta's log
-// likelihood, so scores read the same way as theirs.
+// tailScale is the surprise, in decimal digits of tail probability, that
+// scores 0.5: a one-in-10⁵ event.
+const tailScale = 5
+
+// tailDigits returns −log10 of the upper tail probability of a
+// standard-normal deviate z ≥ 0. It does not saturate: past z = 30, where
+// erfc underflows towards subnormals, it uses the asymptotic expansion
+// log Q(z) ≈ −z²/2 − log(z·√(2π)).
+func tailDigits(z float64) float64 {
+	if z < 30 {
+		return -math.Log10(0.5 * math.Erfc(z/math.Sqrt2))
+	}
+	return (z*z/2 + math.Log(z*math.Sqrt(2*math.Pi))) / math.Ln10
+}
+
+// logTailScore maps a standard-normal deviate to [0, 1) through the digits
+// d = −log10 of its upper tail probability as d/(d + tailScale): 0.5 is a
+// one-in-10⁵ event, 0.67 one-in-10¹⁰. Unlike a clipped −log10(p)/10 it
+// keeps ranking the rarest events instead of tying them all at 1.
 func logTailScore(z float64) float64 {
 	if z <= 0 {
 		return 0
 	}
-	q := distuv.UnitNormal.Survival(z)
-	if q <= 1e-10 {
+	return digitsScore(tailDigits(z))
+}
+
+// digitsScore maps tail digits d ≥ 0 to a score in [0, 1).
+func digitsScore(d float64) float64 { return d / (d + tailScale) }
+
+// scoreDigits inverts digitsScore for s in [0, 1).
+func scoreDigits(s float64) float64 { return tailScale * s / (1 - s) }
+
+// RaisedLevel returns the score that asks for the surprise of level raised
+// to the power 2^doublings: with level 0.5 (one-in-10⁵), one doubling is
+// 0.67 (one-in-10¹⁰), two 0.8, three 0.89. Callers that back off a noisy
+// series use it to raise the bar in the detector's own units. level must be
+// in (0, 1).
+func RaisedLevel(level float64, doublings int) float64 {
+	if level >= 1 {
 		return 1
 	}
-	return -math.Log10(q) / 10
+	return digitsScore(scoreDigits(level) * math.Ldexp(1, doublings))
 }

@@ -3,6 +3,7 @@
 //
 //	go run ./bench/nab [--data DIR] [--out DIR]
 //	go run ./bench/nab [--data DIR] --score-only RESULTS_DIR
+//	go run ./bench/nab [--data DIR] --alert-levels 0.45,0.5,0.55
 //
 // --data is NAB's root (data/, labels/); it defaults to $VIGIL_EXTERNAL/nab,
 // else ../shared/external/nab from the repository root. Results are written
@@ -10,6 +11,12 @@
 // timestamp,value,anomaly_score), with per-file scores in
 // OUT/vigil_<profile>_scores.csv. The score table goes to stdout and
 // progress to stderr.
+//
+// --alert-levels runs the detector once per listed Config.AlertLevel (the
+// score that opens an event and its hold; the rest of DefaultConfig
+// unchanged), writes nothing, and prints the three profiles' scores per
+// level, marking the level with the best reward-low-FP score: that is how
+// the product's default alert level is chosen.
 //
 // The detector sees each series once, in order, with one configuration for
 // the whole corpus (anomaly.DefaultConfig); labels are read only by the
@@ -25,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -42,8 +50,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", "", "NAB root holding data/ and labels/ (default $VIGIL_EXTERNAL/nab or ../shared/external/nab from the repo root)")
 	out := fs.String("out", "", "directory for results (default: a new temporary directory)")
 	scoreOnly := fs.String("score-only", "", "score an existing results directory laid out like NAB's results/<detector>/ instead of running the detector")
+	levels := fs.String("alert-levels", "", "comma-separated alert levels to compare instead of writing results")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *levels != "" {
+		ls, err := parseLevels(*levels)
+		if err != nil {
+			fmt.Fprintln(stderr, "nab: --alert-levels:", err)
+			return 2
+		}
+		if err := sweep(*data, ls, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "nab:", err)
+			return 1
+		}
+		return 0
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "nab: unexpected arguments %q\n", fs.Args())
@@ -129,7 +150,7 @@ func detectCorpus(files []DataFile, dir string, stderr io.Writer) error {
 	start := time.Now()
 	points := 0
 	for i, f := range files {
-		scores, err := detect(f)
+		scores, err := detect(f, anomaly.DefaultConfig())
 		if err != nil {
 			return err
 		}
@@ -144,10 +165,10 @@ func detectCorpus(files []DataFile, dir string, stderr io.Writer) error {
 	return nil
 }
 
-// detect runs one detector with the default configuration over a series,
-// oldest row first, and returns its score for every row.
-func detect(f DataFile) ([]float64, error) {
-	d, err := anomaly.New(anomaly.DefaultConfig())
+// detect runs one detector with cfg over a series, oldest row first, and
+// returns its score for every row.
+func detect(f DataFile, cfg anomaly.Config) ([]float64, error) {
+	d, err := anomaly.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
@@ -200,4 +221,78 @@ func printTable(w io.Writer, dir string, results []Result) {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%d/%d\t%d\n", r.Profile.Name, r.Normalized, r.Raw, th, hit, windows, fp)
 	}
 	tw.Flush()
+}
+
+func parseLevels(list string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, err
+		}
+		cfg := anomaly.DefaultConfig()
+		cfg.AlertLevel = v
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// sweep scores the corpus once per alert level and prints one row per level.
+func sweep(data string, levels []float64, stdout, stderr io.Writer) error {
+	if data == "" {
+		var err error
+		if data, err = defaultDataDir(); err != nil {
+			return err
+		}
+	}
+	files, err := loadCorpus(data)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "loaded %d series from %s\n", len(files), data)
+	rows := make([][]Result, len(levels))
+	bestLowFP := 0
+	for i, level := range levels {
+		cfg := anomaly.DefaultConfig()
+		cfg.AlertLevel = level
+		series := make([]Series, len(files))
+		for k, f := range files {
+			sc, err := detect(f, cfg)
+			if err != nil {
+				return err
+			}
+			series[k] = Series{Name: f.Name, Scores: sc, Windows: f.Windows}
+		}
+		for _, p := range Profiles {
+			r, err := scoreCorpus(series, p)
+			if err != nil {
+				return fmt.Errorf("alert level %v, profile %s: %w", level, p.Name, err)
+			}
+			rows[i] = append(rows[i], r)
+		}
+		if rows[i][1].Normalized > rows[bestLowFP][1].Normalized {
+			bestLowFP = i
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "alert level")
+	for _, p := range Profiles {
+		fmt.Fprintf(tw, "\t%s", p.Name)
+	}
+	fmt.Fprintln(tw, "\t")
+	for i, level := range levels {
+		fmt.Fprintf(tw, "%v", level)
+		for _, r := range rows[i] {
+			fmt.Fprintf(tw, "\t%.2f", r.Normalized)
+		}
+		mark := ""
+		if i == bestLowFP {
+			mark = "best reward_low_FP_rate"
+		}
+		fmt.Fprintf(tw, "\t%s\n", mark)
+	}
+	return tw.Flush()
 }

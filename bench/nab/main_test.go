@@ -73,3 +73,24 @@ func TestVigilDetectorOnNAB(t *testing.T) {
 		t.Errorf("NAB standard score %.2f, want ≥ 60", score)
 	}
 }
+
+func TestRunAlertLevelSweep(t *testing.T) {
+	root := externalNAB(t)
+	var out, errb bytes.Buffer
+	if code := run([]string{"--data", root, "--alert-levels", "0.5,0.55"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[1], "0.5 ") || !strings.HasPrefix(lines[2], "0.55 ") {
+		t.Fatalf("want a header and one row per level:\n%s", out.String())
+	}
+	if strings.Count(out.String(), "best reward_low_FP_rate") != 1 {
+		t.Errorf("one level must be marked best for reward_low_FP_rate:\n%s", out.String())
+	}
+	for _, bad := range []string{"0.5,x", "0,0.5", "1.5"} {
+		var out, errb bytes.Buffer
+		if code := run([]string{"--data", root, "--alert-levels", bad}, &out, &errb); code != 2 {
+			t.Errorf("--alert-levels %q: exit %d, want 2", bad, code)
+		}
+	}
+}

@@ -30,8 +30,12 @@ const flushEvery = 5 * time.Second
 func wireSignals(r *runs, roles Roles, cfg config.Config, sink signals.EventSink, offsets ingest.OffsetStore, mux *http.ServeMux, tokens []string, notify func(), logger *slog.Logger) error {
 	det := anomaly.DefaultConfig()
 	det.AlertLevel = cfg.Anomaly.AlertLevel
+	backoff := signals.Backoff{Events: cfg.Anomaly.NoisyEvents, Window: cfg.Anomaly.NoisyWindow}
+	if backoff.Events == 0 {
+		backoff.Events = -1 // off
+	}
 	metricsCfg := func(rules []signals.ForecastRule, l *slog.Logger) signals.MetricsConfig {
-		return signals.MetricsConfig{Detector: det, MaxSeries: cfg.Metrics.MaxSeries, WindowPoints: cfg.Metrics.WindowPoints,
+		return signals.MetricsConfig{Detector: det, Backoff: backoff, MaxSeries: cfg.Metrics.MaxSeries, WindowPoints: cfg.Metrics.WindowPoints,
 			Forecasts: rules, ForecastEvery: cfg.Forecast.Every, Notify: notify, Logger: l}
 	}
 	logsCfg := func(l *slog.Logger) signals.LogsConfig {
