@@ -29,11 +29,13 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: quality harnesses on ../shared/external (NAB, Loghub, PetShop)
+## bench: quality harnesses on ../shared/external (NAB, Loghub, PetShop) and the synthetic ones (RCA topologies, VUS)
 bench:
 	$(GO) run ./bench/nab --out out/nab
 	$(GO) run ./bench/loghub
 	$(GO) run ./bench/petshop --out out/petshop.jsonl
+	$(GO) run ./bench/rca
+	$(GO) run ./bench/vus
 
 clean:
 	rm -rf bin out
