@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -146,98 +147,106 @@ func replica(r Runner, fn func(context.Context)) (stop func()) {
 }
 
 func TestOneRunnerAtATime(t *testing.T) {
-	store, lp := newLeases(), &loop{}
-	const ttl = 150 * time.Millisecond
-	stopA := replica(Runner{Leaser: store, Name: "dispatch", Holder: "a", TTL: ttl}, lp.fn("a"))
-	defer stopA()
-	stopB := replica(Runner{Leaser: store, Name: "dispatch", Holder: "b", TTL: ttl}, lp.fn("b"))
-	defer stopB()
-	// Several TTLs: the holder renews, the other keeps being refused.
-	time.Sleep(5 * ttl)
-	runs := lp.snapshot()
-	if len(runs) != 1 || !runs[0].end.IsZero() {
-		t.Errorf("runs %+v, want one replica running throughout", runs)
-	}
-	if lp.overlapped() {
-		t.Error("the loop ran on both replicas at once")
-	}
-	if h, _ := store.get("dispatch"); h.holder != runs[0].holder {
-		t.Errorf("lease held by %q, loop run by %q", h.holder, runs[0].holder)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		store, lp := newLeases(), &loop{}
+		const ttl = 150 * time.Millisecond
+		stopA := replica(Runner{Leaser: store, Name: "dispatch", Holder: "a", TTL: ttl}, lp.fn("a"))
+		defer stopA()
+		stopB := replica(Runner{Leaser: store, Name: "dispatch", Holder: "b", TTL: ttl}, lp.fn("b"))
+		defer stopB()
+		// Several TTLs: the holder renews, the other keeps being refused.
+		time.Sleep(5 * ttl)
+		runs := lp.snapshot()
+		if len(runs) != 1 || !runs[0].end.IsZero() {
+			t.Errorf("runs %+v, want one replica running throughout", runs)
+		}
+		if lp.overlapped() {
+			t.Error("the loop ran on both replicas at once")
+		}
+		if h, _ := store.get("dispatch"); h.holder != runs[0].holder {
+			t.Errorf("lease held by %q, loop run by %q", h.holder, runs[0].holder)
+		}
+	})
 }
 
 func TestLoopMovesWhenItsHolderStopsRenewing(t *testing.T) {
-	store, lp := newLeases(), &loop{}
-	const ttl = 300 * time.Millisecond
-	link := &cut{Leaser: store}
-	stopA := replica(Runner{Leaser: link, Name: "poll", Holder: "a", TTL: ttl}, lp.fn("a"))
-	defer stopA()
-	lp.waitRunning(t, "a", time.Second)
-	stopB := replica(Runner{Leaser: store, Name: "poll", Holder: "b", TTL: ttl}, lp.fn("b"))
-	defer stopB()
+	synctest.Test(t, func(t *testing.T) {
+		store, lp := newLeases(), &loop{}
+		const ttl = 300 * time.Millisecond
+		link := &cut{Leaser: store}
+		stopA := replica(Runner{Leaser: link, Name: "poll", Holder: "a", TTL: ttl}, lp.fn("a"))
+		defer stopA()
+		lp.waitRunning(t, "a", time.Second)
+		stopB := replica(Runner{Leaser: store, Name: "poll", Holder: "b", TTL: ttl}, lp.fn("b"))
+		defer stopB()
 
-	// a loses the store: it cannot renew (nor release), so b waits out the TTL.
-	link.down.Store(true)
-	cutAt := time.Now()
-	startB := lp.waitRunning(t, "b", 5*ttl)
-	runs := lp.snapshot()
-	if len(runs) != 2 || runs[0].holder != "a" || runs[0].end.IsZero() {
-		t.Fatalf("runs %+v, want a's run ended and then b's", runs)
-	}
-	if !runs[0].end.Before(startB) {
-		t.Errorf("a stopped at %s, after b started at %s", runs[0].end, startB)
-	}
-	if got := startB.Sub(cutAt); got < ttl/3 {
-		t.Errorf("b took over %s after a lost the store, before a's lease could have expired", got)
-	}
-	if lp.overlapped() {
-		t.Error("the loop ran on both replicas at once")
-	}
-	// a's link comes back: the lease is b's now, and a keeps out of it.
-	link.down.Store(false)
-	time.Sleep(2 * ttl)
-	if runs := lp.snapshot(); len(runs) != 2 || !runs[1].end.IsZero() {
-		t.Errorf("runs %+v, want b still running alone", runs)
-	}
+		// a loses the store: it cannot renew (nor release), so b waits out the TTL.
+		link.down.Store(true)
+		cutAt := time.Now()
+		startB := lp.waitRunning(t, "b", 5*ttl)
+		runs := lp.snapshot()
+		if len(runs) != 2 || runs[0].holder != "a" || runs[0].end.IsZero() {
+			t.Fatalf("runs %+v, want a's run ended and then b's", runs)
+		}
+		if !runs[0].end.Before(startB) {
+			t.Errorf("a stopped at %s, after b started at %s", runs[0].end, startB)
+		}
+		if got := startB.Sub(cutAt); got < ttl/3 {
+			t.Errorf("b took over %s after a lost the store, before a's lease could have expired", got)
+		}
+		if lp.overlapped() {
+			t.Error("the loop ran on both replicas at once")
+		}
+		// a's link comes back: the lease is b's now, and a keeps out of it.
+		link.down.Store(false)
+		time.Sleep(2 * ttl)
+		if runs := lp.snapshot(); len(runs) != 2 || !runs[1].end.IsZero() {
+			t.Errorf("runs %+v, want b still running alone", runs)
+		}
+	})
 }
 
 func TestReleaseOnStopHandsOverAtOnce(t *testing.T) {
-	store, lp := newLeases(), &loop{}
-	// A long TTL: were the lease not released, b would wait for most of it.
-	const ttl = 3 * time.Second
-	stopA := replica(Runner{Leaser: store, Name: "retention", Holder: "a", TTL: ttl}, lp.fn("a"))
-	lp.waitRunning(t, "a", time.Second)
-	stopB := replica(Runner{Leaser: store, Name: "retention", Holder: "b", TTL: ttl}, lp.fn("b"))
-	defer stopB()
-	before, _ := store.get("retention")
+	synctest.Test(t, func(t *testing.T) {
+		store, lp := newLeases(), &loop{}
+		// A long TTL: were the lease not released, b would wait for most of it.
+		const ttl = 3 * time.Second
+		stopA := replica(Runner{Leaser: store, Name: "retention", Holder: "a", TTL: ttl}, lp.fn("a"))
+		lp.waitRunning(t, "a", time.Second)
+		stopB := replica(Runner{Leaser: store, Name: "retention", Holder: "b", TTL: ttl}, lp.fn("b"))
+		defer stopB()
+		before, _ := store.get("retention")
 
-	stopA()
-	if runs := lp.snapshot(); runs[0].end.IsZero() {
-		t.Fatal("a's loop still runs after Run returned")
-	}
-	if h, ok := store.get("retention"); ok && h.holder == "a" {
-		t.Fatalf("a still holds the lease after stopping: %+v", h)
-	}
-	startB := lp.waitRunning(t, "b", ttl)
-	if !startB.Before(before.expires) {
-		t.Errorf("b started at %s, not before a's lease would have expired (%s)", startB, before.expires)
-	}
-	if lp.overlapped() {
-		t.Error("the loop ran on both replicas at once")
-	}
+		stopA()
+		if runs := lp.snapshot(); runs[0].end.IsZero() {
+			t.Fatal("a's loop still runs after Run returned")
+		}
+		if h, ok := store.get("retention"); ok && h.holder == "a" {
+			t.Fatalf("a still holds the lease after stopping: %+v", h)
+		}
+		startB := lp.waitRunning(t, "b", ttl)
+		if !startB.Before(before.expires) {
+			t.Errorf("b started at %s, not before a's lease would have expired (%s)", startB, before.expires)
+		}
+		if lp.overlapped() {
+			t.Error("the loop ran on both replicas at once")
+		}
+	})
 }
 
 // A loop that returns on its own gives the lease up and runs again later.
 func TestLoopThatReturnsRunsAgain(t *testing.T) {
-	store := newLeases()
-	var calls atomic.Int32
-	stop := replica(Runner{Leaser: store, Name: "once", Holder: "a", TTL: 60 * time.Millisecond}, func(context.Context) { calls.Add(1) })
-	defer stop()
-	deadline := time.Now().Add(2 * time.Second)
-	for calls.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if n := calls.Load(); n < 2 {
-		t.Errorf("the loop ran %d time(s), want it run again after returning", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		store := newLeases()
+		var calls atomic.Int32
+		stop := replica(Runner{Leaser: store, Name: "once", Holder: "a", TTL: 60 * time.Millisecond}, func(context.Context) { calls.Add(1) })
+		defer stop()
+		deadline := time.Now().Add(2 * time.Second)
+		for calls.Load() < 2 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := calls.Load(); n < 2 {
+			t.Errorf("the loop ran %d time(s), want it run again after returning", n)
+		}
+	})
 }
