@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/runbooks"
@@ -24,8 +25,8 @@ import (
 // Store is the part of the store activities use.
 type Store interface {
 	SaveIncident(ctx context.Context, inc incident.Incident, version int64) error
-	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditRecord, error)
-	AppendAudits(ctx context.Context, es []store.AuditEntry) ([]store.AuditRecord, error)
+	AppendAudit(ctx context.Context, e audit.Entry) (audit.Record, error)
+	AppendAudits(ctx context.Context, es []audit.Entry) ([]audit.Record, error)
 	StepRun(ctx context.Context, key string) (store.StepRun, error)
 	StartStep(ctx context.Context, key, incidentID, runID, stepID string, now time.Time) error
 	FinishStep(ctx context.Context, key string, res incident.StepResult) error
@@ -147,7 +148,7 @@ func (a *Activities) Audit(ctx context.Context, in AuditInput) error {
 // AuditMany appends records to the audit trail in order, in one commit. Each is
 // idempotent by its own key, so a retried activity records each once.
 func (a *Activities) AuditMany(ctx context.Context, in []AuditInput) error {
-	es := make([]store.AuditEntry, len(in))
+	es := make([]audit.Entry, len(in))
 	for i, r := range in {
 		es[i] = r.entry()
 	}
@@ -155,6 +156,6 @@ func (a *Activities) AuditMany(ctx context.Context, in []AuditInput) error {
 	return err
 }
 
-func (in AuditInput) entry() store.AuditEntry {
-	return store.AuditEntry{Key: in.Key, Incident: in.IncidentID, At: in.At, Actor: in.Actor, Action: in.Action, Details: in.Details}
+func (in AuditInput) entry() audit.Entry {
+	return audit.Entry{Key: in.Key, Incident: in.IncidentID, At: in.At, Actor: in.Actor, Action: in.Action, Details: in.Details}
 }

@@ -10,17 +10,17 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/assist"
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
-	"github.com/vigilops/vigil/store"
 )
 
 // AssistStore is the part of the store the assistant uses: the audit trail,
 // to record every exchange with the model and to total what an incident's
 // model requests have spent.
 type AssistStore interface {
-	AppendAudit(ctx context.Context, e store.AuditEntry) (store.AuditRecord, error)
-	AuditTrail(ctx context.Context, incidentID string) ([]store.AuditRecord, error)
+	AppendAudit(ctx context.Context, e audit.Entry) (audit.Record, error)
+	AuditTrail(ctx context.Context, incidentID string) ([]audit.Record, error)
 }
 
 // Assist holds the investigation assistant's activities. They are kept apart
@@ -103,7 +103,7 @@ func (s *Assist) BriefIncident(ctx context.Context, in BriefInput) (BriefResult,
 // the asker's name. It implements the chat commands' Asker. The answer is a
 // message and nothing else: it cannot change the incident.
 func (s *Assist) Ask(ctx context.Context, inc incident.Incident, question string, actor incident.Actor) (bot.Message, error) {
-	var trail []store.AuditRecord
+	var trail []audit.Record
 	if s.Assistant.Enabled() {
 		var err error
 		if trail, err = s.Store.AuditTrail(ctx, inc.ID); err != nil {
@@ -156,7 +156,7 @@ func (s *Assist) record(ctx context.Context, key, incidentID, actor, action stri
 	for k, v := range extra {
 		details[k] = v
 	}
-	rec, err := s.Store.AppendAudit(ctx, store.AuditEntry{Key: key, Incident: incidentID, At: time.Now(), Actor: actor, Action: action, Details: details})
+	rec, err := s.Store.AppendAudit(ctx, audit.Entry{Key: key, Incident: incidentID, At: time.Now(), Actor: actor, Action: action, Details: details})
 	if err != nil {
 		return assistRecord{}, fmt.Errorf("audit %s of %s: %w", action, incidentID, err)
 	}
@@ -173,7 +173,7 @@ func (s *Assist) record(ctx context.Context, key, incidentID, actor, action stri
 // spentIn totals the tokens an incident's model requests spent, from their
 // audit records. Keeping the count in the trail makes the budget hold across
 // restarts and workers, for briefs and asks alike.
-func spentIn(trail []store.AuditRecord) int {
+func spentIn(trail []audit.Record) int {
 	total := 0
 	for _, r := range trail {
 		if !strings.HasPrefix(r.Action, "assist.") {
@@ -195,7 +195,7 @@ var timelineKeys = []string{"evidence", "summary", "proposal", "runbook", "step"
 // timeline turns the audit trail into the timeline an ask sees. The
 // assistant's own records are left out: they would feed its earlier prompts
 // and outputs back to it.
-func timeline(trail []store.AuditRecord) []assist.TimelineEntry {
+func timeline(trail []audit.Record) []assist.TimelineEntry {
 	var out []assist.TimelineEntry
 	for _, r := range trail {
 		if strings.HasPrefix(r.Action, "assist.") {

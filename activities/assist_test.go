@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilops/vigil/assist"
 	"github.com/vigilops/vigil/assist/assisttest"
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
@@ -124,7 +125,7 @@ type recorded struct {
 	Question  string           `json:"question"`
 }
 
-func assistRecords(t *testing.T, st *store.Store, id string) ([]store.AuditRecord, []recorded) {
+func assistRecords(t *testing.T, st *store.Store, id string) ([]audit.Record, []recorded) {
 	t.Helper()
 	trail, err := st.AuditTrail(context.Background(), id)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/review"
@@ -20,8 +21,8 @@ import (
 
 // ReviewStore is the part of the store the review activities use.
 type ReviewStore interface {
-	AuditTrail(ctx context.Context, incidentID string) ([]store.AuditRecord, error)
-	SealIncident(ctx context.Context, incidentID string) (store.Checkpoint, error)
+	AuditTrail(ctx context.Context, incidentID string) ([]audit.Record, error)
+	SealIncident(ctx context.Context, incidentID string) (audit.Checkpoint, error)
 }
 
 // IssueFiler files postmortem drafts as issues.
@@ -53,7 +54,7 @@ type CheckpointInput struct {
 // was sealed then.
 type CheckpointResult struct {
 	Signed     bool
-	Checkpoint store.Checkpoint
+	Checkpoint audit.Checkpoint
 }
 
 // Checkpoint signs an incident checkpoint covering every audit record of the

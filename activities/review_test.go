@@ -18,6 +18,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
@@ -92,13 +93,13 @@ func reviewEnv(t *testing.T, signed bool, gh http.Handler) (*testsuite.TestActiv
 	t.Cleanup(func() { _ = st.Close() })
 	if signed {
 		_, key, _ := ed25519.GenerateKey(rand.Reader)
-		if _, err := st.EnableSigning(context.Background(), store.NewSigner(key)); err != nil {
+		if _, err := st.EnableSigning(context.Background(), audit.NewSigner(key)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	at := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
 	for i, action := range []string{"incident.opened", "alert.firing", "incident.resolved"} {
-		if _, err := st.AppendAudit(context.Background(), store.AuditEntry{
+		if _, err := st.AppendAudit(context.Background(), audit.Entry{
 			Key: fmt.Sprintf("inc-1/%d", i), Incident: "inc-1", At: at.Add(time.Duration(i) * time.Minute), Actor: "system:vigil", Action: action,
 			Details: map[string]any{"evidence": "E1", "reason": "Every alert of this incident has resolved."},
 		}); err != nil {

@@ -1,7 +1,8 @@
-// Package audit names the acts Vigil records in its tamper-evident audit
-// trail and gives each one typed details. The workflows write them; review
-// reads them back to build timelines, reports and postmortems. The chain
-// itself (hashing, checkpoints, signatures) is the store's.
+// Package audit is Vigil's tamper-evident audit trail without its storage:
+// the acts Vigil records and their typed details (written by the workflows,
+// read back by review), the hash chain's records, signed checkpoints and
+// keys, the verification walk over a trail, and exported bundles with their
+// offline verification. The store keeps the rows and feeds them through here.
 //
 // A record's details are its struct as a JSON object. Field names are part of
 // the trail: records already written keep them forever, so a field may be

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
@@ -13,7 +14,7 @@ import (
 type trail struct {
 	id   string
 	seq  *int64 // shared by trails, as the chain is
-	recs []store.AuditRecord
+	recs []audit.Record
 }
 
 func (tr *trail) add(at time.Time, actor, action string, details map[string]any) {
@@ -22,7 +23,7 @@ func (tr *trail) add(at time.Time, actor, action string, details map[string]any)
 	if err != nil {
 		panic(err)
 	}
-	tr.recs = append(tr.recs, store.AuditRecord{
+	tr.recs = append(tr.recs, audit.Record{
 		Seq: *tr.seq, Key: fmt.Sprintf("%s/%d", tr.id, len(tr.recs)+1), Incident: tr.id,
 		At: at.UTC().Format(time.RFC3339Nano), Actor: actor, Action: action, Details: b,
 	})

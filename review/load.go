@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
@@ -14,7 +15,7 @@ import (
 // SourceStore is what the review of one incident reads.
 type SourceStore interface {
 	Incident(ctx context.Context, id string) (incident.Incident, error)
-	AuditTrail(ctx context.Context, incidentID string) ([]store.AuditRecord, error)
+	AuditTrail(ctx context.Context, incidentID string) ([]audit.Record, error)
 }
 
 // ReportStore is what a report reads.

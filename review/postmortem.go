@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
-	"github.com/vigilops/vigil/store"
 )
 
 // PostmortemInput is what a postmortem draft is written from.
@@ -16,7 +16,7 @@ type PostmortemInput struct {
 	// Checkpoint, when the trail is signed, is the incident checkpoint sealing
 	// the records the draft is written from. The draft cites it, so anyone
 	// holding the draft holds a witness against later truncation of the trail.
-	Checkpoint *store.Checkpoint
+	Checkpoint *audit.Checkpoint
 }
 
 // PostmortemTitle is the title of an incident's postmortem (e.g. as an issue).

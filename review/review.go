@@ -15,13 +15,12 @@ import (
 
 	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
-	"github.com/vigilops/vigil/store"
 )
 
 // Source is what the review of one incident is derived from.
 type Source struct {
 	Incident incident.Incident
-	Audit    []store.AuditRecord // the incident's records, in chain order
+	Audit    []audit.Record // the incident's records, in chain order
 }
 
 // Duration is a span of time. JSON carries it as seconds (a number), text as a
@@ -83,13 +82,13 @@ func span(a, b time.Time) *Duration {
 // details of its action (nil for an action this version does not know, or
 // details that do not fit it), and as a JSON object for generic reading.
 type record struct {
-	store.AuditRecord
+	audit.Record
 	at      time.Time
 	details audit.Details
 	d       map[string]any
 }
 
-func decode(recs []store.AuditRecord) []record {
+func decode(recs []audit.Record) []record {
 	out := make([]record, 0, len(recs))
 	for _, r := range recs {
 		at, _ := time.Parse(time.RFC3339Nano, r.At)
@@ -99,7 +98,7 @@ func decode(recs []store.AuditRecord) []record {
 		if !ok || err != nil {
 			typed = nil
 		}
-		out = append(out, record{AuditRecord: r, at: at, details: typed, d: d})
+		out = append(out, record{Record: r, at: at, details: typed, d: d})
 	}
 	return out
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigilops/vigil/store"
+	"github.com/vigilops/vigil/audit"
 )
 
 // golden compares got with testdata/name; UPDATE=1 rewrites the file instead.
@@ -237,7 +237,7 @@ func TestReportNumbers(t *testing.T) {
 func TestPostmortemDraft(t *testing.T) {
 	var seq int64
 	src := diskIncident(&seq)
-	cp := &store.Checkpoint{N: 42, Seq: seq, Hash: strings.Repeat("ab", 32), KeyID: "0123456789abcdef", Incident: src.Incident.ID}
+	cp := &audit.Checkpoint{N: 42, Seq: seq, Hash: strings.Repeat("ab", 32), KeyID: "0123456789abcdef", Incident: src.Incident.ID}
 	md := Postmortem(PostmortemInput{Source: src, Checkpoint: cp})
 	for _, want := range []string{
 		"# Postmortem: DiskFillingUp on db (incident-7-diskfillingup-db)",

@@ -2,59 +2,16 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"time"
+
+	"github.com/vigilops/vigil/audit"
 )
-
-// AuditEntry is an act to record.
-type AuditEntry struct {
-	// Key makes the append idempotent: appending an entry whose key is already in
-	// the trail returns the existing record (a retried activity records once).
-	Key      string
-	Incident string // "" for acts that concern no incident (e.g. retention)
-	At       time.Time
-	Actor    string // user:ID for people, system:COMPONENT for Vigil
-	Action   string // e.g. incident.opened, decision.approve, step.finished
-	Details  any    // marshalled to JSON
-}
-
-// AuditRecord is one link of the hash chain.
-type AuditRecord struct {
-	Seq      int64           `json:"seq"`
-	Key      string          `json:"key"`
-	Incident string          `json:"incident"`
-	At       string          `json:"at"`
-	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
-	Details  json.RawMessage `json:"details"`
-	PrevHash string          `json:"prev_hash"`
-	Hash     string          `json:"-"`
-}
-
-// Canonical is the record's canonical JSON, the exact bytes its hash covers: the
-// fields above in declaration order, compact, as encoding/json writes them (so
-// <, > and & in strings appear as \u003c, \u003e and \u0026), with PrevHash
-// included and Hash excluded.
-func (r AuditRecord) Canonical() ([]byte, error) { return json.Marshal(r) }
-
-// computeHash is the hex SHA-256 of Canonical. Changing any field of any record,
-// or removing or reordering records, breaks the chain.
-func (r AuditRecord) computeHash() (string, error) {
-	b, err := r.Canonical()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
 
 const auditCols = `SELECT seq, key, incident_id, at, actor, action, details, prev_hash, hash FROM audit`
 
-func scanAudit(row interface{ Scan(...any) error }) (AuditRecord, error) {
-	var r AuditRecord
+func scanAudit(row interface{ Scan(...any) error }) (audit.Record, error) {
+	var r audit.Record
 	var details string
 	err := row.Scan(&r.Seq, &r.Key, &r.Incident, &r.At, &r.Actor, &r.Action, &details, &r.PrevHash, &r.Hash)
 	r.Details = json.RawMessage(details)
@@ -62,13 +19,13 @@ func scanAudit(row interface{ Scan(...any) error }) (AuditRecord, error) {
 }
 
 // AuditTrail returns an incident's records in chain order.
-func (s *Store) AuditTrail(ctx context.Context, incidentID string) ([]AuditRecord, error) {
+func (s *Store) AuditTrail(ctx context.Context, incidentID string) ([]audit.Record, error) {
 	rows, err := s.db.QueryContext(ctx, auditCols+` WHERE incident_id = ? ORDER BY seq`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit of %s: %w", incidentID, err)
 	}
 	defer rows.Close()
-	var out []AuditRecord
+	var out []audit.Record
 	for rows.Next() {
 		r, err := scanAudit(rows)
 		if err != nil {
@@ -78,11 +35,3 @@ func (s *Store) AuditTrail(ctx context.Context, incidentID string) ([]AuditRecor
 	}
 	return out, rows.Err()
 }
-
-// ChainError names the first record where the audit chain breaks.
-type ChainError struct {
-	Seq    int64
-	Reason string
-}
-
-func (e *ChainError) Error() string { return fmt.Sprintf("audit record %d: %s", e.Seq, e.Reason) }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigilops/vigil/audit"
 )
 
 // BenchmarkAuditAppend measures durable appends (WAL, synchronous=FULL, each
@@ -32,7 +34,7 @@ func BenchmarkAuditAppend(b *testing.B) {
 				var n atomic.Int64
 				appendOne := func() {
 					i := n.Add(1)
-					_, err := s.AppendAudit(ctx, AuditEntry{Key: fmt.Sprint(i), Incident: "inc", At: time.Now(), Actor: "user:alice", Action: "decision.approve", Details: details})
+					_, err := s.AppendAudit(ctx, audit.Entry{Key: fmt.Sprint(i), Incident: "inc", At: time.Now(), Actor: "user:alice", Action: "decision.approve", Details: details})
 					if err != nil {
 						b.Error(err)
 					}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/vigilops/vigil/audit"
 )
 
 // ErrAuditUnsealed means the head of the audit chain is not vouched for by a
@@ -41,12 +43,12 @@ type auditLog struct {
 	mu      sync.Mutex
 	queue   []*auditReq
 	leading bool // a goroutine is committing; the next leader is queue[0]
-	signer  *Signer
-	keys    Keys // trusted for the head check: the signer's key and earlier keys
+	signer  *audit.Signer
+	keys    audit.Keys // trusted for the head check: the signer's key and earlier keys
 
 	// known is the last checkpoint this process wrote or verified with keys, so
 	// a commit need not verify its own last signature again.
-	known *Checkpoint
+	known *audit.Checkpoint
 }
 
 type auditReqKind int
@@ -61,12 +63,12 @@ const (
 type auditReq struct {
 	kind     auditReqKind
 	ctx      context.Context
-	entries  []AuditEntry // appended in order, in one transaction
-	details  [][]byte     // entries' details, marshalled
+	entries  []audit.Entry // appended in order, in one transaction
+	details  [][]byte      // entries' details, marshalled
 	incident string
 
-	recs    []AuditRecord // one per entry
-	cp      Checkpoint
+	recs    []audit.Record // one per entry
+	cp      audit.Checkpoint
 	adopted int64
 	err     error
 
@@ -79,10 +81,10 @@ type auditReq struct {
 // is durable (and, when signing, covered by a signed checkpoint). Concurrent calls
 // share one transaction. A call whose ctx ends while it waits returns ctx's error;
 // its record may still have been written, and a retry with the same Key returns it.
-func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditRecord, error) {
-	recs, err := s.appendAudits(ctx, []AuditEntry{e})
+func (s *Store) AppendAudit(ctx context.Context, e audit.Entry) (audit.Record, error) {
+	recs, err := s.appendAudits(ctx, []audit.Entry{e})
 	if err != nil {
-		return AuditRecord{}, fmt.Errorf("store: audit %s %s: %w", e.Incident, e.Action, err)
+		return audit.Record{}, fmt.Errorf("store: audit %s %s: %w", e.Incident, e.Action, err)
 	}
 	return recs[0], nil
 }
@@ -91,7 +93,7 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (AuditRecord, err
 // one transaction: either every one is durable when it returns, or none is
 // written. Each entry is idempotent by its own Key, as with AppendAudit, so a
 // retried batch records each entry once and returns the records it has.
-func (s *Store) AppendAudits(ctx context.Context, entries []AuditEntry) ([]AuditRecord, error) {
+func (s *Store) AppendAudits(ctx context.Context, entries []audit.Entry) ([]audit.Record, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
@@ -102,7 +104,7 @@ func (s *Store) AppendAudits(ctx context.Context, entries []AuditEntry) ([]Audit
 	return recs, nil
 }
 
-func (s *Store) appendAudits(ctx context.Context, entries []AuditEntry) ([]AuditRecord, error) {
+func (s *Store) appendAudits(ctx context.Context, entries []audit.Entry) ([]audit.Record, error) {
 	req := &auditReq{kind: reqAppend, entries: entries, details: make([][]byte, len(entries))}
 	for i, e := range entries {
 		var err error
@@ -123,10 +125,10 @@ func (s *Store) appendAudits(ctx context.Context, entries []AuditEntry) ([]Audit
 // ErrAuditUnsealed if not. The first time a trail is signed it adopts the records
 // already there: it verifies their hash chain and signs its head. It returns how
 // many records it adopted.
-func (s *Store) EnableSigning(ctx context.Context, signer *Signer, trusted ...ed25519.PublicKey) (int64, error) {
+func (s *Store) EnableSigning(ctx context.Context, signer *audit.Signer, trusted ...ed25519.PublicKey) (int64, error) {
 	s.audit.mu.Lock()
 	s.audit.signer = signer
-	s.audit.keys = NewKeys(append(slices.Clone(trusted), signer.PublicKey())...)
+	s.audit.keys = audit.NewKeys(append(slices.Clone(trusted), signer.PublicKey())...)
 	s.audit.known = nil // verified with other keys, if any
 	s.audit.mu.Unlock()
 	req := &auditReq{kind: reqAdopt}
@@ -141,21 +143,21 @@ func (s *Store) EnableSigning(ctx context.Context, signer *Signer, trusted ...ed
 // incident so far, so the incident can be exported and verified on its own. It
 // is idempotent: when the incident's latest checkpoint already covers all its
 // records, that checkpoint is returned and nothing is written.
-func (s *Store) SealIncident(ctx context.Context, incidentID string) (Checkpoint, error) {
+func (s *Store) SealIncident(ctx context.Context, incidentID string) (audit.Checkpoint, error) {
 	if s.trustedKeys() == nil {
-		return Checkpoint{}, fmt.Errorf("store: seal %s: %w", incidentID, ErrNotSigning)
+		return audit.Checkpoint{}, fmt.Errorf("store: seal %s: %w", incidentID, ErrNotSigning)
 	}
 	req := &auditReq{kind: reqSeal, incident: incidentID}
 	s.submitAudit(ctx, req)
 	if req.err != nil {
-		return Checkpoint{}, fmt.Errorf("store: seal %s: %w", incidentID, req.err)
+		return audit.Checkpoint{}, fmt.Errorf("store: seal %s: %w", incidentID, req.err)
 	}
 	return req.cp, nil
 }
 
 // trustedKeys are the keys the store signs and accepts checkpoints with; nil when
 // it is not signing.
-func (s *Store) trustedKeys() Keys {
+func (s *Store) trustedKeys() audit.Keys {
 	s.audit.mu.Lock()
 	defer s.audit.mu.Unlock()
 	return s.audit.keys
@@ -228,7 +230,7 @@ func (s *Store) commitAudit(batch []*auditReq, w *auditWrite) bool {
 	})
 	if err != nil {
 		for _, r := range live {
-			r.recs, r.cp, r.adopted, r.err = nil, Checkpoint{}, 0, err
+			r.recs, r.cp, r.adopted, r.err = nil, audit.Checkpoint{}, 0, err
 		}
 		return false
 	}
@@ -236,7 +238,7 @@ func (s *Store) commitAudit(batch []*auditReq, w *auditWrite) bool {
 }
 
 // sameKeys reports whether a and b trust the same keys.
-func sameKeys(a, b Keys) bool {
+func sameKeys(a, b audit.Keys) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -252,13 +254,13 @@ func sameKeys(a, b Keys) bool {
 type auditWrite struct {
 	ctx    context.Context
 	tx     *txn
-	signer *Signer
-	keys   Keys
-	known  *Checkpoint
+	signer *audit.Signer
+	keys   audit.Keys
+	known  *audit.Checkpoint
 
-	head AuditRecord // the chain's last record (Seq 0 when empty)
-	last *Checkpoint // the last checkpoint, verified; nil when none
-	next int64       // the number the next checkpoint gets
+	head audit.Record      // the chain's last record (Seq 0 when empty)
+	last *audit.Checkpoint // the last checkpoint, verified; nil when none
+	next int64             // the number the next checkpoint gets
 }
 
 func (w *auditWrite) run(reqs []*auditReq) error {
@@ -279,7 +281,7 @@ func (w *auditWrite) run(reqs []*auditReq) error {
 		if _, err := walkChain(w.ctx, w.tx, nil, nil); err != nil {
 			return fmt.Errorf("cannot adopt the existing trail: %w", err)
 		}
-		if err := w.checkpoint(checkpointBody{}); err != nil {
+		if err := w.checkpoint(audit.CheckpointBody{}); err != nil {
 			return err
 		}
 		for _, r := range reqs {
@@ -307,7 +309,7 @@ func (w *auditWrite) run(reqs []*auditReq) error {
 		sealed = sealed || wrote
 	}
 	if added > 0 && !sealed {
-		return w.checkpoint(checkpointBody{})
+		return w.checkpoint(audit.CheckpointBody{})
 	}
 	return nil
 }
@@ -327,15 +329,15 @@ func (w *auditWrite) checkHead(adopting bool) error {
 	case err != nil:
 		return fmt.Errorf("read last checkpoint: %w", err)
 	}
-	w.next = row.n + 1
+	w.next = row.N + 1
 	if w.signer == nil {
-		return fmt.Errorf("%w: the trail is signed (checkpoint #%d) but no signing key is configured (audit.signing_key)", ErrAuditUnsealed, row.n)
+		return fmt.Errorf("%w: the trail is signed (checkpoint #%d) but no signing key is configured (audit.signing_key)", ErrAuditUnsealed, row.N)
 	}
-	var cp Checkpoint
-	if k := w.known; k != nil && k.N == row.n && k.Body == row.body && bytes.Equal(k.Signature, row.sig) {
+	var cp audit.Checkpoint
+	if k := w.known; k != nil && k.N == row.N && k.Body == row.Body && bytes.Equal(k.Signature, row.Signature) {
 		cp = *k
-	} else if cp, err = row.open(w.keys); err != nil {
-		return fmt.Errorf("%w: checkpoint #%d: %w", ErrAuditUnsealed, row.n, err)
+	} else if cp, err = row.Open(w.keys); err != nil {
+		return fmt.Errorf("%w: checkpoint #%d: %w", ErrAuditUnsealed, row.N, err)
 	}
 	switch {
 	case cp.Seq < w.head.Seq:
@@ -354,12 +356,12 @@ func (w *auditWrite) checkHead(adopting bool) error {
 // is answered with that record.
 func (w *auditWrite) appendAll(reqs []*auditReq) (int, error) {
 	added := 0
-	byKey := map[string]AuditRecord{}
+	byKey := map[string]audit.Record{}
 	for _, r := range reqs {
 		if r.kind != reqAppend {
 			continue
 		}
-		r.recs = make([]AuditRecord, len(r.entries))
+		r.recs = make([]audit.Record, len(r.entries))
 		for i, e := range r.entries {
 			if rec, ok := byKey[e.Key]; ok {
 				r.recs[i] = rec
@@ -373,11 +375,11 @@ func (w *auditWrite) appendAll(reqs []*auditReq) (int, error) {
 			if !errors.Is(err, sql.ErrNoRows) {
 				return 0, fmt.Errorf("look up key %q: %w", e.Key, err)
 			}
-			rec := AuditRecord{
+			rec := audit.Record{
 				Seq: w.head.Seq + 1, Key: e.Key, Incident: e.Incident, At: ts(e.At), Actor: e.Actor, Action: e.Action,
 				Details: r.details[i], PrevHash: w.head.Hash,
 			}
-			if rec.Hash, err = rec.computeHash(); err != nil {
+			if rec.Hash, err = rec.ComputeHash(); err != nil {
 				return 0, fmt.Errorf("hash record %d: %w", rec.Seq, err)
 			}
 			_, err = w.tx.ExecContext(w.ctx, `
@@ -412,12 +414,12 @@ func (w *auditWrite) sealIncident(r *auditReq) (bool, error) {
 	if err == nil {
 		// A checkpoint that does not open (untrusted key, altered row) is not
 		// reused; verify reports it, and a fresh one is signed instead.
-		if cp, err := row.open(w.keys); err == nil && cp.IncidentRecords == len(recs) && cp.Seq >= recs[len(recs)-1].Seq {
+		if cp, err := row.Open(w.keys); err == nil && cp.IncidentRecords == len(recs) && cp.Seq >= recs[len(recs)-1].Seq {
 			r.cp = cp
 			return false, nil
 		}
 	}
-	if err := w.checkpoint(checkpointBody{Incident: r.incident, IncidentRecords: len(recs), IncidentDigest: IncidentDigest(recs)}); err != nil {
+	if err := w.checkpoint(audit.CheckpointBody{Incident: r.incident, IncidentRecords: len(recs), IncidentDigest: audit.IncidentDigest(recs)}); err != nil {
 		return false, err
 	}
 	r.cp = *w.last
@@ -425,9 +427,9 @@ func (w *auditWrite) sealIncident(r *auditReq) (bool, error) {
 }
 
 // checkpoint signs b over the chain's current head and stores it.
-func (w *auditWrite) checkpoint(b checkpointBody) error {
+func (w *auditWrite) checkpoint(b audit.CheckpointBody) error {
 	b.N, b.Seq, b.Hash, b.At = w.next, w.head.Seq, w.head.Hash, ts(time.Now())
-	cp, err := w.signer.sign(b)
+	cp, err := w.signer.Sign(b)
 	if err != nil {
 		return err
 	}
@@ -440,8 +442,8 @@ func (w *auditWrite) checkpoint(b checkpointBody) error {
 }
 
 // chainHead returns the last record's seq and hash; Seq 0 when the trail is empty.
-func chainHead(ctx context.Context, tx *txn) (AuditRecord, error) {
-	var head AuditRecord
+func chainHead(ctx context.Context, tx *txn) (audit.Record, error) {
+	var head audit.Record
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&head.Seq, &head.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return head, fmt.Errorf("read chain head: %w", err)
@@ -450,15 +452,15 @@ func chainHead(ctx context.Context, tx *txn) (AuditRecord, error) {
 }
 
 // incidentHashes returns the seq and hash of an incident's records, in order.
-func incidentHashes(ctx context.Context, q querier, incidentID string) ([]AuditRecord, error) {
+func incidentHashes(ctx context.Context, q querier, incidentID string) ([]audit.Record, error) {
 	rows, err := q.QueryContext(ctx, `SELECT seq, hash FROM audit WHERE incident_id = ? ORDER BY seq`, incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("read records of %s: %w", incidentID, err)
 	}
 	defer rows.Close()
-	var out []AuditRecord
+	var out []audit.Record
 	for rows.Next() {
-		var r AuditRecord
+		var r audit.Record
 		if err := rows.Scan(&r.Seq, &r.Hash); err != nil {
 			return nil, fmt.Errorf("read records of %s: %w", incidentID, err)
 		}

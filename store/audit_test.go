@@ -12,15 +12,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilops/vigil/audit"
 )
 
-func newKey(t testing.TB) *Signer {
+func newKey(t testing.TB) *audit.Signer {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewSigner(priv)
+	return audit.NewSigner(priv)
 }
 
 // signedStore is a store that signs with a fresh key, holding this trail:
@@ -31,7 +33,7 @@ func newKey(t testing.TB) *Signer {
 //	seq 4 inc-1 step.finished       checkpoint #4
 //	seq 5 inc-1 incident.resolved   checkpoint #5
 //	                                checkpoint #6: incident inc-1 (4 records) at seq 5
-func signedStore(t *testing.T) (*Store, *Signer) {
+func signedStore(t *testing.T) (*Store, *audit.Signer) {
 	t.Helper()
 	s := openTest(t)
 	signer := newKey(t)
@@ -51,9 +53,9 @@ func signedStore(t *testing.T) (*Store, *Signer) {
 	return s, signer
 }
 
-func appendTest(t testing.TB, s *Store, inc, action string, i int) AuditRecord {
+func appendTest(t testing.TB, s *Store, inc, action string, i int) audit.Record {
 	t.Helper()
-	r, err := s.AppendAudit(context.Background(), AuditEntry{
+	r, err := s.AppendAudit(context.Background(), audit.Entry{
 		Key: fmt.Sprintf("%s/%d", inc, i), Incident: inc, At: t0.Add(time.Duration(i) * time.Second),
 		Actor: "user:alice", Action: action, Details: map[string]any{"n": i, "why": "<test> & more"},
 	})
@@ -68,13 +70,13 @@ func appendTest(t testing.TB, s *Store, inc, action string, i int) AuditRecord {
 func forgeRecord(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := context.Background()
-	var head AuditRecord
+	var head audit.Record
 	if err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&head.Seq, &head.Hash); err != nil {
 		t.Fatal(err)
 	}
-	r := AuditRecord{Seq: head.Seq + 1, Key: "forged", Incident: "inc-1", At: ts(t0), Actor: "user:mallory", Action: "decision.approve", Details: []byte(`{}`), PrevHash: head.Hash}
+	r := audit.Record{Seq: head.Seq + 1, Key: "forged", Incident: "inc-1", At: ts(t0), Actor: "user:mallory", Action: "decision.approve", Details: []byte(`{}`), PrevHash: head.Hash}
 	var err error
-	if r.Hash, err = r.computeHash(); err != nil {
+	if r.Hash, err = r.ComputeHash(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO audit (seq, key, incident_id, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -95,7 +97,7 @@ func rewriteFrom(t *testing.T, s *Store, seq int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []AuditRecord
+	var recs []audit.Record
 	for rows.Next() {
 		r, err := scanAudit(rows)
 		if err != nil {
@@ -106,7 +108,7 @@ func rewriteFrom(t *testing.T, s *Store, seq int64) {
 	_ = rows.Close()
 	for i := 1; i < len(recs); i++ {
 		recs[i].PrevHash = recs[i-1].Hash
-		if recs[i].Hash, err = recs[i].computeHash(); err != nil {
+		if recs[i].Hash, err = recs[i].ComputeHash(); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.db.ExecContext(ctx, `UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?`, recs[i].PrevHash, recs[i].Hash, recs[i].Seq); err != nil {
@@ -189,7 +191,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				s, signer := signedStore(t)
 				tt.tamper(t, s)
-				keys := NewKeys(signer.PublicKey())
+				keys := audit.NewKeys(signer.PublicKey())
 				if tt.unsigned {
 					keys = nil
 				}
@@ -200,7 +202,7 @@ func TestVerifyCatchesTampering(t *testing.T) {
 					}
 					return
 				}
-				if !isTrailError(err) || !strings.Contains(err.Error(), tt.want) {
+				if !audit.IsTrailError(err) || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("verify = %v\nwant an error containing %q", err, tt.want)
 				}
 			})
@@ -210,13 +212,13 @@ func TestVerifyCatchesTampering(t *testing.T) {
 
 // forgeCheckpoint signs a checkpoint over the current head with a key the store
 // does not trust and stores it as checkpoint n.
-func forgeCheckpoint(t *testing.T, s *Store, key *Signer, n, seq int64) {
+func forgeCheckpoint(t *testing.T, s *Store, key *audit.Signer, n, seq int64) {
 	t.Helper()
 	var hash string
 	if err := s.db.QueryRow(`SELECT hash FROM audit WHERE seq = ?`, seq).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
-	cp, err := key.sign(checkpointBody{N: n, Seq: seq, Hash: hash, At: ts(t0)})
+	cp, err := key.Sign(audit.CheckpointBody{N: n, Seq: seq, Hash: hash, At: ts(t0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,8 +237,8 @@ func forgeCheckpoint(t *testing.T, s *Store, key *Signer, n, seq int64) {
 func TestVerifyWithAnUntrustedKey(t *testing.T) {
 	eachEngine(t, func(t *testing.T) {
 		s, _ := signedStore(t)
-		_, err := s.VerifyAuditWith(context.Background(), NewKeys(newKey(t).PublicKey()), nil)
-		if !errors.Is(err, ErrUntrustedKey) || !strings.Contains(err.Error(), "audit checkpoint #1") {
+		_, err := s.VerifyAuditWith(context.Background(), audit.NewKeys(newKey(t).PublicKey()), nil)
+		if !errors.Is(err, audit.ErrUntrustedKey) || !strings.Contains(err.Error(), "audit checkpoint #1") {
 			t.Fatalf("verify with another key = %v, want checkpoint #1 untrusted", err)
 		}
 	})
@@ -256,11 +258,11 @@ func TestTruncationNeedsAWitness(t *testing.T) {
 		if _, err := s.db.Exec(`DELETE FROM audit WHERE seq >= 4; DELETE FROM audit_checkpoints WHERE seq >= 4`); err != nil {
 			t.Fatal(err)
 		}
-		keys := NewKeys(signer.PublicKey())
+		keys := audit.NewKeys(signer.PublicKey())
 		if v, err := s.VerifyAuditWith(ctx, keys, nil); err != nil || v.Records != 3 {
 			t.Fatalf("without a witness: %+v, %v; want the shortened trail to look intact (this is the documented limit)", v, err)
 		}
-		_, err = s.VerifyAuditWith(ctx, keys, []Checkpoint{witness})
+		_, err = s.VerifyAuditWith(ctx, keys, []audit.Checkpoint{witness})
 		if want := "audit record 4: missing: outside checkpoint #6 covers records through 5 but the trail ends at 3"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("with a witness: %v, want %q", err, want)
 		}
@@ -289,7 +291,7 @@ func TestWritesStopOnATamperedTrail(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				s, _ := signedStore(t)
 				tt.tamper(t, s)
-				_, err := s.AppendAudit(context.Background(), AuditEntry{Key: "next", Incident: "inc-1", At: t0, Actor: "system:vigil", Action: "incident.reopened"})
+				_, err := s.AppendAudit(context.Background(), audit.Entry{Key: "next", Incident: "inc-1", At: t0, Actor: "system:vigil", Action: "incident.reopened"})
 				if !errors.Is(err, ErrAuditUnsealed) || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("append = %v, want ErrAuditUnsealed with %q", err, tt.want)
 				}
@@ -321,7 +323,7 @@ func TestEnableSigning(t *testing.T) {
 			if err != nil || n != 3 {
 				t.Fatalf("adopt = %d, %v", n, err)
 			}
-			v, err := s.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil)
+			v, err := s.VerifyAuditWith(ctx, audit.NewKeys(signer.PublicKey()), nil)
 			if err != nil || v.Records != 3 || v.Checkpoints != 1 {
 				t.Fatalf("verify after adoption = %+v, %v", v, err)
 			}
@@ -341,7 +343,7 @@ func TestEnableSigning(t *testing.T) {
 		})
 		t.Run("refuses a trail signed with another key", func(t *testing.T) {
 			s, _ := signedStore(t)
-			if _, err := s.EnableSigning(ctx, newKey(t)); !errors.Is(err, ErrAuditUnsealed) || !errors.Is(err, ErrUntrustedKey) {
+			if _, err := s.EnableSigning(ctx, newKey(t)); !errors.Is(err, ErrAuditUnsealed) || !errors.Is(err, audit.ErrUntrustedKey) {
 				t.Fatalf("enable with a new key = %v", err)
 			}
 		})
@@ -352,7 +354,7 @@ func TestEnableSigning(t *testing.T) {
 				t.Fatal(err)
 			}
 			appendTest(t, s, "inc-1", "after.rotation", 9)
-			v, err := s.VerifyAuditWith(ctx, NewKeys(old.PublicKey(), next.PublicKey()), nil)
+			v, err := s.VerifyAuditWith(ctx, audit.NewKeys(old.PublicKey(), next.PublicKey()), nil)
 			if err != nil || len(v.KeyIDs) != 2 {
 				t.Fatalf("verify across a rotation = %+v, %v", v, err)
 			}
@@ -360,7 +362,7 @@ func TestEnableSigning(t *testing.T) {
 		t.Run("a store without a key does not write to a signed trail", func(t *testing.T) {
 			s, _ := signedStore(t)
 			s.audit.signer, s.audit.keys = nil, nil
-			if _, err := s.AppendAudit(ctx, AuditEntry{Key: "k", Action: "x"}); !errors.Is(err, ErrAuditUnsealed) || !strings.Contains(err.Error(), "no signing key is configured") {
+			if _, err := s.AppendAudit(ctx, audit.Entry{Key: "k", Action: "x"}); !errors.Is(err, ErrAuditUnsealed) || !strings.Contains(err.Error(), "no signing key is configured") {
 				t.Fatalf("unsigned append to a signed trail = %v", err)
 			}
 		})
@@ -371,7 +373,7 @@ func TestAppendIsIdempotentAndSealed(t *testing.T) {
 	eachEngine(t, func(t *testing.T) {
 		s, signer := signedStore(t)
 		ctx := context.Background()
-		again, err := s.AppendAudit(ctx, AuditEntry{Key: "inc-1/1", Incident: "inc-1", At: t0, Actor: "user:someone-else", Action: "other"})
+		again, err := s.AppendAudit(ctx, audit.Entry{Key: "inc-1/1", Incident: "inc-1", At: t0, Actor: "user:someone-else", Action: "other"})
 		if err != nil || again.Seq != 2 || again.Action != "decision.approve" {
 			t.Fatalf("retried append = %+v, %v; want record 2 unchanged", again, err)
 		}
@@ -390,7 +392,7 @@ func TestAppendIsIdempotentAndSealed(t *testing.T) {
 		if _, err := openTest(t).SealIncident(ctx, "inc-1"); !errors.Is(err, ErrNotSigning) {
 			t.Errorf("seal without a key = %v", err)
 		}
-		if _, err := s.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil); err != nil {
+		if _, err := s.VerifyAuditWith(ctx, audit.NewKeys(signer.PublicKey()), nil); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -403,10 +405,10 @@ func TestAppendAuditsInOneCommit(t *testing.T) {
 	eachEngine(t, func(t *testing.T) {
 		s, signer := signedStore(t) // 5 records, checkpoints #1..#6
 		ctx := context.Background()
-		entry := func(key, action string) AuditEntry {
-			return AuditEntry{Key: key, Incident: "inc-3", At: t0, Actor: "system:ingest", Action: action, Details: map[string]any{"k": key}}
+		entry := func(key, action string) audit.Entry {
+			return audit.Entry{Key: key, Incident: "inc-3", At: t0, Actor: "system:ingest", Action: action, Details: map[string]any{"k": key}}
 		}
-		batch := []AuditEntry{
+		batch := []audit.Entry{
 			entry("inc-3/1", "incident.opened"), entry("inc-1/1", "retried"), entry("inc-3/2", "alert.firing"),
 			entry("inc-3/2", "duplicate"), entry("inc-3/3", "alert.firing"),
 		}
@@ -425,13 +427,13 @@ func TestAppendAuditsInOneCommit(t *testing.T) {
 			}
 		}
 		again, err := s.AppendAudits(ctx, batch)
-		if err != nil || !slices.EqualFunc(again, recs, func(a, b AuditRecord) bool { return a.Seq == b.Seq && a.Hash == b.Hash }) {
+		if err != nil || !slices.EqualFunc(again, recs, func(a, b audit.Record) bool { return a.Seq == b.Seq && a.Hash == b.Hash }) {
 			t.Errorf("retried batch = %+v, %v; want the same records", again, err)
 		}
 		if recs, err := s.AppendAudits(ctx, nil); err != nil || recs != nil {
 			t.Errorf("empty batch = %v, %v", recs, err)
 		}
-		v, err := s.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil)
+		v, err := s.VerifyAuditWith(ctx, audit.NewKeys(signer.PublicKey()), nil)
 		if err != nil || v.Records != 8 || v.Checkpoints != 7 {
 			t.Errorf("verify = %+v, %v; want 8 records, one more checkpoint", v, err)
 		}
@@ -461,7 +463,7 @@ func TestConcurrentAppendsShareCommits(t *testing.T) {
 				if i == n-1 {
 					key = "k0" // the same act, retried concurrently
 				}
-				r, err := s.AppendAudit(ctx, AuditEntry{Key: key, Incident: "inc", At: t0, Actor: "system:test", Action: "x"})
+				r, err := s.AppendAudit(ctx, audit.Entry{Key: key, Incident: "inc", At: t0, Actor: "system:test", Action: "x"})
 				seqs[i], errs[i] = r.Seq, err
 			})
 		}
@@ -477,7 +479,7 @@ func TestConcurrentAppendsShareCommits(t *testing.T) {
 		if len(seen) != n-1 || seqs[0] != seqs[n-1] {
 			t.Fatalf("%d distinct seqs for %d distinct keys; k0 got %d and %d", len(seen), n-1, seqs[0], seqs[n-1])
 		}
-		v, err := s.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil)
+		v, err := s.VerifyAuditWith(ctx, audit.NewKeys(signer.PublicKey()), nil)
 		if err != nil || v.Records != n-1 {
 			t.Fatalf("verify = %+v, %v", v, err)
 		}
@@ -493,41 +495,13 @@ func TestAppendWithEndedContext(t *testing.T) {
 		s := openTest(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		if _, err := s.AppendAudit(ctx, AuditEntry{Key: "k", Action: "x"}); !errors.Is(err, context.Canceled) {
+		if _, err := s.AppendAudit(ctx, audit.Entry{Key: "k", Action: "x"}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("append with a cancelled context = %v", err)
 		}
 		if n, err := s.VerifyAudit(context.Background()); err != nil || n != 0 {
 			t.Errorf("trail after a cancelled append: %d records, %v", n, err)
 		}
 	})
-}
-
-func TestKeyFormats(t *testing.T) {
-	signer := newKey(t)
-	pemPriv, err := MarshalPrivateKey(signer.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemPub, err := MarshalPublicKey(signer.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := []byte(base64Std(signer.key.Seed()))
-	for name, text := range map[string][]byte{"pkcs8 pem": pemPriv, "base64 seed": seed} {
-		k, err := ParsePrivateKey(text)
-		if err != nil || NewSigner(k).KeyID() != signer.KeyID() {
-			t.Errorf("private %s: %v", name, err)
-		}
-	}
-	for name, text := range map[string][]byte{"pkix pem": pemPub, "base64": []byte(base64Std(signer.PublicKey())), "private key file": pemPriv} {
-		k, err := ParsePublicKey(text)
-		if err != nil || KeyID(k) != signer.KeyID() {
-			t.Errorf("public %s: %v", name, err)
-		}
-	}
-	if _, err := ParsePrivateKey([]byte("hunter2")); err == nil {
-		t.Error("a password parsed as a key")
-	}
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
+	"github.com/vigilops/vigil/audit"
 )
 
 // ErrStoreExists is returned by Restore when a store is already at the target
@@ -84,7 +85,7 @@ func (s *Store) backupTo(ctx context.Context, path string) error {
 
 // RestoreResult says what Restore did.
 type RestoreResult struct {
-	Verification AuditVerification // of the restored trail
+	Verification audit.Verification // of the restored trail
 	// Replaced is where the store that was at the target went (with its -wal and
 	// -shm files); empty when there was none.
 	Replaced string
@@ -95,7 +96,7 @@ type RestoreResult struct {
 // (signatures included: a signed trail needs keys). A store already at path is
 // an error (ErrStoreExists) unless replace is set; it is then moved aside, not
 // deleted. The caller must make sure no Vigil is using path.
-func Restore(ctx context.Context, from, path string, keys Keys, replace bool) (RestoreResult, error) {
+func Restore(ctx context.Context, from, path string, keys audit.Keys, replace bool) (RestoreResult, error) {
 	var res RestoreResult
 	fail := func(err error) (RestoreResult, error) {
 		return res, fmt.Errorf("store: restore %s to %s: %w", from, path, err)
@@ -140,18 +141,18 @@ func Restore(ctx context.Context, from, path string, keys Keys, replace bool) (R
 
 // checkBackup opens a copy of a backup (applying any newer migrations) and checks
 // its integrity and audit trail.
-func checkBackup(ctx context.Context, path string, keys Keys) (AuditVerification, error) {
+func checkBackup(ctx context.Context, path string, keys audit.Keys) (audit.Verification, error) {
 	st, err := Open(path)
 	if err != nil {
-		return AuditVerification{}, err
+		return audit.Verification{}, err
 	}
 	defer st.Close()
 	var check string
 	if err := st.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil {
-		return AuditVerification{}, fmt.Errorf("integrity check: %w", err)
+		return audit.Verification{}, fmt.Errorf("integrity check: %w", err)
 	}
 	if check != "ok" {
-		return AuditVerification{}, fmt.Errorf("integrity check: %s", check)
+		return audit.Verification{}, fmt.Errorf("integrity check: %s", check)
 	}
 	v, err := st.VerifyAuditWith(ctx, keys, nil)
 	if err != nil {

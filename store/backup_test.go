@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vigilops/vigil/audit"
 )
 
 // TestBackupWhileWriting copies a store that is being appended to; the copy is
@@ -50,7 +52,7 @@ func TestBackupWhileWriting(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
-		v, err := b.VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil)
+		v, err := b.VerifyAuditWith(ctx, audit.NewKeys(signer.PublicKey()), nil)
 		if err != nil || v.Records < 25 {
 			t.Fatalf("backup trail = %+v, %v", v, err)
 		}
@@ -69,7 +71,7 @@ func TestRestore(t *testing.T) {
 		if err := s.Backup(ctx, backup); err != nil {
 			t.Fatal(err)
 		}
-		keys := NewKeys(signer.PublicKey())
+		keys := audit.NewKeys(signer.PublicKey())
 		target := filepath.Join(dir, "data", "vigil.db")
 		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 			t.Fatal(err)

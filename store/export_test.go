@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/vigilops/vigil/audit"
 )
 
-func exportTest(t *testing.T, s *Store, signer *Signer, id string) []byte {
+func exportTest(t *testing.T, s *Store, signer *audit.Signer, id string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	sum, err := s.ExportIncident(context.Background(), &buf, id, NewKeys(signer.PublicKey()), t0)
+	sum, err := s.ExportIncident(context.Background(), &buf, id, audit.NewKeys(signer.PublicKey()), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +38,8 @@ func TestExportedBundleVerifies(t *testing.T) {
 		if len(lines) != 1+5+2 {
 			t.Fatalf("bundle has %d lines, want header + 5 records + 2 checkpoints:\n%s", len(lines), b)
 		}
-		for _, pinned := range []Keys{NewKeys(signer.PublicKey()), nil} {
-			v, err := VerifyBundle(bytes.NewReader(b), pinned)
+		for _, pinned := range []audit.Keys{audit.NewKeys(signer.PublicKey()), nil} {
+			v, err := audit.VerifyBundle(bytes.NewReader(b), pinned)
 			if err != nil || v.Records != 5 || v.Checkpoints != 2 || v.Pinned != (pinned != nil) || v.KeyIDs[0] != signer.KeyID() {
 				t.Fatalf("verify bundle (pinned %v) = %+v, %v", pinned != nil, v, err)
 			}
@@ -193,11 +195,11 @@ func TestBundleTampering(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				var keys Keys
+				var keys audit.Keys
 				if tt.pinned {
-					keys = NewKeys(signer.PublicKey())
+					keys = audit.NewKeys(signer.PublicKey())
 				}
-				_, err := VerifyBundle(bytes.NewReader(tt.bundle()), keys)
+				_, err := audit.VerifyBundle(bytes.NewReader(tt.bundle()), keys)
 				if tt.want == "" {
 					if err != nil {
 						t.Fatalf("verify = %v, want success", err)
@@ -214,18 +216,18 @@ func TestBundleTampering(t *testing.T) {
 
 // resign replaces the bundle's key with key and re-signs its checkpoints, as a
 // forger would: only pinning the real key catches it.
-func resign(t *testing.T, lines []map[string]any, key *Signer) []map[string]any {
+func resign(t *testing.T, lines []map[string]any, key *audit.Signer) []map[string]any {
 	t.Helper()
 	lines[0]["keys"] = []any{map[string]any{"key_id": key.KeyID(), "ed25519": base64Std(key.PublicKey())}}
 	for _, m := range lines[1:] {
 		if m["type"] != "checkpoint" {
 			continue
 		}
-		var b checkpointBody
+		var b audit.CheckpointBody
 		if err := json.Unmarshal([]byte(m["signed"].(string)), &b); err != nil {
 			t.Fatal(err)
 		}
-		cp, err := key.sign(b)
+		cp, err := key.Sign(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +259,7 @@ func TestExportWithoutTheKeyNeedsASealedIncident(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reader.Close()
-	keys := NewKeys(signer.PublicKey())
+	keys := audit.NewKeys(signer.PublicKey())
 	if _, err := reader.ExportIncident(ctx, &bytes.Buffer{}, "inc-1", keys, t0); err == nil || !strings.Contains(err.Error(), "1 of its 2 records are not covered by an incident checkpoint") {
 		t.Fatalf("export of an unsealed record without the key = %v", err)
 	}
@@ -268,7 +270,7 @@ func TestExportWithoutTheKeyNeedsASealedIncident(t *testing.T) {
 	if _, err := reader.ExportIncident(ctx, &buf, "inc-1", keys, t0); err != nil {
 		t.Fatalf("export once sealed = %v", err)
 	}
-	if _, err := reader.ExportIncident(ctx, &buf, "inc-1", NewKeys(newKey(t).PublicKey()), t0); !errors.Is(err, ErrUntrustedKey) {
+	if _, err := reader.ExportIncident(ctx, &buf, "inc-1", audit.NewKeys(newKey(t).PublicKey()), t0); !errors.Is(err, audit.ErrUntrustedKey) {
 		t.Errorf("export with the wrong public key = %v", err)
 	}
 }

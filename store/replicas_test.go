@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilops/vigil/audit"
 )
 
 // Replicas share one database: these tests give two stores on one database
@@ -88,7 +90,7 @@ func TestReplicasKeepOneAuditChain(t *testing.T) {
 			}
 		}
 		wg.Wait()
-		v, err := rs[1].VerifyAuditWith(ctx, NewKeys(signer.PublicKey()), nil)
+		v, err := rs[1].VerifyAuditWith(ctx, audit.NewKeys(signer.PublicKey()), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

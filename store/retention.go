@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/vigilops/vigil/audit"
 )
 
 // Retention acts are recorded by this actor.
@@ -33,7 +35,7 @@ func (s *Store) PruneEvents(ctx context.Context, cutoff, now time.Time) (int64, 
 	if n == 0 {
 		return 0, nil
 	}
-	_, err = s.AppendAudit(ctx, AuditEntry{
+	_, err = s.AppendAudit(ctx, audit.Entry{
 		Key: "retention/events/" + ts(now), At: now, Actor: actorRetention, Action: "events.pruned",
 		Details: map[string]any{"received_before": ts(cutoff), "count": n, "max_event_id": maxID},
 	})

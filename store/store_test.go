@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/pgtest"
 )
@@ -304,7 +305,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 				s := openTest(t)
 				ctx := context.Background()
 				for i, act := range []string{"incident.opened", "decision.approve", "step.finished", "incident.resolved"} {
-					e := AuditEntry{Key: "k" + act, Incident: "inc-1", At: t0.Add(time.Duration(i) * time.Second), Actor: "user:alice", Action: act, Details: map[string]any{"n": i, "why": "<test>"}}
+					e := audit.Entry{Key: "k" + act, Incident: "inc-1", At: t0.Add(time.Duration(i) * time.Second), Actor: "user:alice", Action: act, Details: map[string]any{"n": i, "why": "<test>"}}
 					if _, err := s.AppendAudit(ctx, e); err != nil {
 						t.Fatal(err)
 					}
@@ -325,7 +326,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 					}
 					return
 				}
-				var ce *ChainError
+				var ce *audit.ChainError
 				if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("verify = %v, want %q", err, tt.want)
 				}

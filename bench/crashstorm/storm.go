@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/store"
 )
 
@@ -334,7 +335,7 @@ func writeServeConfig(path, dir string) error {
 	if err != nil {
 		return err
 	}
-	pem, err := store.MarshalPrivateKey(key)
+	pem, err := audit.MarshalPrivateKey(key)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/ingest"
@@ -151,7 +152,7 @@ func signingKey(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pem, err := store.MarshalPrivateKey(key)
+	pem, err := audit.MarshalPrivateKey(key)
 	if err != nil {
 		return "", err
 	}

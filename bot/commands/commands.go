@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
@@ -42,7 +43,7 @@ type Incidents interface {
 
 // AuditTrail reads an incident's audit records, oldest first.
 type AuditTrail interface {
-	AuditTrail(ctx context.Context, incidentID string) ([]store.AuditRecord, error)
+	AuditTrail(ctx context.Context, incidentID string) ([]audit.Record, error)
 }
 
 // Decider sends a decision on a proposal to the incident's workflow, which

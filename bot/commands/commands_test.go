@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 	"github.com/vigilops/vigil/workflows/contract"
@@ -18,7 +19,7 @@ import (
 // sent. answer, when set, is returned instead of a success.
 type fakeVigil struct {
 	incidents []incident.Incident
-	audit     []store.AuditRecord
+	audit     []audit.Record
 	decided   []decided
 	acted     []acted
 	runs      []string
@@ -54,7 +55,7 @@ func (f *fakeVigil) Incident(_ context.Context, id string) (incident.Incident, e
 	return incident.Incident{}, fmt.Errorf("incident %s: %w", id, store.ErrNotFound)
 }
 
-func (f *fakeVigil) AuditTrail(context.Context, string) ([]store.AuditRecord, error) {
+func (f *fakeVigil) AuditTrail(context.Context, string) ([]audit.Record, error) {
 	return f.audit, nil
 }
 
@@ -199,7 +200,7 @@ func TestPress(t *testing.T) {
 
 func TestReads(t *testing.T) {
 	f := fixtures()
-	f.audit = []store.AuditRecord{
+	f.audit = []audit.Record{
 		{Seq: 1, At: "2026-11-24T03:00:00Z", Actor: "system:ingest", Action: "incident.opened", Details: []byte(`{"title":"HighLatency on checkout"}`)},
 		{Seq: 2, At: "2026-11-24T03:04:05.5Z", Actor: "user:U0ADA", Action: "decision.approve", Details: []byte(`{"proposal":"P1","runbook":"restart","comment":"go","plan":["a","b"]}`)},
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
-	"github.com/vigilops/vigil/store"
 )
 
 var timelineCommand = Command{
@@ -40,7 +40,7 @@ func handleTimeline(ctx context.Context, incs Incidents, audit AuditTrail, id st
 
 // TimelineEntries turns audit records into timeline lines, with the details that
 // matter to a reader (reason, proposal, comment, step and exit code) on one line.
-func TimelineEntries(recs []store.AuditRecord) []bot.TimelineEntry {
+func TimelineEntries(recs []audit.Record) []bot.TimelineEntry {
 	out := make([]bot.TimelineEntry, 0, len(recs))
 	for _, r := range recs {
 		at, _ := time.Parse(time.RFC3339Nano, r.At)

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/bot/commands"
 	"github.com/vigilops/vigil/incident"
@@ -30,7 +31,7 @@ type Reader interface {
 	ListIncidents(ctx context.Context, f store.IncidentFilter) ([]incident.Incident, error)
 	Incident(ctx context.Context, id string) (incident.Incident, error)
 	Messages(ctx context.Context, incidentID string) ([]store.Message, error)
-	AuditTrail(ctx context.Context, incidentID string) ([]store.AuditRecord, error)
+	AuditTrail(ctx context.Context, incidentID string) ([]audit.Record, error)
 }
 
 // Decider sends decisions to incidents.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
@@ -30,7 +31,7 @@ func richer(t *testing.T, st *store.Store) {
 	if err := st.SaveIncident(ctx, inc, 2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AppendAudit(ctx, store.AuditEntry{Key: "a1", Incident: incID, At: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC),
+	if _, err := st.AppendAudit(ctx, audit.Entry{Key: "a1", Incident: incID, At: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC),
 		Actor: "system:ingest", Action: "incident.opened", Details: map[string]any{"title": "HighLatency on checkout"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
@@ -43,7 +44,7 @@ func reviewConsole(t *testing.T) *httptest.Server {
 		at     time.Duration
 		action string
 	}{{-59 * time.Minute, "incident.opened"}, {-59 * time.Minute, "alert.firing"}, {-51 * time.Minute, "alert.resolved"}, {-50 * time.Minute, "incident.resolved"}} {
-		if _, err := st.AppendAudit(ctx, store.AuditEntry{Key: id + "/" + string(rune('a'+i)), Incident: id, At: now.Add(a.at), Actor: "system:ingest", Action: a.action,
+		if _, err := st.AppendAudit(ctx, audit.Entry{Key: id + "/" + string(rune('a'+i)), Incident: id, At: now.Add(a.at), Actor: "system:ingest", Action: a.action,
 			Details: map[string]any{"evidence": "E1", "reason": "Every alert resolved."}}); err != nil {
 			t.Fatal(err)
 		}

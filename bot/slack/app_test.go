@@ -21,6 +21,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot/commands"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
@@ -63,7 +64,7 @@ func (f *fakeWorkflows) ListIncidents(context.Context, store.IncidentFilter) ([]
 	return nil, nil
 }
 
-func (f *fakeWorkflows) AuditTrail(context.Context, string) ([]store.AuditRecord, error) {
+func (f *fakeWorkflows) AuditTrail(context.Context, string) ([]audit.Record, error) {
 	return nil, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/store"
 )
@@ -86,14 +87,14 @@ func existingStore(dsn, dataDir string) (string, error) {
 
 // keys are the public keys to trust: the --public-key files when given, else
 // the signing key's public half and audit.trusted_keys. nil when there are none.
-func (f *storeFlags) keys(cfg config.Config) (store.Keys, error) {
+func (f *storeFlags) keys(cfg config.Config) (audit.Keys, error) {
 	var pubs []ed25519.PublicKey
 	for _, path := range f.publicKeys {
 		text, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("--public-key: %w", err)
 		}
-		pub, err := store.ParsePublicKey(text)
+		pub, err := audit.ParsePublicKey(text)
 		if err != nil {
 			return nil, fmt.Errorf("--public-key %s: %w", path, err)
 		}
@@ -112,7 +113,7 @@ func (f *storeFlags) keys(cfg config.Config) (store.Keys, error) {
 	if len(pubs) == 0 {
 		return nil, nil
 	}
-	return store.NewKeys(pubs...), nil
+	return audit.NewKeys(pubs...), nil
 }
 
 func newAuditCmd() *cobra.Command {
@@ -161,7 +162,7 @@ and its id printed for you to compare.`,
 			if err != nil {
 				return err
 			}
-			var outside []store.Checkpoint
+			var outside []audit.Checkpoint
 			for _, w := range witnesses {
 				if keys == nil {
 					return errors.New("--witness needs a public key to check the bundle's signatures with: pass --public-key or --config")
@@ -173,8 +174,8 @@ and its id printed for you to compare.`,
 				outside = append(outside, bv.Witnesses...)
 			}
 			v, err := st.VerifyAuditWith(cmd.Context(), keys, outside)
-			var ce *store.ChainError
-			var ke *store.CheckpointError
+			var ce *audit.ChainError
+			var ke *audit.CheckpointError
 			if errors.As(err, &ce) || errors.As(err, &ke) {
 				fmt.Fprintf(cmd.OutOrStdout(), "audit trail BROKEN after %d intact record(s): %v\n", v.Records, err)
 				return exitCode(1)
@@ -206,21 +207,21 @@ and its id printed for you to compare.`,
 }
 
 // readBundle verifies a bundle file (- is standard input) with keys.
-func readBundle(path string, keys store.Keys) (store.BundleVerification, error) {
+func readBundle(path string, keys audit.Keys) (audit.BundleVerification, error) {
 	var r io.Reader = os.Stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return store.BundleVerification{}, err
+			return audit.BundleVerification{}, err
 		}
 		defer f.Close()
 		r = f
 	}
-	return store.VerifyBundle(r, keys)
+	return audit.VerifyBundle(r, keys)
 }
 
 func verifyBundle(cmd *cobra.Command, f *storeFlags, path string) error {
-	var keys store.Keys
+	var keys audit.Keys
 	if len(f.publicKeys) > 0 {
 		var err error
 		if keys, err = f.keys(config.Config{}); err != nil {
@@ -228,7 +229,7 @@ func verifyBundle(cmd *cobra.Command, f *storeFlags, path string) error {
 		}
 	}
 	v, err := readBundle(path, keys)
-	var be *store.BundleError
+	var be *audit.BundleError
 	if errors.As(err, &be) {
 		fmt.Fprintf(cmd.OutOrStdout(), "audit bundle BROKEN: %v\n", err)
 		return exitCode(1)
@@ -271,7 +272,7 @@ checkpoint are sealed first. The bundle is verified before it is written.`,
 				return err
 			}
 			if key != nil {
-				if _, err := st.EnableSigning(cmd.Context(), store.NewSigner(key), trustedKeys(cfg)...); err != nil {
+				if _, err := st.EnableSigning(cmd.Context(), audit.NewSigner(key), trustedKeys(cfg)...); err != nil {
 					// Export what is sealed already; verify says what is wrong.
 					fmt.Fprintf(cmd.ErrOrStderr(), "not sealing new records: %v\n", err)
 					_ = st.Close()
@@ -291,7 +292,7 @@ checkpoint are sealed first. The bundle is verified before it is written.`,
 			if _, err := st.ExportIncident(cmd.Context(), &buf, incidentID, keys, time.Now()); err != nil {
 				return err
 			}
-			v, err := store.VerifyBundle(bytes.NewReader(buf.Bytes()), keys)
+			v, err := audit.VerifyBundle(bytes.NewReader(buf.Bytes()), keys)
 			if err != nil {
 				return fmt.Errorf("the bundle does not verify, so it was not written: %w", err)
 			}
@@ -336,12 +337,12 @@ as PEM. Give it to whoever verifies exported bundles, by a channel they trust.`,
 				return fmt.Errorf("no audit signing key: audit.signing_key is not set and %s does not exist", filepath.Join(cfg.DataDir, devKeyFile))
 			}
 			pub := key.Public().(ed25519.PublicKey)
-			pem, err := store.MarshalPublicKey(pub)
+			pem, err := audit.MarshalPublicKey(pub)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "key id %s, from %s\n", store.KeyID(pub), source)
-			fmt.Fprintf(cmd.OutOrStdout(), "# key id %s; base64 %s\n%s", store.KeyID(pub), base64.StdEncoding.EncodeToString(pub), pem)
+			fmt.Fprintf(cmd.ErrOrStderr(), "key id %s, from %s\n", audit.KeyID(pub), source)
+			fmt.Fprintf(cmd.OutOrStdout(), "# key id %s; base64 %s\n%s", audit.KeyID(pub), base64.StdEncoding.EncodeToString(pub), pem)
 			return nil
 		},
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/store"
 )
 
@@ -98,7 +99,7 @@ then check the restored trail with vigil audit verify --store ….`,
 	return cmd
 }
 
-func signedNote(v store.AuditVerification) string {
+func signedNote(v audit.Verification) string {
 	switch {
 	case v.Checkpoints == 0:
 		return ""

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/internal/pgtest"
 	"github.com/vigilops/vigil/store"
 )
@@ -287,7 +288,7 @@ func newSigningKeyFile(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, err := store.MarshalPrivateKey(key)
+	pem, err := audit.MarshalPrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/internal/pgtest"
@@ -43,7 +44,7 @@ func seedStoreAt(t *testing.T, dir, dsn string) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	if _, err := st.EnableSigning(ctx, store.NewSigner(key)); err != nil {
+	if _, err := st.EnableSigning(ctx, audit.NewSigner(key)); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC().Truncate(time.Second)
@@ -57,7 +58,7 @@ func seedStoreAt(t *testing.T, dir, dsn string) {
 		t.Fatal(err)
 	}
 	for i, a := range []string{"incident.opened", "alert.firing", "decision.approve", "incident.resolved"} {
-		if _, err := st.AppendAudit(ctx, store.AuditEntry{
+		if _, err := st.AppendAudit(ctx, audit.Entry{
 			Key: fmt.Sprintf("%s/%d", cliIncident, i), Incident: cliIncident, At: now.Add(time.Duration(i-60) * time.Minute),
 			Actor: "user:alice", Action: a, Details: map[string]any{"evidence": "E1", "proposal": "P1", "runbook": "clean", "reason": "done"},
 		}); err != nil {

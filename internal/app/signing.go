@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/vigilops/vigil/activities"
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/config"
 	"github.com/vigilops/vigil/store"
@@ -38,7 +39,7 @@ func SigningKey(cfg config.Config, create bool) (ed25519.PrivateKey, string, err
 		if err != nil {
 			return nil, "", fmt.Errorf("audit.signing_key: %w", err)
 		}
-		key, err := store.ParsePrivateKey([]byte(text))
+		key, err := audit.ParsePrivateKey([]byte(text))
 		if err != nil {
 			return nil, "", fmt.Errorf("audit.signing_key %s: %w", ref, err)
 		}
@@ -47,7 +48,7 @@ func SigningKey(cfg config.Config, create bool) (ed25519.PrivateKey, string, err
 	path := filepath.Join(cfg.DataDir, DevKeyFile)
 	text, err := os.ReadFile(path)
 	if err == nil {
-		key, err := store.ParsePrivateKey(text)
+		key, err := audit.ParsePrivateKey(text)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", path, err)
 		}
@@ -63,7 +64,7 @@ func SigningKey(cfg config.Config, create bool) (ed25519.PrivateKey, string, err
 	if err != nil {
 		return nil, "", err
 	}
-	pem, err := store.MarshalPrivateKey(key)
+	pem, err := audit.MarshalPrivateKey(key)
 	if err != nil {
 		return nil, "", err
 	}
@@ -99,7 +100,7 @@ func enableAuditSigning(ctx context.Context, st *store.Store, cfg config.Config,
 	if err != nil {
 		return err
 	}
-	signer := store.NewSigner(key)
+	signer := audit.NewSigner(key)
 	if cfg.Audit.SigningKey == "" {
 		logger.Warn("audit checkpoints are signed with a development key kept in the data directory; set audit.signing_key to a key kept elsewhere in production",
 			"key", source, "key_id", signer.KeyID())
