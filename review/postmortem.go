@@ -169,15 +169,16 @@ func writeActions(m *mdWriter, inc incident.Incident, recs []record) {
 				continue
 			}
 			name, via := r.who()
-			switch r.Action {
-			case "proposal.offered":
+			switch d := r.details.(type) {
+			case *audit.Offered:
 				offered = r.at
-				m.f("- Proposed at %s; approvers: %s.\n", clock(r.at, nil), orDash(strings.Join(r.list("approvers"), ", ")))
-			case "decision.approve", "decision.reject":
-				verb := "Approved"
-				if r.Action == "decision.reject" {
-					verb = "Rejected"
+				m.f("- Proposed at %s; approvers: %s.\n", clock(r.at, nil), orDash(strings.Join(d.Approvers, ", ")))
+			case *audit.Decision:
+				if d.Decision == "autonomy" {
+					m.f("- Approved without a human by autonomy rule %s at %s.\n", orDash(d.Autonomy), clock(r.at, nil))
+					continue
 				}
+				verb := map[string]string{incident.Approve: "Approved", incident.Reject: "Rejected"}[d.Decision]
 				m.f("- %s by **%s**", verb, name)
 				if via != "" {
 					m.f(" (via %s)", via)
@@ -186,30 +187,26 @@ func writeActions(m *mdWriter, inc incident.Incident, recs []record) {
 				if d := span(offered, r.at); d != nil {
 					m.f(", %s after it was proposed", d)
 				}
-				if c := r.str("comment"); c != "" {
-					m.f(": “%s”", mdText(oneLine(c, 300)))
+				if d.Comment != "" {
+					m.f(": “%s”", mdText(oneLine(d.Comment, 300)))
 				}
 				m.f(".\n")
-			case "decision.autonomy":
-				m.f("- Approved without a human by autonomy rule %s at %s.\n", orDash(r.str("autonomy")), clock(r.at, nil))
-			case "proposal.expired":
+			case *audit.Expired:
 				m.f("- Expired undecided at %s; not run.\n", clock(r.at, nil))
-			case "run.started":
-				runs[r.str("run")] = true
-				m.f("- Run `%s` started at %s:\n\n", r.str("run"), clock(r.at, nil))
+			case *audit.RunStart:
+				runs[d.Run] = true
+				m.f("- Run `%s` started at %s:\n\n", d.Run, clock(r.at, nil))
 				m.header("Step", "Status", "Exit", "Took", "What ran")
-			case "step.finished", "rollback.step":
-				code, _ := r.num("exit_code")
-				ms, _ := r.num("duration_ms")
-				step := r.str("step")
-				if r.Action == "rollback.step" {
+			case *audit.Step:
+				step := d.Step
+				if d.Rollback {
 					step = "rollback " + step
 				}
-				m.row(step, r.str("status"), fmt.Sprintf("%g", code), Duration(time.Duration(ms)*time.Millisecond).String(), mdCode(oneLine(r.str("plan"), 120)))
-			case "run.finished":
-				m.f("\n  Run `%s` %s", r.str("run"), r.str("status"))
-				if reason := r.str("reason"); reason != "" {
-					m.f(": %s", mdText(reason))
+				m.row(step, d.Status, fmt.Sprint(d.ExitCode), Duration(time.Duration(d.DurationMS)*time.Millisecond).String(), mdCode(oneLine(d.Plan, 120)))
+			case *audit.RunEnd:
+				m.f("\n  Run `%s` %s", d.Run, d.Status)
+				if d.Reason != "" {
+					m.f(": %s", mdText(d.Reason))
 				}
 				m.f(".\n")
 			}
@@ -237,30 +234,32 @@ func followUps(inc incident.Incident, recs []record, tl Timeline, confirmed bool
 	failedStep := map[string]string{}
 	for _, r := range recs {
 		p := r.str("proposal")
-		switch r.Action {
-		case "proposal.offered":
-			runbookOf[p] = r.str("runbook")
-		case "step.finished":
-			if r.str("status") != incident.StepSucceeded {
-				code, _ := r.num("exit_code")
-				failedStep[r.str("run")] = fmt.Sprintf("step `%s` %s (exit %g)", r.str("step"), r.str("status"), code)
+		switch d := r.details.(type) {
+		case *audit.Offered:
+			runbookOf[p] = d.Runbook
+		case *audit.Step:
+			if !d.Rollback && d.Status != incident.StepSucceeded {
+				failedStep[d.Run] = fmt.Sprintf("step `%s` %s (exit %d)", d.Step, d.Status, d.ExitCode)
 			}
-		case "run.finished":
-			if st := r.str("status"); st != string(incident.ProposalSucceeded) {
-				what := failedStep[r.str("run")]
+		case *audit.RunEnd:
+			if d.Status != string(incident.ProposalSucceeded) {
+				what := failedStep[d.Run]
 				if what == "" {
-					what = "it " + st
+					what = "it " + d.Status
 				}
-				out = append(out, fmt.Sprintf("Run `%s` did not succeed: %s. Fix the runbook, or what it assumes about the system.", r.str("run"), what))
+				out = append(out, fmt.Sprintf("Run `%s` did not succeed: %s. Fix the runbook, or what it assumes about the system.", d.Run, what))
 			}
-		case "decision.reject":
+		case *audit.Decision:
+			if d.Decision != incident.Reject {
+				continue
+			}
 			name, _ := r.who()
 			s := fmt.Sprintf("%s (`%s`) was rejected by %s", p, runbookOf[p], name)
-			if c := r.str("comment"); c != "" {
-				s += ": “" + mdText(oneLine(c, 200)) + "”"
+			if d.Comment != "" {
+				s += ": “" + mdText(oneLine(d.Comment, 200)) + "”"
 			}
 			out = append(out, s+". Should the runbook match incidents like this one?")
-		case "proposal.expired":
+		case *audit.Expired:
 			out = append(out, fmt.Sprintf("%s (`%s`) expired undecided: were the right approvers reachable?", p, runbookOf[p]))
 		}
 	}
