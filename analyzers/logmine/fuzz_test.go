@@ -52,7 +52,7 @@ func FuzzMinerAdd(f *testing.F) {
 		for _, l := range lines {
 			r := m.Add(l)
 			c := m.byID[r.TemplateID]
-			if c == nil || c.id != r.TemplateID || c.text != r.Template {
+			if c == nil || c.id != r.TemplateID || c.display != r.Template {
 				t.Fatalf("Add(%q) = %+v, template not live", l, r)
 			}
 			if !covers(c, m.line()) {

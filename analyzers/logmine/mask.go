@@ -29,10 +29,13 @@ const (
 	kindDate
 )
 
-// span is a token as a byte range of scanner.key.
+// span is a token as a byte range of scanner.key, and the byte range of the
+// scanned content it stands for (several raw tokens when a run of masked
+// values collapsed into it, or a unit joined its number).
 type span struct {
-	off, end int32
-	kind     tokenKind
+	off, end       int32
+	rawOff, rawEnd int32
+	kind           tokenKind
 }
 
 // scanner splits a message into whitespace-separated tokens and masks the
@@ -61,9 +64,12 @@ type span struct {
 //     collapse into one, so that values spanning a varying number of tokens
 //     (timestamps, lists of numbers) give lines of one length.
 type scanner struct {
-	key   []byte // the masked line: tokens joined by one space
-	toks  []span // tokens in key
-	dates bool   // some token is kindDate
+	content string // the scanned content
+	key     []byte // the masked line: tokens joined by one space
+	toks    []span // tokens in key
+	dates   bool   // some token is kindDate
+	rawOff  int32  // content range of the raw token being masked
+	rawEnd  int32
 }
 
 // maxLineTokens bounds the work and memory spent on one line: tokens past the
@@ -73,6 +79,7 @@ const maxLineTokens = 256
 // scan masks content. Afterwards s.key holds the masked line and s.toks its
 // tokens; both are valid until the next call.
 func (s *scanner) scan(content string) {
+	s.content = content
 	s.key = s.key[:0]
 	s.toks = s.toks[:0]
 	s.dates = false
@@ -84,13 +91,16 @@ func (s *scanner) scan(content string) {
 		if i == len(content) {
 			break
 		}
+		s.rawOff = int32(i)
 		if len(s.toks) == maxLineTokens-1 {
+			s.rawEnd = int32(len(content))
 			s.push(len(s.key), kindWild)
 			s.key = append(s.key, Wildcard...)
 			s.close(kindWild)
 			break
 		}
 		j := tokenEnd(content, i)
+		s.rawEnd = int32(j)
 		s.maskToken(content[i:j])
 		i = j
 	}
@@ -105,7 +115,7 @@ func (s *scanner) push(off int, kind tokenKind) {
 		s.key = append(s.key, ' ')
 		off++
 	}
-	s.toks = append(s.toks, span{off: int32(off), kind: kind})
+	s.toks = append(s.toks, span{off: int32(off), rawOff: s.rawOff, rawEnd: s.rawEnd, kind: kind})
 }
 
 // close ends the token started by push. A wildcard following a wildcard is
@@ -114,6 +124,7 @@ func (s *scanner) close(kind tokenKind) {
 	n := len(s.toks)
 	if kind == kindWild && n >= 2 && s.toks[n-2].kind == kindWild {
 		s.key = s.key[:s.toks[n-2].end]
+		s.toks[n-2].rawEnd = s.toks[n-1].rawEnd
 		s.toks = s.toks[:n-1]
 		return
 	}
@@ -198,9 +209,10 @@ func (s *scanner) maskToken(t string) {
 	sh := shapeOf(core)
 	if a == 0 && sh.all&(clDigit|clDelim) == 0 && isSizeUnit(core) && len(s.toks) > 0 && s.toks[len(s.toks)-1].kind == kindWild {
 		// "384.0 B": the unit is part of the masked number.
+		last := &s.toks[len(s.toks)-1]
+		last.rawEnd = s.rawEnd
 		if b < len(t) {
 			s.key = append(s.key, t[b:]...)
-			last := &s.toks[len(s.toks)-1]
 			last.end, last.kind = int32(len(s.key)), kindPartial
 		}
 		return
@@ -413,6 +425,19 @@ func isWordValue(v string) bool {
 	return true
 }
 
+// isUnit reports whether core names a unit of size or time that may follow
+// a number ("850 bytes", "3 sec"). Such a unit joins its number in the key.
+func isUnit(core string) bool {
+	if isSizeUnit(core) {
+		return true
+	}
+	switch core {
+	case "bytes", "ms", "us", "ns", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hours":
+		return true
+	}
+	return false
+}
+
 func isSizeUnit(core string) bool {
 	switch core {
 	case "B", "kB", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "PiB":
@@ -468,6 +493,7 @@ func (s *scanner) resolveDates() {
 	w, n := 0, 0
 	for _, t := range s.toks {
 		if t.kind == kindWild && n > 0 && s.toks[n-1].kind == kindWild {
+			s.toks[n-1].rawEnd = t.rawEnd
 			continue
 		}
 		if n > 0 {
@@ -480,7 +506,7 @@ func (s *scanner) resolveDates() {
 		} else {
 			w += copy(s.key[w:], s.key[t.off:t.end])
 		}
-		s.toks[n] = span{int32(off), int32(w), t.kind}
+		s.toks[n] = span{off: int32(off), end: int32(w), rawOff: t.rawOff, rawEnd: t.rawEnd, kind: t.kind}
 		n++
 	}
 	s.key = s.key[:w]

@@ -135,6 +135,9 @@ type Miner struct {
 	lruHead *cluster // most recently matched
 	lruTail *cluster // least recently matched
 	seq     int64    // lines added
+	cur     string   // the content being added
+	rsA     scanner  // rescans remembered lines to render displays
+	rsB     scanner
 }
 
 // firstNode is the tree branch of one first word ("" for lines that do not
@@ -157,7 +160,10 @@ type cluster struct {
 	kinds    []tokenKind
 	variadic int // index of the wildcard spanning one or more tokens, or -1
 	count    int64
-	text     string
+	text     string // the key: toks joined by one space
+	display  string // the text people read (see renderDisplay)
+	sample   string // the first line of the template
+	alt      string // the last line that generalised it, or ""
 	node     *firstNode
 	grp      *group
 	aliases  []TemplateID // IDs of templates merged into this one
@@ -182,12 +188,13 @@ func New(cfg Config) *Miner {
 // template, creating or generalising templates as needed.
 func (m *Miner) Add(content string) Result {
 	m.seq++
+	m.cur = content
 	m.sc.scan(content)
 	if c, ok := m.cache[string(m.sc.key)]; ok {
 		if !c.gone {
 			c.count++
 			m.touch(c)
-			return Result{TemplateID: c.id, Template: c.text}
+			return Result{TemplateID: c.id, Template: c.display}
 		}
 		delete(m.cache, string(m.sc.key))
 	}
@@ -212,7 +219,8 @@ func (m *Miner) Add(content string) Result {
 		clear(m.cache)
 	}
 	m.cache[string(m.sc.key)] = c
-	return Result{TemplateID: c.id, Template: c.text, New: isNew}
+	m.cur = ""
+	return Result{TemplateID: c.id, Template: c.display, New: isNew}
 }
 
 // lineView is a scanned line: its masked text and tokens. It is valid until
@@ -328,8 +336,16 @@ func (m *Miner) mergeLine(c *cluster, line lineView) {
 		}
 	}
 	if changed {
-		c.render()
+		m.generalised(c)
 	}
+}
+
+// generalised records that the line being added changed template c's
+// variables, and renders c again.
+func (m *Miner) generalised(c *cluster) {
+	c.alt = strings.Clone(m.cur)
+	c.render()
+	m.renderDisplay(c)
 }
 
 // render rebuilds the template text; the tokens then point into it.
@@ -404,7 +420,7 @@ func (m *Miner) mergeElastic(c *cluster, line lineView) {
 		}
 	}
 	if changed {
-		c.render()
+		m.generalised(c)
 	}
 }
 
@@ -500,7 +516,7 @@ func (m *Miner) makeElastic(c *cluster, p, s int) {
 	toks := append(append(append([]string{}, c.toks[:p]...), Wildcard), c.toks[mm-s:]...)
 	kinds := append(append(append([]tokenKind{}, c.kinds[:p]...), kindWild), c.kinds[mm-s:]...)
 	c.toks, c.kinds, c.variadic = toks, kinds, p
-	c.render()
+	m.generalised(c)
 	c.grp = &c.node.elastic
 	if len(c.grp.clusters) >= m.cfg.MaxGroupTemplates {
 		m.evict(leastRecent(c.grp))
@@ -541,7 +557,7 @@ func (m *Miner) mergeWordFamily(c *cluster) *cluster {
 			cands = append(cands, candidate{d, diff})
 		}
 	}
-	if len(cands)+1 < wordVariety {
+	if len(cands) == 0 {
 		return nil
 	}
 	values := map[int]map[string]bool{}
@@ -557,7 +573,7 @@ func (m *Miner) mergeWordFamily(c *cluster) *cluster {
 	for _, cd := range cands {
 		inVariable := true
 		for _, p := range cd.diff {
-			inVariable = inVariable && len(values[p]) >= wordVariety
+			inVariable = inVariable && len(values[p]) >= varietyNeeded(c, p)
 		}
 		if inVariable {
 			family = append(family, cd.d)
@@ -572,6 +588,28 @@ func (m *Miner) mergeWordFamily(c *cluster) *cluster {
 		m.absorb(survivor, d)
 	}
 	return survivor
+}
+
+// varietyNeeded is the number of distinct words at position p of template c
+// from which p is a variable: wordVariety, or 2 when the word names an
+// entity because it follows an entity noun ("for user cyrus"). Entities
+// (users, hosts, domains) take values from an open set however few of them
+// a log shows, while states and verbs come from a closed one.
+func varietyNeeded(c *cluster, p int) int {
+	if p > 0 && isEntityNoun(c.toks[p-1]) {
+		return 2
+	}
+	return wordVariety
+}
+
+// isEntityNoun reports whether w names a kind of entity whose instances are
+// variables.
+func isEntityNoun(w string) bool {
+	switch strings.ToLower(w) {
+	case "user", "username", "account", "login", "host", "hostname", "domain", "group":
+		return true
+	}
+	return false
 }
 
 // wordsApart returns the positions where templates d and c differ, if they
@@ -600,7 +638,9 @@ func (m *Miner) absorb(s, d *cluster) {
 			s.toks[i], s.kinds[i] = Wildcard, kindWild
 		}
 	}
+	s.alt = d.sample
 	s.render()
+	m.renderDisplay(s)
 	s.count += d.count
 	s.last = max(s.last, d.last)
 	s.aliases = append(s.aliases, d.id)
@@ -644,11 +684,13 @@ func (m *Miner) create(node *firstNode, line lineView) *cluster {
 		node:     node,
 		grp:      grp,
 		text:     string(line.key),
+		sample:   strings.Clone(m.cur),
 	}
 	for i, t := range line.toks {
 		c.toks[i] = c.text[t.off:t.end]
 		c.kinds[i] = t.kind
 	}
+	m.renderDisplay(c)
 	m.nextID++
 	m.live++
 	node.size++
@@ -737,7 +779,7 @@ func (m *Miner) Template(id TemplateID) (t Template, ok bool) {
 	if c == nil {
 		return Template{}, false
 	}
-	return Template{ID: c.id, Text: c.text, Count: c.count}, true
+	return Template{ID: c.id, Text: c.display, Count: c.count}, true
 }
 
 // Templates returns the live templates in ID order.
@@ -745,7 +787,7 @@ func (m *Miner) Templates() []Template {
 	out := make([]Template, 0, m.live)
 	for id, c := range m.byID {
 		if c.id == id {
-			out = append(out, Template{ID: c.id, Text: c.text, Count: c.count})
+			out = append(out, Template{ID: c.id, Text: c.display, Count: c.count})
 		}
 	}
 	slices.SortFunc(out, func(a, b Template) int { return cmp.Compare(a.ID, b.ID) })

@@ -110,10 +110,17 @@ func TestMinerGrouping(t *testing.T) {
 }
 
 func TestMinerWordVariety(t *testing.T) {
+	plugins := func(names ...string) []string {
+		var out []string
+		for i, n := range names {
+			out = append(out, fmt.Sprintf("Loaded plugin %s from 10.0.0.%d", n, i))
+		}
+		return out
+	}
 	users := func(names ...string) []string {
 		var out []string
 		for i, n := range names {
-			out = append(out, fmt.Sprintf("Invalid user %s from 10.0.0.%d", n, i))
+			out = append(out, fmt.Sprintf("session opened for user %s by (uid=%d)", n, i))
 		}
 		return out
 	}
@@ -131,9 +138,11 @@ func TestMinerWordVariety(t *testing.T) {
 		templates int
 		want      string // text of the last line's template
 	}{
-		{"four names stay apart", users("admin", "oracle", "test", "guest"), 4, "Invalid user guest from <*>"},
-		{"five names are a variable", users("admin", "oracle", "admin", "test", "guest", "ftp"), 1, "Invalid user <*> from <*>"},
-		{"later names join", users("admin", "oracle", "test", "guest", "ftp", "www", "nagios"), 1, "Invalid user <*> from <*>"},
+		{"four names stay apart", plugins("admin", "oracle", "test", "guest"), 4, "Loaded plugin guest from <*>"},
+		{"five names are a variable", plugins("admin", "oracle", "admin", "test", "guest", "ftp"), 1, "Loaded plugin <*> from <*>"},
+		{"later names join", plugins("admin", "oracle", "test", "guest", "ftp", "www", "nagios"), 1, "Loaded plugin <*> from <*>"},
+		{"two users are a variable", users("cyrus", "news", "cyrus"), 1, "session opened for user <*> by (uid=<*>)"},
+		{"one user stays literal", users("news", "news"), 1, "session opened for user news by (uid=<*>)"},
 		{"two variable positions", transitions, 1, "attempt_<*> TaskAttempt Transitioned from <*> to <*>"},
 	}
 	for _, tt := range tests {
@@ -184,7 +193,7 @@ func TestMinerVariableLength(t *testing.T) {
 			"BLOCK* ask 10.0.0.1:50010 to delete blk_1 blk_2",
 			"BLOCK* ask 10.0.0.2:50010 to delete blk_3 blk_-4 blk_5 blk_6",
 			"BLOCK* ask 10.0.0.2:50010 to delete blk_7",
-		}, []int{0, 0, 0}, "BLOCK* ask <*> to delete <*>"},
+		}, []int{0, 0, 0}, "BLOCK* ask <*>:<*> to delete <*>"},
 		{"words are not absorbed", []string{
 			"Link error on broadcast tree Interconnect-0T00:00:2:1",
 			"Link error",

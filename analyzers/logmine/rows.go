@@ -40,7 +40,7 @@ func (m *Miner) Rows(ids []TemplateID) []StructuredRow {
 		rows[i] = StructuredRow{LineID: i + 1, EventID: EventID(id)}
 		if c := m.byID[id]; c != nil {
 			// A template merged into another reports the survivor.
-			rows[i].EventID, rows[i].EventTemplate = EventID(c.id), c.text
+			rows[i].EventID, rows[i].EventTemplate = EventID(c.id), c.display
 		}
 	}
 	return rows
