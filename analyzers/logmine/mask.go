@@ -1,6 +1,9 @@
 package logmine
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Wildcard marks a variable part of a template, as in Loghub's templates.
 const Wildcard = "<*>"
@@ -193,6 +196,12 @@ func shapeOf(core string) shape {
 
 // maskToken appends the masked form of one raw token.
 func (s *scanner) maskToken(t string) {
+	s.maskRaw(t)
+	s.settle()
+}
+
+// maskRaw appends the masked form of one raw token, before settle.
+func (s *scanner) maskRaw(t string) {
 	a, b := 0, len(t)
 	for a < b && classes[t[a]]&clLead != 0 {
 		a++
@@ -207,8 +216,9 @@ func (s *scanner) maskToken(t string) {
 	}
 	core := t[a:b]
 	sh := shapeOf(core)
-	if a == 0 && sh.all&(clDigit|clDelim) == 0 && isSizeUnit(core) && len(s.toks) > 0 && s.toks[len(s.toks)-1].kind == kindWild {
-		// "384.0 B": the unit is part of the masked number.
+	if a == 0 && sh.all&(clDigit|clDelim) == 0 && isUnit(core) && s.endsInValue() {
+		// "384.0 B", "850 bytes", "(1.16 KB)": the unit is part of the
+		// masked number.
 		last := &s.toks[len(s.toks)-1]
 		last.rawEnd = s.rawEnd
 		if b < len(t) {
@@ -273,6 +283,73 @@ func (s *scanner) appendMasked(t string, a, b int) {
 		s.close(kindPartial)
 	}
 }
+
+// endsInValue reports whether the last token is a masked value a unit may
+// follow: a wildcard, or one after opening brackets ("(<*>" of "(1.16 KB)").
+func (s *scanner) endsInValue() bool {
+	n := len(s.toks)
+	if n == 0 {
+		return false
+	}
+	t := s.toks[n-1]
+	if t.kind == kindWild {
+		return true
+	}
+	text := s.key[t.off:t.end]
+	if t.kind != kindPartial || len(text) < len(Wildcard) || string(text[len(text)-len(Wildcard):]) != Wildcard {
+		return false
+	}
+	for _, c := range text[:len(text)-len(Wildcard)] {
+		if !isOpenBracket(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// settle rewrites the token just masked when it is a masked value in
+// disguise, so that values written in more than one way give lines of one
+// length:
+//   - a value after a comparison sign, "<<*>" of "lifetime <1 sec", is a
+//     masked value;
+//   - text in brackets right after a masked value annotates it, as in
+//     "850 bytes (0.83 KB) sent" or "from 10.0.0.1 (host.example.net) at",
+//     and joins it: "850 bytes sent" and "from 10.0.0.1 () at" then have the
+//     same length. Words in brackets, "(reserved)", and key=value text are
+//     not annotations.
+func (s *scanner) settle() {
+	n := len(s.toks)
+	if n == 0 || s.toks[n-1].kind == kindWild {
+		return
+	}
+	t := &s.toks[n-1]
+	text := s.key[t.off:t.end]
+	if len(text) == len(Wildcard)+1 && (text[0] == '<' || text[0] == '>') && string(text[1:]) == Wildcard {
+		s.key = append(s.key[:t.off], Wildcard...)
+		t.end = int32(len(s.key))
+		s.close(kindWild)
+		return
+	}
+	if n < 2 || s.toks[n-2].kind != kindWild || t.kind == kindWord || len(text) < 2 ||
+		!isOpenBracket(text[0]) || text[len(text)-1] != closerOf(text[0]) || bytes.ContainsAny(text, "=:") {
+		return
+	}
+	s.key = s.key[:s.toks[n-2].end]
+	s.toks[n-2].rawEnd = t.rawEnd
+	s.toks = s.toks[:n-1]
+}
+
+func closerOf(c byte) byte {
+	switch c {
+	case '(':
+		return ')'
+	case '[':
+		return ']'
+	}
+	return '}'
+}
+
+func isOpenBracket(c byte) bool { return c == '(' || c == '[' || c == '{' }
 
 // maskPieces appends core with each digit-bearing piece masked.
 func (s *scanner) maskPieces(core string) {

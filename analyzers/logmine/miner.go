@@ -291,7 +291,7 @@ func compare(tt []string, tk []tokenKind, line lineView, lo int) (lits, eq int, 
 			eq++
 			continue
 		}
-		if tk[i] == kindWord && line.kind(lo+i) == kindWord {
+		if distinctLiterals(tt[i], tk[i], lt, line.kind(lo+i)) {
 			return lits, eq, false
 		}
 		if ka, kb := keyOf(tt[i]), keyOf(lt); len(ka) > 0 && len(kb) > 0 && ka != string(kb) {
@@ -299,6 +299,54 @@ func compare(tt []string, tk []tokenKind, line lineView, lo int) (lits, eq int, 
 		}
 	}
 	return lits, eq, true
+}
+
+// isLiteral reports whether a token kind is text without masked parts.
+func isLiteral(k tokenKind) bool { return k == kindWord || k == kindConst }
+
+// distinctLiterals reports whether two different tokens at one position
+// tell events apart rather than being values of one variable: two words
+// (GET and POST, Paused and Resumed), or two constants that end in an
+// enumerated name (android.intent.action.SCREEN_ON and ...SCREEN_OFF). Other
+// literal text (package names, file names) varies freely. A position with
+// enough distinct words is taken to be a variable all the same (see
+// mergeWordFamily).
+func distinctLiterals(a string, ka tokenKind, b []byte, kb tokenKind) bool {
+	switch {
+	case ka == kindWord && kb == kindWord:
+		return true
+	case ka == kindConst && kb == kindConst:
+		return isEnumName(lastName(a)) && isEnumName(lastName(b))
+	}
+	return false
+}
+
+// lastName returns the part of t after its last '.', ':', '/' or '='.
+func lastName[T string | []byte](t T) T {
+	for i := len(t) - 1; i >= 0; i-- {
+		switch t[i] {
+		case '.', ':', '/', '=':
+			return t[i+1:]
+		}
+	}
+	return t
+}
+
+// isEnumName reports whether s is written as an enumerated constant is:
+// upper-case letters, digits and '_', with a '_' inside (SCREEN_ON).
+func isEnumName[T string | []byte](s T) bool {
+	under := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_' && i > 0 && i < len(s)-1:
+			under = true
+		default:
+			return false
+		}
+	}
+	return under
 }
 
 // keyOf returns the key of a key=value token ("(uid" for "(uid=<*>)"), or
@@ -622,7 +670,7 @@ func wordsApart(d, c *cluster) (diff []int, ok bool) {
 		case d.kinds[i] == kindWild:
 		case d.toks[i] == c.toks[i]:
 			eq++
-		case d.kinds[i] == kindWord && c.kinds[i] == kindWord:
+		case isLiteral(d.kinds[i]) && isLiteral(c.kinds[i]):
 			diff = append(diff, i)
 		default:
 			return nil, false

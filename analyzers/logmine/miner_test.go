@@ -98,6 +98,21 @@ func TestMinerGrouping(t *testing.T) {
 			"connection from 1.2.3.4 () at Tue Jul 26 05:47:42 2005",
 			"connection from 5.6.7.8 () at Fri Jul  1 07:57:30 2005",
 		}, []int{0, 0}},
+		{"optional annotations and units", []string{
+			"app.exe - proxy.example.org:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:02",
+			"app.exe - proxy.example.org:5070 close, 850 bytes sent, 3120 bytes (3.04 KB) received, lifetime <1 sec",
+			"other.exe - proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+			"connection from 1.2.3.4 (host7.example.net) at Tue Jul 26 05:47:42 2005",
+			"connection from 1.2.3.5 () at Tue Jul 26 05:47:43 2005",
+		}, []int{0, 0, 0, 3, 3}},
+		{"enumerated constants tell events apart", []string{
+			"onReceive action: android.intent.action.SCREEN_ON", "onReceive action: android.intent.action.SCREEN_OFF",
+			"onReceive action: android.intent.action.SCREEN_ON",
+		}, []int{0, 1, 0}},
+		{"bracketed words are not annotations", []string{
+			"BIOS-e820: 0000000000100000 - 0000000007eae000 (usable)",
+			"BIOS-e820: 00000000ffb00000 - 0000000100000000 (reserved)",
+		}, []int{0, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
