@@ -51,7 +51,31 @@ func (m *Miner) renderDisplay(c *cluster) {
 			out.WriteString(c.toks[i])
 		}
 	}
-	c.display = out.String()
+	c.display = joinVariables(out.String())
+}
+
+// joinVariables merges lone wildcards into the variable token next to
+// them, as Loghub's templates write values that span tokens: a timestamp
+// "Wed Jul 27 10:59:53 2005" is "<*>:<*>:<*>" and a request target
+// "/v2/servers HTTP/1.1" one "<*>". Lone wildcards side by side stay apart
+// (a list of numbers, "( <*> <*> <*> )"), and so do tokens with literal text
+// beside their wildcard ("blk_<*>").
+func joinVariables(d string) string {
+	toks := strings.Split(d, " ")
+	out := toks[:0]
+	for _, t := range toks {
+		n := len(out)
+		switch {
+		case n > 0 && t == Wildcard && out[n-1] != Wildcard && strings.HasSuffix(out[n-1], Wildcard):
+			continue
+		case t != Wildcard && strings.HasPrefix(t, Wildcard):
+			for len(out) > 0 && out[len(out)-1] == Wildcard {
+				out = out[:len(out)-1]
+			}
+		}
+		out = append(out, t)
+	}
+	return strings.Join(out, " ")
 }
 
 // rawAt returns the content that template position i of c stands for in

@@ -30,6 +30,11 @@ func TestMinerDisplay(t *testing.T) {
 			"Destroying surface Surface(name=PopupWindow:317e46) now",
 			"Destroying surface Surface(name=com.x/com.x.Splash) now",
 		}, "Destroying surface Surface(name=<*>) now"},
+		{"values spanning tokens are one variable", []string{
+			"connection from 218.38.58.3 () at Wed Jul 27 10:59:53 2005",
+			`10.11.10.1 "GET /v2/54fadb/servers/detail HTTP/1.1" status: 200`,
+			"Fan speeds ( 3534 3534 3375 **** 3497 3479 )",
+		}, "connection from <*> (<*>) at <*>:<*>:<*>"},
 		{"quoted values and URLs", []string{
 			`acquire tag="View Lock", url=hdfs://10.0.0.1:9000/logs/a.log`,
 		}, `acquire tag="<*>", url=hdfs://<*>`},
@@ -41,5 +46,20 @@ func TestMinerDisplay(t *testing.T) {
 				t.Errorf("display = %q, want %q (templates %v)", got.Text, tt.want, m.Templates())
 			}
 		})
+	}
+}
+
+func TestJoinVariables(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"at <*> <*> <*> <*>:<*>:<*> <*>", "at <*>:<*>:<*>"},
+		{`"GET <*> <*>" status: <*>`, `"GET <*>" status: <*>`},
+		{"Fan speeds ( <*> <*> <*> **** <*> <*> )", "Fan speeds ( <*> <*> <*> **** <*> <*> )"},
+		{"allocateBlock: <*> blk_<*>", "allocateBlock: <*> blk_<*>"},
+		{"<*>", "<*>"},
+	}
+	for _, tt := range tests {
+		if got := joinVariables(tt.in); got != tt.want {
+			t.Errorf("joinVariables(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
