@@ -166,22 +166,19 @@ type shape struct {
 
 func shapeOf(core string) shape {
 	var sh shape
+	var bits uint8
 	for i := 0; i < len(core); i++ {
 		c := core[i]
-		cl := classes[c]
-		sh.all |= cl
-		switch {
-		case cl&clDigit != 0:
-			sh.digits++
-		case cl&clHex != 0:
-			sh.hexLetters++
-		case c == ':':
-			sh.colons++
-			sh.value = i + 1
-		case c == '.':
-		default:
-			sh.notIPv6 = true
+		sh.all |= classes[c]
+		f := shapeBits[c]
+		bits |= f
+		sh.digits += int(f & sbDigit)
+		sh.hexLetters += int(f>>1) & 1
+		if f&sbSpecial != 0 {
 			switch c {
+			case ':':
+				sh.colons++
+				sh.value = i + 1
 			case '/':
 				sh.slashes++
 			case '\\':
@@ -191,8 +188,36 @@ func shapeOf(core string) shape {
 			}
 		}
 	}
+	sh.notIPv6 = bits&sbNotIPv6 != 0
 	return sh
 }
+
+// Bits of shapeBits, which lets shapeOf classify a byte with one lookup.
+const (
+	sbDigit   = 1 << iota // 0-9
+	sbHex                 // a-f A-F
+	sbNotIPv6             // not a hex digit, ':' or '.'
+	sbSpecial             // one of : / \ = (counted or located by shapeOf)
+)
+
+var shapeBits = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = sbDigit
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			t[c] = sbHex
+		case c == ':':
+			t[c] = sbSpecial
+		case c == '.':
+		case c == '/', c == '\\', c == '=':
+			t[c] = sbNotIPv6 | sbSpecial
+		default:
+			t[c] = sbNotIPv6
+		}
+	}
+	return t
+}()
 
 // maskToken appends the masked form of one raw token.
 func (s *scanner) maskToken(t string) {
