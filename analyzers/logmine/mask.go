@@ -140,16 +140,30 @@ func (s *scanner) close(kind tokenKind) {
 func tokenEnd(s string, i int) int {
 	for j := i; j < len(s); j++ {
 		c := s[j]
-		if classes[c]&clSpace != 0 {
+		cl := classes[c]
+		if cl&(clSpace|clQuote) == 0 {
+			continue
+		}
+		if cl&clSpace != 0 {
 			return j
 		}
-		if (c == '"' || c == '\'') && j > i && s[j-1] == '=' {
+		if j > i && s[j-1] == '=' {
 			if k := strings.IndexByte(s[j+1:], c); k >= 0 {
 				j += 1 + k
 			}
 		}
 	}
 	return len(s)
+}
+
+// hasKeyQuote reports whether s holds '=' followed by quote q.
+func hasKeyQuote(s string, q byte) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '=' && s[i+1] == q {
+			return true
+		}
+	}
+	return false
 }
 
 // shape summarises a token core in one pass.
@@ -236,7 +250,7 @@ func (s *scanner) maskRaw(t string) {
 	}
 	// A quote closing a key's quoted value belongs to the core, so that
 	// tag="View Lock" is one masked value.
-	if b < len(t) && (t[b] == '"' || t[b] == '\'') && strings.Contains(t[a:b], "="+t[b:b+1]) {
+	if b < len(t) && (t[b] == '"' || t[b] == '\'') && hasKeyQuote(t[a:b], t[b]) {
 		b++
 	}
 	core := t[a:b]
@@ -651,6 +665,7 @@ const (
 	clLead                  // leading punctuation set aside: ( [ { < " '
 	clTrail                 // trailing punctuation set aside: ) ] } > " ' , ; : . ! ?
 	clSpace                 // whitespace
+	clQuote                 // " and '
 )
 
 var classes = func() (t [256]uint16) {
@@ -682,6 +697,8 @@ var classes = func() (t [256]uint16) {
 	for _, c := range []byte(" \t\r\n\v\f") {
 		t[c] |= clSpace
 	}
+	t['"'] |= clQuote
+	t['\''] |= clQuote
 	return t
 }()
 
