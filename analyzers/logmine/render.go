@@ -57,18 +57,19 @@ func (m *Miner) renderDisplay(c *cluster) {
 // joinVariables merges lone wildcards into the variable token next to
 // them, as Loghub's templates write values that span tokens: a timestamp
 // "Wed Jul 27 10:59:53 2005" is "<*>:<*>:<*>" and a request target
-// "/v2/servers HTTP/1.1" one "<*>". Lone wildcards side by side stay apart
-// (a list of numbers, "( <*> <*> <*> )"), and so do tokens with literal text
-// beside their wildcard ("blk_<*>").
+// "/v2/servers HTTP/1.1" one "<*>". Only tokens that are all variable
+// (wildcards and punctuation) take them in: lone wildcards side by side (a
+// list of numbers, "( <*> <*> <*> )") stay apart, and so do those beside a
+// token with literal text ("blk_<*>", "onExtend:<*> <*> <*>").
 func joinVariables(d string) string {
 	toks := strings.Split(d, " ")
 	out := toks[:0]
 	for _, t := range toks {
 		n := len(out)
 		switch {
-		case n > 0 && t == Wildcard && out[n-1] != Wildcard && strings.HasSuffix(out[n-1], Wildcard):
+		case n > 0 && t == Wildcard && out[n-1] != Wildcard && strings.HasSuffix(out[n-1], Wildcard) && allVariable(out[n-1]):
 			continue
-		case t != Wildcard && strings.HasPrefix(t, Wildcard):
+		case t != Wildcard && strings.HasPrefix(t, Wildcard) && allVariable(t):
 			for len(out) > 0 && out[len(out)-1] == Wildcard {
 				out = out[:len(out)-1]
 			}
@@ -76,6 +77,18 @@ func joinVariables(d string) string {
 		out = append(out, t)
 	}
 	return strings.Join(out, " ")
+}
+
+// allVariable reports whether display token t has no letters or digits
+// outside its wildcards.
+func allVariable(t string) bool {
+	rest := strings.ReplaceAll(t, Wildcard, "")
+	for i := 0; i < len(rest); i++ {
+		if classes[rest[i]]&(clLetter|clDigit) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // rawAt returns the content that template position i of c stands for in

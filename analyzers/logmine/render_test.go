@@ -56,6 +56,7 @@ func TestJoinVariables(t *testing.T) {
 		{"Fan speeds ( <*> <*> <*> **** <*> <*> )", "Fan speeds ( <*> <*> <*> **** <*> <*> )"},
 		{"allocateBlock: <*> blk_<*>", "allocateBlock: <*> blk_<*>"},
 		{"<*>", "<*>"},
+		{"onExtend:<*> <*> <*> <*>", "onExtend:<*> <*> <*> <*>"},
 	}
 	for _, tt := range tests {
 		if got := joinVariables(tt.in); got != tt.want {
