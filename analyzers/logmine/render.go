@@ -18,8 +18,8 @@ import "strings"
 
 // displayDelims split a variable token into pieces for the display. They
 // are the delimiters Loghub-2.0 splits templates at before it looks for
-// paths, and '@'.
-const displayDelims = " ,!;:=|\"'[](){}@"
+// paths, and '@' and '#', which it keeps between variables too.
+const displayDelims = " ,!;:=|\"'[](){}@#"
 
 // renderDisplay rebuilds c.display from c.sample and c.alt.
 func (m *Miner) renderDisplay(c *cluster) {
@@ -174,12 +174,8 @@ func maskVariable(t, u string, haveU bool) string {
 			out.WriteString(p)
 			return
 		}
-		// A leading '#' and a trailing '%' are not part of the value:
-		// "#<*>", "<*>%".
-		lead, trail := "", ""
-		if len(p) > 1 && p[0] == '#' {
-			lead, p = "#", p[1:]
-		}
+		// A trailing '%' is not part of the value: "<*>%".
+		trail := ""
 		if len(p) > 1 && p[len(p)-1] == '%' {
 			p, trail = p[:len(p)-1], "%"
 		}
@@ -189,7 +185,6 @@ func maskVariable(t, u string, haveU bool) string {
 		} else if pieceIsVariable(p) {
 			keep = literalPrefix(p)
 		}
-		out.WriteString(lead)
 		out.WriteString(p[:keep])
 		if keep < len(p) {
 			// Adjacent variables are one.

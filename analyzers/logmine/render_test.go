@@ -35,6 +35,9 @@ func TestMinerDisplay(t *testing.T) {
 			`10.11.10.1 "GET /v2/54fadb/servers/detail HTTP/1.1" status: 200`,
 			"Fan speeds ( 3534 3534 3375 **** 3497 3479 )",
 		}, "connection from <*> (<*>) at <*>:<*>:<*>"},
+		{"separators between values stay", []string{
+			"getTodayTotalDetailSteps = 1514038440000##6993##548365##8661",
+		}, "getTodayTotalDetailSteps = <*>##<*>##<*>##<*>"},
 		{"quoted values and URLs", []string{
 			`acquire tag="View Lock", url=hdfs://10.0.0.1:9000/logs/a.log`,
 		}, `acquire tag="<*>", url=hdfs://<*>`},
