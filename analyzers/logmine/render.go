@@ -162,6 +162,9 @@ func maskVariable(t, u string, haveU bool) string {
 		_, b := coreBounds(t)
 		return t[:i+3] + Wildcard + t[b:]
 	}
+	if a, b := coreBounds(t); isHexAddress(t[a:b]) {
+		return t[:a] + Wildcard + t[b:]
+	}
 	pt := splitPieces(t)
 	var pu []string
 	if haveU {
@@ -226,6 +229,14 @@ func maskVariable(t, u string, haveU bool) string {
 		return t[:a] + Wildcard + t[b:]
 	}
 	return out.String()
+}
+
+// isHexAddress reports whether core is an IPv6 or MAC address (hex digits
+// and colons with a hex letter), one value however its colons fall; a clock
+// (10:59:53) is not.
+func isHexAddress(core string) bool {
+	sh := shapeOf(core)
+	return sh.colons >= 2 && !sh.notIPv6 && sh.hexLetters > 0
 }
 
 // splitPieces cuts t into pieces and the single delimiter bytes between

@@ -38,6 +38,9 @@ func TestMinerDisplay(t *testing.T) {
 		{"separators between values stay", []string{
 			"getTodayTotalDetailSteps = 1514038440000##6993##548365##8661",
 		}, "getTodayTotalDetailSteps = <*>##<*>##<*>##<*>"},
+		{"hex addresses are one value, clocks are not", []string{
+			"peer fe80::1ff:fe23:4567:890a mac aa:bb:cc:dd:ee:0f at 10:59:53",
+		}, "peer <*> mac <*> at <*>:<*>:<*>"},
 		{"quoted values and URLs", []string{
 			`acquire tag="View Lock", url=hdfs://10.0.0.1:9000/logs/a.log`,
 		}, `acquire tag="<*>", url=hdfs://<*>`},
