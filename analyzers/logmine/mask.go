@@ -102,9 +102,13 @@ func (s *scanner) scan(content string) {
 			s.close(kindWild)
 			break
 		}
-		j := tokenEnd(content, i)
+		j, every := tokenEnd(content, i)
 		s.rawEnd = int32(j)
-		s.maskToken(content[i:j])
+		if every&clLetter != 0 {
+			s.maskWord(content[i:j])
+		} else {
+			s.maskToken(content[i:j])
+		}
 		i = j
 	}
 	if s.dates {
@@ -137,23 +141,27 @@ func (s *scanner) close(kind tokenKind) {
 
 // tokenEnd returns the end of the token starting at i: the next whitespace,
 // except that a quoted value of a key (k="a b") extends to its closing quote.
-func tokenEnd(s string, i int) int {
+// every is the intersection of the classes of the token's bytes.
+func tokenEnd(s string, i int) (end int, every uint16) {
+	every = ^uint16(0)
 	for j := i; j < len(s); j++ {
 		c := s[j]
 		cl := classes[c]
 		if cl&(clSpace|clQuote) == 0 {
+			every &= cl
 			continue
 		}
 		if cl&clSpace != 0 {
-			return j
+			return j, every
 		}
+		every = 0
 		if j > i && s[j-1] == '=' {
 			if k := strings.IndexByte(s[j+1:], c); k >= 0 {
 				j += 1 + k
 			}
 		}
 	}
-	return len(s)
+	return len(s), every
 }
 
 // hasKeyQuote reports whether s holds '=' followed by quote q.
@@ -232,6 +240,37 @@ var shapeBits = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+// maskWord appends a token made of letters only, as maskToken would, without
+// the work of shapeOf: most tokens are words.
+func (s *scanner) maskWord(t string) {
+	if isUnit(t) && s.endsInValue() {
+		s.toks[len(s.toks)-1].rawEnd = s.rawEnd
+		return
+	}
+	s.push(len(s.key), kindConst)
+	if len(t) >= 8 && isHexRun(t) {
+		s.appendMasked(t, 0, len(t))
+		return
+	}
+	s.key = append(s.key, t...)
+	if isDateName(t) {
+		s.dates = true
+		s.close(kindDate)
+		return
+	}
+	s.close(kindWord)
+}
+
+// isHexRun reports whether s is all hex digits in one case.
+func isHexRun(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if classes[s[i]]&clHex == 0 {
+			return false
+		}
+	}
+	return sameCase(s)
+}
 
 // maskToken appends the masked form of one raw token.
 func (s *scanner) maskToken(t string) {

@@ -96,3 +96,22 @@ func TestScanAllocatesNothing(t *testing.T) {
 		t.Errorf("scan allocates %v times per line, want 0", n)
 	}
 }
+
+// The fast path for words must mask exactly as the general one does.
+func TestMaskWordMatchesMaskToken(t *testing.T) {
+	for _, prev := range []string{"", "12", "(1.5", "x"} {
+		for _, w := range []string{"Receiving", "deadbeefcafe", "DEADBEEF", "DeadBeefCafe", "Jul", "KB", "bytes", "日本語", "a"} {
+			var fast, slow scanner
+			for _, s := range []*scanner{&fast, &slow} {
+				s.scan(prev)
+				s.rawOff, s.rawEnd = int32(len(prev)+1), int32(len(prev)+1+len(w))
+			}
+			fast.maskWord(w)
+			slow.maskToken(w)
+			if string(fast.key) != string(slow.key) || kindLetters(fast.toks) != kindLetters(slow.toks) || fast.dates != slow.dates {
+				t.Errorf("after %q, %q: maskWord gives %q %s, maskToken %q %s", prev, w,
+					fast.key, kindLetters(fast.toks), slow.key, kindLetters(slow.toks))
+			}
+		}
+	}
+}

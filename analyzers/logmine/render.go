@@ -142,7 +142,7 @@ func rawTokens(s string) []string {
 		if i == len(s) {
 			break
 		}
-		j := tokenEnd(s, i)
+		j, _ := tokenEnd(s, i)
 		out = append(out, s[i:j])
 		i = j
 	}
