@@ -16,9 +16,9 @@ type TemplateID uint64
 type Result struct {
 	// TemplateID is the template the line was assigned to.
 	TemplateID TemplateID
-	// Template is the template's text just after the line was added. It may
-	// generalise further as more lines arrive; Miner.Template gives the
-	// current text for an ID.
+	// Template is the template's text (see Template.Text) just after the
+	// line was added. It may generalise further as more lines arrive;
+	// Miner.Template gives the current text for an ID.
 	Template string
 	// New is true when the line started a template of its own.
 	New bool
@@ -27,8 +27,11 @@ type Result struct {
 // Template is a snapshot of one mined template.
 type Template struct {
 	ID TemplateID
-	// Text is the template: masked tokens joined by one space, with Wildcard
-	// where lines vary. A Wildcard may stand for several tokens.
+	// Text is the template as Loghub writes one: literal text as logged and
+	// Wildcard for each variable, inside the punctuation around it
+	// ("<*>:<*>", "key=<*>", "<*> MB"). It is rendered from lines of the
+	// template (see renderDisplay); the tokens lines are grouped by are
+	// internal.
 	Text string
 	// Count is the number of lines assigned to the template.
 	Count int64
