@@ -117,8 +117,12 @@ const (
 //   - masking is richer (see scanner) and a run of masked values is one token;
 //   - wildcards count neither for nor against similarity;
 //   - two different words at a position never generalise to a wildcard
-//     (GET vs POST), nor do key=value tokens with different keys, until
-//     wordVariety different words are seen there (then it is a variable);
+//     (GET vs POST), nor do two constants ending in enumerated names
+//     (SCREEN_ON vs SCREEN_OFF) or key=value tokens with different keys,
+//     until wordVariety different words are seen there (then it is a
+//     variable), or two after an entity noun ("for user cyrus");
+//   - text in brackets that annotates a value ("850 bytes (0.83 KB)") and
+//     units join the value, so optional annotations do not split an event;
 //   - a line may join a template of another length when the difference is a
 //     run of masked values after a common prefix (stack traces, block lists):
 //     the template then holds a wildcard that spans one or more tokens.
