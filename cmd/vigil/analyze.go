@@ -261,7 +261,7 @@ func withFiles(in, out string, stdout io.Writer, f func(io.Reader, io.Writer) er
 	}
 	defer r.Close()
 	if out == "-" {
-		bw := bufio.NewWriter(stdout)
+		bw := bufio.NewWriterSize(stdout, 1<<20)
 		if err := f(r, bw); err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func withFiles(in, out string, stdout io.Writer, f func(io.Reader, io.Writer) er
 		return err
 	}
 	defer func() { err = errors.Join(err, w.Close()) }()
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 1<<20)
 	if err := f(r, bw); err != nil {
 		return err
 	}
