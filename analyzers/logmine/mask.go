@@ -216,26 +216,31 @@ func shapeOf(core string) shape {
 
 // Bits of shapeBits, which lets shapeOf classify a byte with one lookup.
 const (
-	sbDigit   = 1 << iota // 0-9
-	sbHex                 // a-f A-F
-	sbNotIPv6             // not a hex digit, ':' or '.'
-	sbSpecial             // one of : / \ = (counted or located by shapeOf)
+	sbDigit     = 1 << iota // 0-9
+	sbHex                   // a-f A-F
+	sbNotIPv6               // not a hex digit, ':' or '.'
+	sbSpecial               // one of : / \ = (counted or located by shapeOf)
+	sbNumberish             // a digit, a hex letter or . - _ + x X (see maskPiece)
 )
 
 var shapeBits = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
+		switch c {
+		case '.', '-', '_', '+', 'x', 'X':
+			t[c] |= sbNumberish
+		}
 		switch {
 		case c >= '0' && c <= '9':
-			t[c] = sbDigit
+			t[c] |= sbDigit | sbNumberish
 		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
-			t[c] = sbHex
+			t[c] |= sbHex | sbNumberish
 		case c == ':':
-			t[c] = sbSpecial
+			t[c] |= sbSpecial
 		case c == '.':
 		case c == '/', c == '\\', c == '=':
-			t[c] = sbNotIPv6 | sbSpecial
+			t[c] |= sbNotIPv6 | sbSpecial
 		default:
-			t[c] = sbNotIPv6
+			t[c] |= sbNotIPv6
 		}
 	}
 	return t
@@ -462,20 +467,14 @@ func (s *scanner) maskPieces(core string) {
 // maskPiece appends one delimiter-free piece, masked if it is variable.
 func (s *scanner) maskPiece(p string) {
 	digits, hexLetters := 0, 0
-	numberLike := true // digits, hex letters and the separators of numbers only
+	var every uint8 = sbNumberish // digits, hex letters and the separators of numbers only
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		cl := classes[c]
-		switch {
-		case cl&clDigit != 0:
-			digits++
-		case cl&clHex != 0:
-			hexLetters++
-		case c == '.', c == '-', c == '_', c == '+', c == 'x', c == 'X':
-		default:
-			numberLike = false
-		}
+		f := shapeBits[p[i]]
+		digits += int(f & sbDigit)
+		hexLetters += int(f>>1) & 1
+		every &= f
 	}
+	numberLike := every != 0
 	if digits == 0 {
 		if hexLetters >= 8 && hexLetters == len(p) && sameCase(p) {
 			s.key = append(s.key, Wildcard...)
