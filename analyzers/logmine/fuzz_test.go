@@ -8,7 +8,7 @@ import (
 
 // covers reports whether template tokens tt cover the scanned line: each
 // literal token equals the line's, wildcards take one token, and a
-// variable-length wildcard at v takes one or more.
+// variable-length wildcard at v takes zero or more.
 func covers(c *cluster, line lineView) bool {
 	n := line.len()
 	if c.variadic < 0 {

@@ -413,14 +413,14 @@ func (c *cluster) render() {
 	}
 }
 
-// elasticSplit aligns a line with a template whose wildcard at v spans one
+// elasticSplit aligns a line with a template whose wildcard at v spans zero
 // or more tokens: the template's tokens before v face the line's first
 // tokens, those after v its last tokens, and the line's tokens between must
 // all be masked values. ok is false when the line is too short or the run
 // holds literal text.
 func elasticSplit(c *cluster, line lineView) (tail int, ok bool) {
 	n, m := line.len(), len(c.toks)
-	if n < m {
+	if n < m-1 {
 		return 0, false
 	}
 	tail = n - (m - c.variadic - 1)
@@ -460,6 +460,21 @@ func (m *Miner) bestElastic(node *firstNode, line lineView) *cluster {
 func (m *Miner) mergeElastic(c *cluster, line lineView) {
 	tail, _ := elasticSplit(c, line)
 	v := c.variadic
+	if tail == v {
+		// The line has nothing where the run is: a masked value both have
+		// next to the run belongs to it ("delete blk_1" and "delete blk_1
+		// blk_2" are one list).
+		if v > 0 && isMasked(c.kinds[v-1]) && isMasked(line.kind(v-1)) {
+			m.widenRun(c, v-1, v+1)
+			m.mergeElastic(c, line)
+			return
+		}
+		if v+1 < len(c.toks) && isMasked(c.kinds[v+1]) && isMasked(line.kind(v)) {
+			m.widenRun(c, v, v+2)
+			m.mergeElastic(c, line)
+			return
+		}
+	}
 	changed := false
 	for i := range c.toks {
 		if i == v || c.kinds[i] == kindWild {
@@ -482,7 +497,9 @@ func (m *Miner) mergeElastic(c *cluster, line lineView) {
 // pairElastic looks for a template of the line's branch, of another length
 // or of variable length, that shares at least minAnchor leading tokens with
 // the line and whose remaining difference is a run of masked values on both
-// sides (with any common trailing tokens aligned from the end). The best such
+// sides (with any common trailing tokens aligned from the end), or that
+// differs from it by a run of masked values on one side only (see
+// gapSplit). The best such
 // template becomes, or stays, a variable-length template covering the line,
 // which joins it.
 func (m *Miner) pairElastic(node *firstNode, line lineView) *cluster {
@@ -492,6 +509,9 @@ func (m *Miner) pairElastic(node *firstNode, line lineView) *cluster {
 	consider := func(c *cluster) {
 		budget--
 		p, s, ok := anchorSplit(c, line)
+		if !ok {
+			p, s, ok = gapSplit(c, line)
+		}
 		if ok && (best == nil || p+s > bestP+bestS || p+s == bestP+bestS && c.id < best.id) {
 			best, bestP, bestS = c, p, s
 		}
@@ -561,6 +581,71 @@ func anchorSplit(c *cluster, line lineView) (p, s int, ok bool) {
 		}
 	}
 	return p, s, true
+}
+
+// gapSplit aligns a fixed-length template and a line of another length
+// that differ by one run of masked values on one side only, an optional
+// value ("app.exe *64 - ..." and "app.exe - ..."): every other token faces
+// its counterpart, and the shorter side has at least 2·minAnchor tokens.
+// The leftmost such run is taken, widened over the masked values both sides
+// share at its edges ("delete blk_1" and "delete blk_1 blk_2 blk_3" differ
+// by one run of blocks). p and s are the template's tokens before and after
+// the run.
+func gapSplit(c *cluster, line lineView) (p, s int, ok bool) {
+	m, n := len(c.toks), line.len()
+	lim := min(m, n)
+	if c.variadic >= 0 || m == n || lim < 2*minAnchor {
+		return 0, 0, false
+	}
+	// Stricter than compare: a wildcard faces only masked values, so that a
+	// wildcard generalised from words does not swallow the word an optional
+	// value displaced.
+	match := func(ti, li int) bool {
+		return c.kinds[ti] == kindWild && isMasked(line.kind(li)) || c.toks[ti] == string(line.tok(li))
+	}
+	pre := 0
+	for pre < lim && match(pre, pre) {
+		pre++
+	}
+	suf := 0
+	for suf < lim && match(m-1-suf, n-1-suf) {
+		suf++
+	}
+	k := abs(m - n)
+	for g := max(0, lim-suf); g <= pre; g++ {
+		run := true
+		for i := g; i < g+k && run; i++ {
+			if m > n {
+				run = isMasked(c.kinds[i])
+			} else {
+				run = isMasked(line.kind(i))
+			}
+		}
+		if !run {
+			continue
+		}
+		p, s = g, lim-g
+		for p > 0 && isMasked(c.kinds[p-1]) && isMasked(line.kind(p-1)) {
+			p--
+		}
+		for s > 0 && isMasked(c.kinds[m-s]) && isMasked(line.kind(n-s)) {
+			s--
+		}
+		return p, s, true
+	}
+	return 0, 0, false
+}
+
+// isMasked reports whether a token kind holds a masked value.
+func isMasked(k tokenKind) bool { return k == kindWild || k == kindPartial }
+
+// widenRun replaces the tokens [lo, hi) of variable-length template c,
+// which hold its run, with the run.
+func (m *Miner) widenRun(c *cluster, lo, hi int) {
+	c.toks = slices.Replace(c.toks, lo, hi, Wildcard)
+	c.kinds = slices.Replace(c.kinds, lo, hi, kindWild)
+	c.variadic = lo
+	m.generalised(c)
 }
 
 // makeElastic turns template c into a variable-length template whose

@@ -209,6 +209,25 @@ func TestMinerVariableLength(t *testing.T) {
 			"BLOCK* ask 10.0.0.2:50010 to delete blk_3 blk_-4 blk_5 blk_6",
 			"BLOCK* ask 10.0.0.2:50010 to delete blk_7",
 		}, []int{0, 0, 0}, "BLOCK* ask <*>:<*> to delete <*>"},
+		{"an optional value", []string{
+			"app.exe *64 - proxy.example.org:5070 close, 850 bytes sent, 426 bytes received, lifetime 00:02",
+			"app.exe - proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+			"app.exe *64 - proxy.example.org:5070 close, 40 bytes sent, 26 bytes received, lifetime 00:01",
+			"app.exe - proxy.example.org:5070 open through proxy proxy.example.org:5070 HTTPS",
+		}, []int{0, 0, 0, 3}, "app.exe <*> - proxy.example.org:<*> close, <*> bytes sent, <*> bytes received, lifetime <*>:<*>"},
+		{"an optional value needs anchors", []string{
+			"job 12 done", "job done",
+		}, []int{0, 1}, "job <*> done"},
+		{"a wildcard from words does not take an optional value's place", []string{
+			"failure; tty=NODEVssh ruser= rhost=d1.example.org",
+			"failure; tty=NODEVssh ruser= rhost=10.0.0.1",
+			"failure; tty=NODEVssh ruser= rhost=10.0.0.2 user=guest",
+		}, []int{0, 0, 2}, "failure; tty=NODEVssh ruser= rhost=<*>"},
+		{"an empty run takes in the values next to it", []string{
+			"BLOCK* ask 10.0.0.1:50010 to delete blk_1",
+			"BLOCK* ask 10.0.0.2:50010 to delete blk_3 blk_-4 blk_5 blk_6",
+			"BLOCK* ask 10.0.0.2:50010 to delete",
+		}, []int{0, 0, 0}, "BLOCK* ask <*>:<*> to delete <*>"},
 		{"words are not absorbed", []string{
 			"Link error on broadcast tree Interconnect-0T00:00:2:1",
 			"Link error",

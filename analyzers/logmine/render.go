@@ -43,8 +43,6 @@ func (m *Miner) renderDisplay(c *cluster) {
 		switch {
 		case !okA:
 			out.WriteString(c.toks[i])
-		case i == c.variadic:
-			out.WriteString(Wildcard)
 		case c.kinds[i] == kindWild, c.kinds[i] == kindPartial:
 			writeVariable(&out, ra, rb, okB)
 		default:
@@ -92,12 +90,13 @@ func allVariable(t string) bool {
 }
 
 // rawAt returns the content that template position i of c stands for in
-// the line scanned by s, or ok false when the line does not align with c.
+// the line scanned by s, or ok false when the line does not align with c or
+// i is its variable-length wildcard, which may stand for nothing.
 func rawAt(c *cluster, s *scanner, i int) (raw string, ok bool) {
 	n, m := len(s.toks), len(c.toks)
 	j := i
 	switch {
-	case c.variadic < 0 && n != m, c.variadic >= 0 && n < m-1:
+	case c.variadic < 0 && n != m, c.variadic >= 0 && n < m-1, i == c.variadic:
 		return "", false
 	case c.variadic >= 0 && i > c.variadic:
 		j = n - (m - i)
