@@ -474,7 +474,7 @@ func (s *scanner) maskPiece(p string) {
 		hexLetters += int(f>>1) & 1
 		every &= f
 	}
-	numberLike := every != 0
+	numberLike := every != 0 && len(p) > 0
 	if digits == 0 {
 		if hexLetters >= 8 && hexLetters == len(p) && sameCase(p) {
 			s.key = append(s.key, Wildcard...)
@@ -530,6 +530,22 @@ func wordPrefix(p string) int {
 		i = j
 	}
 	return len(p)
+}
+
+// isNumberLike reports whether p reads as a number, a hex id or an
+// address: only hex digits and the separators of numbers (. - _ + x X),
+// with a digit in its first segment ("b9000564-fe1a", "0x1f", "10.0.0.1",
+// but not "dcbf.........0", a name and a counter).
+func isNumberLike(p string) bool {
+	var every uint8 = sbNumberish
+	for i := 0; i < len(p); i++ {
+		every &= shapeBits[p[i]]
+	}
+	first := p
+	if i := strings.IndexAny(p, ".-_+"); i >= 0 {
+		first = p[:i]
+	}
+	return every != 0 && hasDigit(first)
 }
 
 // isUnitName reports whether s is a word of two or more letters and one

@@ -181,6 +181,12 @@ func maskVariable(t, u string, haveU bool) string {
 		if len(p) > 1 && p[len(p)-1] == '%' {
 			p, trail = p[:len(p)-1], "%"
 		}
+		if len(p) > 1 && p[0] == '/' && isNumberLike(p[1:]) {
+			// An address written as a path, "/10.0.0.1": Loghub keeps the
+			// slash.
+			out.WriteByte('/')
+			p = p[1:]
+		}
 		keep := len(p)
 		if variable {
 			keep = 0
@@ -293,9 +299,10 @@ func sameSkeleton(a, b []string) bool {
 
 // literalPrefix returns the length of the literal prefix of a variable
 // piece, as the scanner keeps it: "core." of "core.6161", "node-" of
-// "node-12"; paths and hex runs have none.
+// "node-12"; paths and numbers, hex ones included (b9000564-fe1a), have
+// none.
 func literalPrefix(p string) int {
-	if !hasDigit(p) || strings.Contains(p, "/") {
+	if !hasDigit(p) || strings.Contains(p, "/") || isNumberLike(p) && !isUnitName(p) {
 		return 0
 	}
 	n := wordPrefix(p)

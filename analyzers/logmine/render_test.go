@@ -10,7 +10,10 @@ func TestMinerDisplay(t *testing.T) {
 	}{
 		{"address and port keep their colon", []string{
 			"Received connection request /10.10.34.11:53230", "Received connection request /10.10.34.12:3888",
-		}, "Received connection request <*>:<*>"},
+		}, "Received connection request /<*>:<*>"},
+		{"hex ids are one variable, names with a counter keep the name", []string{
+			"[instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] caused by dcbf.........0",
+		}, "[instance: <*>] caused by dcbf.........<*>"},
 		{"a run of values has one wildcard per token", []string{
 			"BLOCK* NameSystem.allocateBlock: /user/root/part-00347. blk_-8426741581316629266",
 		}, "BLOCK* NameSystem.allocateBlock: <*> blk_<*>"},
