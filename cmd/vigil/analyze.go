@@ -141,7 +141,9 @@ func newAnalyzeLogsCmd() *cobra.Command {
 "<Date> <Time> <Level> <Component>: <Content>"), mines the <Content> of each line
 into templates with the miner Vigil runs on live logs, and writes one row per line:
 LineId,EventId,EventTemplate, with LineId counting every line from 1 and each line's
-template in its final form. Any Loghub-style evaluator can score the file.
+template in its final form, written as Loghub writes templates: <*> for each variable,
+inside the punctuation around it ("<*>:<*>", "key=<*>", "<*> MB"). Any Loghub-style
+evaluator can score the file.
 
 A line that does not match the format is kept and mined whole; the summary on
 standard error counts them.`,
