@@ -65,7 +65,7 @@ func TestLogsSignals(t *testing.T) {
 			},
 			want: logmine.SignalNewTemplate,
 			check: func(t *testing.T, ev incident.Event) {
-				if !strings.HasPrefix(ev.Summary, `new log template in {env="prod",source="checkout"}: "WARN cache node <*> evicted <*> keys under memory pressure" (1 lines in 1m0s)`) {
+				if !strings.HasPrefix(ev.Summary, `new log template in {env="prod",source="checkout"}: "WARN cache node <*>:<*> evicted <*> keys under memory pressure" (1 lines in 1m0s)`) {
 					t.Errorf("summary %q", ev.Summary)
 				}
 				if !ev.StartsAt.Equal(t0.Add(15*time.Minute)) || !ev.EndsAt.Equal(t0.Add(16*time.Minute)) {

@@ -15,6 +15,8 @@
 //	m := logmine.New(logmine.DefaultConfig())
 //	r := m.Add(content) // r.TemplateID, r.Template, r.New
 //
+// Template texts are written as Loghub writes them ("Received block <*> of
+// size <*> from <*>:<*>"), while lines are grouped by their masked tokens.
 // Templates generalise as lines arrive, so the template a line ends up in is
 // only known at the end: keep the IDs and resolve them then, e.g. with
 // Miner.Rows, which gives Loghub-style structured rows (LineId, EventId,

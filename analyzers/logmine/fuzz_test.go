@@ -8,7 +8,7 @@ import (
 
 // covers reports whether template tokens tt cover the scanned line: each
 // literal token equals the line's, wildcards take one token, and a
-// variable-length wildcard at v takes one or more.
+// variable-length wildcard at v takes zero or more.
 func covers(c *cluster, line lineView) bool {
 	n := line.len()
 	if c.variadic < 0 {
@@ -52,7 +52,7 @@ func FuzzMinerAdd(f *testing.F) {
 		for _, l := range lines {
 			r := m.Add(l)
 			c := m.byID[r.TemplateID]
-			if c == nil || c.id != r.TemplateID || c.text != r.Template {
+			if c == nil || c.id != r.TemplateID || c.display != r.Template {
 				t.Fatalf("Add(%q) = %+v, template not live", l, r)
 			}
 			if !covers(c, m.line()) {

@@ -1,6 +1,9 @@
 package logmine
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Wildcard marks a variable part of a template, as in Loghub's templates.
 const Wildcard = "<*>"
@@ -29,10 +32,13 @@ const (
 	kindDate
 )
 
-// span is a token as a byte range of scanner.key.
+// span is a token as a byte range of scanner.key, and the byte range of the
+// scanned content it stands for (several raw tokens when a run of masked
+// values collapsed into it, or a unit joined its number).
 type span struct {
-	off, end int32
-	kind     tokenKind
+	off, end       int32
+	rawOff, rawEnd int32
+	kind           tokenKind
 }
 
 // scanner splits a message into whitespace-separated tokens and masks the
@@ -61,9 +67,12 @@ type span struct {
 //     collapse into one, so that values spanning a varying number of tokens
 //     (timestamps, lists of numbers) give lines of one length.
 type scanner struct {
-	key   []byte // the masked line: tokens joined by one space
-	toks  []span // tokens in key
-	dates bool   // some token is kindDate
+	content string // the scanned content
+	key     []byte // the masked line: tokens joined by one space
+	toks    []span // tokens in key
+	dates   bool   // some token is kindDate
+	rawOff  int32  // content range of the raw token being masked
+	rawEnd  int32
 }
 
 // maxLineTokens bounds the work and memory spent on one line: tokens past the
@@ -73,6 +82,7 @@ const maxLineTokens = 256
 // scan masks content. Afterwards s.key holds the masked line and s.toks its
 // tokens; both are valid until the next call.
 func (s *scanner) scan(content string) {
+	s.content = content
 	s.key = s.key[:0]
 	s.toks = s.toks[:0]
 	s.dates = false
@@ -84,14 +94,21 @@ func (s *scanner) scan(content string) {
 		if i == len(content) {
 			break
 		}
+		s.rawOff = int32(i)
 		if len(s.toks) == maxLineTokens-1 {
+			s.rawEnd = int32(len(content))
 			s.push(len(s.key), kindWild)
 			s.key = append(s.key, Wildcard...)
 			s.close(kindWild)
 			break
 		}
-		j := tokenEnd(content, i)
-		s.maskToken(content[i:j])
+		j, every := tokenEnd(content, i)
+		s.rawEnd = int32(j)
+		if every&clLetter != 0 {
+			s.maskWord(content[i:j])
+		} else {
+			s.maskToken(content[i:j])
+		}
 		i = j
 	}
 	if s.dates {
@@ -105,7 +122,7 @@ func (s *scanner) push(off int, kind tokenKind) {
 		s.key = append(s.key, ' ')
 		off++
 	}
-	s.toks = append(s.toks, span{off: int32(off), kind: kind})
+	s.toks = append(s.toks, span{off: int32(off), rawOff: s.rawOff, rawEnd: s.rawEnd, kind: kind})
 }
 
 // close ends the token started by push. A wildcard following a wildcard is
@@ -114,6 +131,7 @@ func (s *scanner) close(kind tokenKind) {
 	n := len(s.toks)
 	if kind == kindWild && n >= 2 && s.toks[n-2].kind == kindWild {
 		s.key = s.key[:s.toks[n-2].end]
+		s.toks[n-2].rawEnd = s.toks[n-1].rawEnd
 		s.toks = s.toks[:n-1]
 		return
 	}
@@ -123,19 +141,37 @@ func (s *scanner) close(kind tokenKind) {
 
 // tokenEnd returns the end of the token starting at i: the next whitespace,
 // except that a quoted value of a key (k="a b") extends to its closing quote.
-func tokenEnd(s string, i int) int {
+// every is the intersection of the classes of the token's bytes.
+func tokenEnd(s string, i int) (end int, every uint16) {
+	every = ^uint16(0)
 	for j := i; j < len(s); j++ {
 		c := s[j]
-		if classes[c]&clSpace != 0 {
-			return j
+		cl := classes[c]
+		if cl&(clSpace|clQuote) == 0 {
+			every &= cl
+			continue
 		}
-		if (c == '"' || c == '\'') && j > i && s[j-1] == '=' {
+		if cl&clSpace != 0 {
+			return j, every
+		}
+		every = 0
+		if j > i && s[j-1] == '=' {
 			if k := strings.IndexByte(s[j+1:], c); k >= 0 {
 				j += 1 + k
 			}
 		}
 	}
-	return len(s)
+	return len(s), every
+}
+
+// hasKeyQuote reports whether s holds '=' followed by quote q.
+func hasKeyQuote(s string, q byte) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '=' && s[i+1] == q {
+			return true
+		}
+	}
+	return false
 }
 
 // shape summarises a token core in one pass.
@@ -152,22 +188,19 @@ type shape struct {
 
 func shapeOf(core string) shape {
 	var sh shape
+	var bits uint8
 	for i := 0; i < len(core); i++ {
 		c := core[i]
-		cl := classes[c]
-		sh.all |= cl
-		switch {
-		case cl&clDigit != 0:
-			sh.digits++
-		case cl&clHex != 0:
-			sh.hexLetters++
-		case c == ':':
-			sh.colons++
-			sh.value = i + 1
-		case c == '.':
-		default:
-			sh.notIPv6 = true
+		sh.all |= classes[c]
+		f := shapeBits[c]
+		bits |= f
+		sh.digits += int(f & sbDigit)
+		sh.hexLetters += int(f>>1) & 1
+		if f&sbSpecial != 0 {
 			switch c {
+			case ':':
+				sh.colons++
+				sh.value = i + 1
 			case '/':
 				sh.slashes++
 			case '\\':
@@ -177,11 +210,81 @@ func shapeOf(core string) shape {
 			}
 		}
 	}
+	sh.notIPv6 = bits&sbNotIPv6 != 0
 	return sh
+}
+
+// Bits of shapeBits, which lets shapeOf classify a byte with one lookup.
+const (
+	sbDigit     = 1 << iota // 0-9
+	sbHex                   // a-f A-F
+	sbNotIPv6               // not a hex digit, ':' or '.'
+	sbSpecial               // one of : / \ = (counted or located by shapeOf)
+	sbNumberish             // a digit, a hex letter or . - _ + x X (see maskPiece)
+)
+
+var shapeBits = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch c {
+		case '.', '-', '_', '+', 'x', 'X':
+			t[c] |= sbNumberish
+		}
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] |= sbDigit | sbNumberish
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			t[c] |= sbHex | sbNumberish
+		case c == ':':
+			t[c] |= sbSpecial
+		case c == '.':
+		case c == '/', c == '\\', c == '=':
+			t[c] |= sbNotIPv6 | sbSpecial
+		default:
+			t[c] |= sbNotIPv6
+		}
+	}
+	return t
+}()
+
+// maskWord appends a token made of letters only, as maskToken would, without
+// the work of shapeOf: most tokens are words.
+func (s *scanner) maskWord(t string) {
+	if isUnit(t) && s.endsInValue() {
+		s.toks[len(s.toks)-1].rawEnd = s.rawEnd
+		return
+	}
+	s.push(len(s.key), kindConst)
+	if len(t) >= 8 && isHexRun(t) {
+		s.appendMasked(t, 0, len(t))
+		return
+	}
+	s.key = append(s.key, t...)
+	if isDateName(t) {
+		s.dates = true
+		s.close(kindDate)
+		return
+	}
+	s.close(kindWord)
+}
+
+// isHexRun reports whether s is all hex digits in one case.
+func isHexRun(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if classes[s[i]]&clHex == 0 {
+			return false
+		}
+	}
+	return sameCase(s)
 }
 
 // maskToken appends the masked form of one raw token.
 func (s *scanner) maskToken(t string) {
+	s.maskRaw(t)
+	s.settle()
+}
+
+// maskRaw appends the masked form of one raw token, before settle.
+func (s *scanner) maskRaw(t string) {
 	a, b := 0, len(t)
 	for a < b && classes[t[a]]&clLead != 0 {
 		a++
@@ -191,16 +294,18 @@ func (s *scanner) maskToken(t string) {
 	}
 	// A quote closing a key's quoted value belongs to the core, so that
 	// tag="View Lock" is one masked value.
-	if b < len(t) && (t[b] == '"' || t[b] == '\'') && strings.Contains(t[a:b], "="+t[b:b+1]) {
+	if b < len(t) && (t[b] == '"' || t[b] == '\'') && hasKeyQuote(t[a:b], t[b]) {
 		b++
 	}
 	core := t[a:b]
 	sh := shapeOf(core)
-	if a == 0 && sh.all&(clDigit|clDelim) == 0 && isSizeUnit(core) && len(s.toks) > 0 && s.toks[len(s.toks)-1].kind == kindWild {
-		// "384.0 B": the unit is part of the masked number.
+	if a == 0 && sh.all&(clDigit|clDelim) == 0 && isUnit(core) && s.endsInValue() {
+		// "384.0 B", "850 bytes", "(1.16 KB)": the unit is part of the
+		// masked number.
+		last := &s.toks[len(s.toks)-1]
+		last.rawEnd = s.rawEnd
 		if b < len(t) {
 			s.key = append(s.key, t[b:]...)
-			last := &s.toks[len(s.toks)-1]
 			last.end, last.kind = int32(len(s.key)), kindPartial
 		}
 		return
@@ -262,6 +367,73 @@ func (s *scanner) appendMasked(t string, a, b int) {
 	}
 }
 
+// endsInValue reports whether the last token is a masked value a unit may
+// follow: a wildcard, or one after opening brackets ("(<*>" of "(1.16 KB)").
+func (s *scanner) endsInValue() bool {
+	n := len(s.toks)
+	if n == 0 {
+		return false
+	}
+	t := s.toks[n-1]
+	if t.kind == kindWild {
+		return true
+	}
+	text := s.key[t.off:t.end]
+	if t.kind != kindPartial || len(text) < len(Wildcard) || string(text[len(text)-len(Wildcard):]) != Wildcard {
+		return false
+	}
+	for _, c := range text[:len(text)-len(Wildcard)] {
+		if !isOpenBracket(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// settle rewrites the token just masked when it is a masked value in
+// disguise, so that values written in more than one way give lines of one
+// length:
+//   - a value after a comparison sign, "<<*>" of "lifetime <1 sec", is a
+//     masked value;
+//   - text in brackets right after a masked value annotates it, as in
+//     "850 bytes (0.83 KB) sent" or "from 10.0.0.1 (host.example.net) at",
+//     and joins it: "850 bytes sent" and "from 10.0.0.1 () at" then have the
+//     same length. Words in brackets, "(reserved)", and key=value text are
+//     not annotations.
+func (s *scanner) settle() {
+	n := len(s.toks)
+	if n == 0 || s.toks[n-1].kind == kindWild {
+		return
+	}
+	t := &s.toks[n-1]
+	text := s.key[t.off:t.end]
+	if len(text) == len(Wildcard)+1 && (text[0] == '<' || text[0] == '>') && string(text[1:]) == Wildcard {
+		s.key = append(s.key[:t.off], Wildcard...)
+		t.end = int32(len(s.key))
+		s.close(kindWild)
+		return
+	}
+	if n < 2 || s.toks[n-2].kind != kindWild || t.kind == kindWord || len(text) < 2 ||
+		!isOpenBracket(text[0]) || text[len(text)-1] != closerOf(text[0]) || bytes.ContainsAny(text, "=:") {
+		return
+	}
+	s.key = s.key[:s.toks[n-2].end]
+	s.toks[n-2].rawEnd = t.rawEnd
+	s.toks = s.toks[:n-1]
+}
+
+func closerOf(c byte) byte {
+	switch c {
+	case '(':
+		return ')'
+	case '[':
+		return ']'
+	}
+	return '}'
+}
+
+func isOpenBracket(c byte) bool { return c == '(' || c == '[' || c == '{' }
+
 // maskPieces appends core with each digit-bearing piece masked.
 func (s *scanner) maskPieces(core string) {
 	i := 0
@@ -295,20 +467,14 @@ func (s *scanner) maskPieces(core string) {
 // maskPiece appends one delimiter-free piece, masked if it is variable.
 func (s *scanner) maskPiece(p string) {
 	digits, hexLetters := 0, 0
-	numberLike := true // digits, hex letters and the separators of numbers only
+	var every uint8 = sbNumberish // digits, hex letters and the separators of numbers only
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		cl := classes[c]
-		switch {
-		case cl&clDigit != 0:
-			digits++
-		case cl&clHex != 0:
-			hexLetters++
-		case c == '.', c == '-', c == '_', c == '+', c == 'x', c == 'X':
-		default:
-			numberLike = false
-		}
+		f := shapeBits[p[i]]
+		digits += int(f & sbDigit)
+		hexLetters += int(f>>1) & 1
+		every &= f
 	}
+	numberLike := every != 0 && len(p) > 0
 	if digits == 0 {
 		if hexLetters >= 8 && hexLetters == len(p) && sameCase(p) {
 			s.key = append(s.key, Wildcard...)
@@ -366,6 +532,22 @@ func wordPrefix(p string) int {
 	return len(p)
 }
 
+// isNumberLike reports whether p reads as a number, a hex id or an
+// address: only hex digits and the separators of numbers (. - _ + x X),
+// with a digit in its first segment ("b9000564-fe1a", "0x1f", "10.0.0.1",
+// but not "dcbf.........0", a name and a counter).
+func isNumberLike(p string) bool {
+	var every uint8 = sbNumberish
+	for i := 0; i < len(p); i++ {
+		every &= shapeBits[p[i]]
+	}
+	first := p
+	if i := strings.IndexAny(p, ".-_+"); i >= 0 {
+		first = p[:i]
+	}
+	return every != 0 && hasDigit(first)
+}
+
 // isUnitName reports whether s is a word of two or more letters and one
 // digit (eth0, ssh2, md5, alt0): the name of a unit, port or protocol rather
 // than a counter.
@@ -411,6 +593,19 @@ func isWordValue(v string) bool {
 		}
 	}
 	return true
+}
+
+// isUnit reports whether core names a unit of size or time that may follow
+// a number ("850 bytes", "3 sec"). Such a unit joins its number in the key.
+func isUnit(core string) bool {
+	if isSizeUnit(core) {
+		return true
+	}
+	switch core {
+	case "bytes", "ms", "us", "ns", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "hours":
+		return true
+	}
+	return false
 }
 
 func isSizeUnit(core string) bool {
@@ -468,6 +663,7 @@ func (s *scanner) resolveDates() {
 	w, n := 0, 0
 	for _, t := range s.toks {
 		if t.kind == kindWild && n > 0 && s.toks[n-1].kind == kindWild {
+			s.toks[n-1].rawEnd = t.rawEnd
 			continue
 		}
 		if n > 0 {
@@ -480,7 +676,7 @@ func (s *scanner) resolveDates() {
 		} else {
 			w += copy(s.key[w:], s.key[t.off:t.end])
 		}
-		s.toks[n] = span{int32(off), int32(w), t.kind}
+		s.toks[n] = span{off: int32(off), end: int32(w), rawOff: t.rawOff, rawEnd: t.rawEnd, kind: t.kind}
 		n++
 	}
 	s.key = s.key[:w]
@@ -523,6 +719,7 @@ const (
 	clLead                  // leading punctuation set aside: ( [ { < " '
 	clTrail                 // trailing punctuation set aside: ) ] } > " ' , ; : . ! ?
 	clSpace                 // whitespace
+	clQuote                 // " and '
 )
 
 var classes = func() (t [256]uint16) {
@@ -554,6 +751,8 @@ var classes = func() (t [256]uint16) {
 	for _, c := range []byte(" \t\r\n\v\f") {
 		t[c] |= clSpace
 	}
+	t['"'] |= clQuote
+	t['\''] |= clQuote
 	return t
 }()
 

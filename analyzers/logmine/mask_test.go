@@ -37,7 +37,12 @@ func TestScanMasks(t *testing.T) {
 		{"empty and list values", "rhost= tty=:0 ready=true,policy=3,wakefulness=1",
 			"rhost= tty=:<*> ready=true,policy=<*>,wakefulness=<*>", "cpp"},
 		{"timestamp with names", "connection from 1.2.3.4 () at Tue Jul 26 05:47:42 2005",
-			"connection from <*> () at <*>", "ww*cw*"},
+			"connection from <*> at <*>", "ww*w*"},
+		{"annotations join their value", "close, 1190 bytes (1.16 KB) sent, 850 bytes sent, from 10.0.0.1 (host7.example.net) at",
+			"close, <*> sent, <*> sent, from <*> at", "w*w*ww*w"},
+		{"bracketed words and keys are not annotations", "0x1f - 0x2f (reserved) 12 (uid=0) 3 [preauth]",
+			"<*> - <*> (reserved) <*> (uid=<*>) <*> [preauth]", "*c*w*p*w"},
+		{"values after a comparison sign", "lifetime <1 sec, lifetime 00:02", "lifetime <*>, lifetime <*>", "wpw*"},
 		{"names without a value are words", "May not be Jul", "May not be Jul", "wwww"},
 		{"identifiers", "eth0 ssh2 alt0 storage234 node-246 jk2_init() core.2275 v6.1.7601",
 			"eth0 ssh2 alt0 storage<*> node-<*> jk2_init() core.<*> v<*>", "wwwppcpp"},
@@ -89,5 +94,24 @@ func TestScanAllocatesNothing(t *testing.T) {
 	s.scan(line)
 	if n := testing.AllocsPerRun(100, func() { s.scan(line) }); n != 0 {
 		t.Errorf("scan allocates %v times per line, want 0", n)
+	}
+}
+
+// The fast path for words must mask exactly as the general one does.
+func TestMaskWordMatchesMaskToken(t *testing.T) {
+	for _, prev := range []string{"", "12", "(1.5", "x"} {
+		for _, w := range []string{"Receiving", "deadbeefcafe", "DEADBEEF", "DeadBeefCafe", "Jul", "KB", "bytes", "日本語", "a"} {
+			var fast, slow scanner
+			for _, s := range []*scanner{&fast, &slow} {
+				s.scan(prev)
+				s.rawOff, s.rawEnd = int32(len(prev)+1), int32(len(prev)+1+len(w))
+			}
+			fast.maskWord(w)
+			slow.maskToken(w)
+			if string(fast.key) != string(slow.key) || kindLetters(fast.toks) != kindLetters(slow.toks) || fast.dates != slow.dates {
+				t.Errorf("after %q, %q: maskWord gives %q %s, maskToken %q %s", prev, w,
+					fast.key, kindLetters(fast.toks), slow.key, kindLetters(slow.toks))
+			}
+		}
 	}
 }

@@ -16,9 +16,9 @@ type TemplateID uint64
 type Result struct {
 	// TemplateID is the template the line was assigned to.
 	TemplateID TemplateID
-	// Template is the template's text just after the line was added. It may
-	// generalise further as more lines arrive; Miner.Template gives the
-	// current text for an ID.
+	// Template is the template's text (see Template.Text) just after the
+	// line was added. It may generalise further as more lines arrive;
+	// Miner.Template gives the current text for an ID.
 	Template string
 	// New is true when the line started a template of its own.
 	New bool
@@ -27,8 +27,11 @@ type Result struct {
 // Template is a snapshot of one mined template.
 type Template struct {
 	ID TemplateID
-	// Text is the template: masked tokens joined by one space, with Wildcard
-	// where lines vary. A Wildcard may stand for several tokens.
+	// Text is the template as Loghub writes one: literal text as logged and
+	// Wildcard for each variable, inside the punctuation around it
+	// ("<*>:<*>", "key=<*>", "<*> MB"). It is rendered from lines of the
+	// template (see renderDisplay); the tokens lines are grouped by are
+	// internal.
 	Text string
 	// Count is the number of lines assigned to the template.
 	Count int64
@@ -114,8 +117,12 @@ const (
 //   - masking is richer (see scanner) and a run of masked values is one token;
 //   - wildcards count neither for nor against similarity;
 //   - two different words at a position never generalise to a wildcard
-//     (GET vs POST), nor do key=value tokens with different keys, until
-//     wordVariety different words are seen there (then it is a variable);
+//     (GET vs POST), nor do two constants ending in enumerated names
+//     (SCREEN_ON vs SCREEN_OFF) or key=value tokens with different keys,
+//     until wordVariety different words are seen there (then it is a
+//     variable), or two after an entity noun ("for user cyrus");
+//   - text in brackets that annotates a value ("850 bytes (0.83 KB)") and
+//     units join the value, so optional annotations do not split an event;
 //   - a line may join a template of another length when the difference is a
 //     run of masked values after a common prefix (stack traces, block lists):
 //     the template then holds a wildcard that spans one or more tokens.
@@ -135,6 +142,9 @@ type Miner struct {
 	lruHead *cluster // most recently matched
 	lruTail *cluster // least recently matched
 	seq     int64    // lines added
+	cur     string   // the content being added
+	rsA     scanner  // rescans remembered lines to render displays
+	rsB     scanner
 }
 
 // firstNode is the tree branch of one first word ("" for lines that do not
@@ -157,7 +167,10 @@ type cluster struct {
 	kinds    []tokenKind
 	variadic int // index of the wildcard spanning one or more tokens, or -1
 	count    int64
-	text     string
+	text     string // the key: toks joined by one space
+	display  string // the text people read (see renderDisplay)
+	sample   string // the first line of the template
+	alt      string // the last line that generalised it, or ""
 	node     *firstNode
 	grp      *group
 	aliases  []TemplateID // IDs of templates merged into this one
@@ -182,12 +195,13 @@ func New(cfg Config) *Miner {
 // template, creating or generalising templates as needed.
 func (m *Miner) Add(content string) Result {
 	m.seq++
+	m.cur = content
 	m.sc.scan(content)
 	if c, ok := m.cache[string(m.sc.key)]; ok {
 		if !c.gone {
 			c.count++
 			m.touch(c)
-			return Result{TemplateID: c.id, Template: c.text}
+			return Result{TemplateID: c.id, Template: c.display}
 		}
 		delete(m.cache, string(m.sc.key))
 	}
@@ -212,7 +226,8 @@ func (m *Miner) Add(content string) Result {
 		clear(m.cache)
 	}
 	m.cache[string(m.sc.key)] = c
-	return Result{TemplateID: c.id, Template: c.text, New: isNew}
+	m.cur = ""
+	return Result{TemplateID: c.id, Template: c.display, New: isNew}
 }
 
 // lineView is a scanned line: its masked text and tokens. It is valid until
@@ -283,7 +298,7 @@ func compare(tt []string, tk []tokenKind, line lineView, lo int) (lits, eq int, 
 			eq++
 			continue
 		}
-		if tk[i] == kindWord && line.kind(lo+i) == kindWord {
+		if distinctLiterals(tt[i], tk[i], lt, line.kind(lo+i)) {
 			return lits, eq, false
 		}
 		if ka, kb := keyOf(tt[i]), keyOf(lt); len(ka) > 0 && len(kb) > 0 && ka != string(kb) {
@@ -291,6 +306,54 @@ func compare(tt []string, tk []tokenKind, line lineView, lo int) (lits, eq int, 
 		}
 	}
 	return lits, eq, true
+}
+
+// isLiteral reports whether a token kind is text without masked parts.
+func isLiteral(k tokenKind) bool { return k == kindWord || k == kindConst }
+
+// distinctLiterals reports whether two different tokens at one position
+// tell events apart rather than being values of one variable: two words
+// (GET and POST, Paused and Resumed), or two constants that end in an
+// enumerated name (android.intent.action.SCREEN_ON and ...SCREEN_OFF). Other
+// literal text (package names, file names) varies freely. A position with
+// enough distinct words is taken to be a variable all the same (see
+// mergeWordFamily).
+func distinctLiterals(a string, ka tokenKind, b []byte, kb tokenKind) bool {
+	switch {
+	case ka == kindWord && kb == kindWord:
+		return true
+	case ka == kindConst && kb == kindConst:
+		return isEnumName(lastName(a)) && isEnumName(lastName(b))
+	}
+	return false
+}
+
+// lastName returns the part of t after its last '.', ':', '/' or '='.
+func lastName[T string | []byte](t T) T {
+	for i := len(t) - 1; i >= 0; i-- {
+		switch t[i] {
+		case '.', ':', '/', '=':
+			return t[i+1:]
+		}
+	}
+	return t
+}
+
+// isEnumName reports whether s is written as an enumerated constant is:
+// upper-case letters, digits and '_', with a '_' inside (SCREEN_ON).
+func isEnumName[T string | []byte](s T) bool {
+	under := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_' && i > 0 && i < len(s)-1:
+			under = true
+		default:
+			return false
+		}
+	}
+	return under
 }
 
 // keyOf returns the key of a key=value token ("(uid" for "(uid=<*>)"), or
@@ -328,8 +391,16 @@ func (m *Miner) mergeLine(c *cluster, line lineView) {
 		}
 	}
 	if changed {
-		c.render()
+		m.generalised(c)
 	}
+}
+
+// generalised records that the line being added changed template c's
+// variables, and renders c again.
+func (m *Miner) generalised(c *cluster) {
+	c.alt = strings.Clone(m.cur)
+	c.render()
+	m.renderDisplay(c)
 }
 
 // render rebuilds the template text; the tokens then point into it.
@@ -342,14 +413,14 @@ func (c *cluster) render() {
 	}
 }
 
-// elasticSplit aligns a line with a template whose wildcard at v spans one
+// elasticSplit aligns a line with a template whose wildcard at v spans zero
 // or more tokens: the template's tokens before v face the line's first
 // tokens, those after v its last tokens, and the line's tokens between must
 // all be masked values. ok is false when the line is too short or the run
 // holds literal text.
 func elasticSplit(c *cluster, line lineView) (tail int, ok bool) {
 	n, m := line.len(), len(c.toks)
-	if n < m {
+	if n < m-1 {
 		return 0, false
 	}
 	tail = n - (m - c.variadic - 1)
@@ -389,6 +460,21 @@ func (m *Miner) bestElastic(node *firstNode, line lineView) *cluster {
 func (m *Miner) mergeElastic(c *cluster, line lineView) {
 	tail, _ := elasticSplit(c, line)
 	v := c.variadic
+	if tail == v {
+		// The line has nothing where the run is: a masked value both have
+		// next to the run belongs to it ("delete blk_1" and "delete blk_1
+		// blk_2" are one list).
+		if v > 0 && isMasked(c.kinds[v-1]) && isMasked(line.kind(v-1)) {
+			m.widenRun(c, v-1, v+1)
+			m.mergeElastic(c, line)
+			return
+		}
+		if v+1 < len(c.toks) && isMasked(c.kinds[v+1]) && isMasked(line.kind(v)) {
+			m.widenRun(c, v, v+2)
+			m.mergeElastic(c, line)
+			return
+		}
+	}
 	changed := false
 	for i := range c.toks {
 		if i == v || c.kinds[i] == kindWild {
@@ -404,14 +490,16 @@ func (m *Miner) mergeElastic(c *cluster, line lineView) {
 		}
 	}
 	if changed {
-		c.render()
+		m.generalised(c)
 	}
 }
 
 // pairElastic looks for a template of the line's branch, of another length
 // or of variable length, that shares at least minAnchor leading tokens with
 // the line and whose remaining difference is a run of masked values on both
-// sides (with any common trailing tokens aligned from the end). The best such
+// sides (with any common trailing tokens aligned from the end), or that
+// differs from it by a run of masked values on one side only (see
+// gapSplit). The best such
 // template becomes, or stays, a variable-length template covering the line,
 // which joins it.
 func (m *Miner) pairElastic(node *firstNode, line lineView) *cluster {
@@ -421,6 +509,9 @@ func (m *Miner) pairElastic(node *firstNode, line lineView) *cluster {
 	consider := func(c *cluster) {
 		budget--
 		p, s, ok := anchorSplit(c, line)
+		if !ok {
+			p, s, ok = gapSplit(c, line)
+		}
 		if ok && (best == nil || p+s > bestP+bestS || p+s == bestP+bestS && c.id < best.id) {
 			best, bestP, bestS = c, p, s
 		}
@@ -492,6 +583,71 @@ func anchorSplit(c *cluster, line lineView) (p, s int, ok bool) {
 	return p, s, true
 }
 
+// gapSplit aligns a fixed-length template and a line of another length
+// that differ by one run of masked values on one side only, an optional
+// value ("app.exe *64 - ..." and "app.exe - ..."): every other token faces
+// its counterpart, and the shorter side has at least 2·minAnchor tokens.
+// The leftmost such run is taken, widened over the masked values both sides
+// share at its edges ("delete blk_1" and "delete blk_1 blk_2 blk_3" differ
+// by one run of blocks). p and s are the template's tokens before and after
+// the run.
+func gapSplit(c *cluster, line lineView) (p, s int, ok bool) {
+	m, n := len(c.toks), line.len()
+	lim := min(m, n)
+	if c.variadic >= 0 || m == n || lim < 2*minAnchor {
+		return 0, 0, false
+	}
+	// Stricter than compare: a wildcard faces only masked values, so that a
+	// wildcard generalised from words does not swallow the word an optional
+	// value displaced.
+	match := func(ti, li int) bool {
+		return c.kinds[ti] == kindWild && isMasked(line.kind(li)) || c.toks[ti] == string(line.tok(li))
+	}
+	pre := 0
+	for pre < lim && match(pre, pre) {
+		pre++
+	}
+	suf := 0
+	for suf < lim && match(m-1-suf, n-1-suf) {
+		suf++
+	}
+	k := abs(m - n)
+	for g := max(0, lim-suf); g <= pre; g++ {
+		run := true
+		for i := g; i < g+k && run; i++ {
+			if m > n {
+				run = isMasked(c.kinds[i])
+			} else {
+				run = isMasked(line.kind(i))
+			}
+		}
+		if !run {
+			continue
+		}
+		p, s = g, lim-g
+		for p > 0 && isMasked(c.kinds[p-1]) && isMasked(line.kind(p-1)) {
+			p--
+		}
+		for s > 0 && isMasked(c.kinds[m-s]) && isMasked(line.kind(n-s)) {
+			s--
+		}
+		return p, s, true
+	}
+	return 0, 0, false
+}
+
+// isMasked reports whether a token kind holds a masked value.
+func isMasked(k tokenKind) bool { return k == kindWild || k == kindPartial }
+
+// widenRun replaces the tokens [lo, hi) of variable-length template c,
+// which hold its run, with the run.
+func (m *Miner) widenRun(c *cluster, lo, hi int) {
+	c.toks = slices.Replace(c.toks, lo, hi, Wildcard)
+	c.kinds = slices.Replace(c.kinds, lo, hi, kindWild)
+	c.variadic = lo
+	m.generalised(c)
+}
+
 // makeElastic turns template c into a variable-length template whose
 // wildcard replaces its tokens between prefix p and suffix s.
 func (m *Miner) makeElastic(c *cluster, p, s int) {
@@ -500,7 +656,7 @@ func (m *Miner) makeElastic(c *cluster, p, s int) {
 	toks := append(append(append([]string{}, c.toks[:p]...), Wildcard), c.toks[mm-s:]...)
 	kinds := append(append(append([]tokenKind{}, c.kinds[:p]...), kindWild), c.kinds[mm-s:]...)
 	c.toks, c.kinds, c.variadic = toks, kinds, p
-	c.render()
+	m.generalised(c)
 	c.grp = &c.node.elastic
 	if len(c.grp.clusters) >= m.cfg.MaxGroupTemplates {
 		m.evict(leastRecent(c.grp))
@@ -541,7 +697,7 @@ func (m *Miner) mergeWordFamily(c *cluster) *cluster {
 			cands = append(cands, candidate{d, diff})
 		}
 	}
-	if len(cands)+1 < wordVariety {
+	if len(cands) == 0 {
 		return nil
 	}
 	values := map[int]map[string]bool{}
@@ -557,7 +713,7 @@ func (m *Miner) mergeWordFamily(c *cluster) *cluster {
 	for _, cd := range cands {
 		inVariable := true
 		for _, p := range cd.diff {
-			inVariable = inVariable && len(values[p]) >= wordVariety
+			inVariable = inVariable && len(values[p]) >= varietyNeeded(c, p)
 		}
 		if inVariable {
 			family = append(family, cd.d)
@@ -574,6 +730,28 @@ func (m *Miner) mergeWordFamily(c *cluster) *cluster {
 	return survivor
 }
 
+// varietyNeeded is the number of distinct words at position p of template c
+// from which p is a variable: wordVariety, or 2 when the word names an
+// entity because it follows an entity noun ("for user cyrus"). Entities
+// (users, hosts, domains) take values from an open set however few of them
+// a log shows, while states and verbs come from a closed one.
+func varietyNeeded(c *cluster, p int) int {
+	if p > 0 && isEntityNoun(c.toks[p-1]) {
+		return 2
+	}
+	return wordVariety
+}
+
+// isEntityNoun reports whether w names a kind of entity whose instances are
+// variables.
+func isEntityNoun(w string) bool {
+	switch strings.ToLower(w) {
+	case "user", "username", "account", "login", "host", "hostname", "domain", "group":
+		return true
+	}
+	return false
+}
+
 // wordsApart returns the positions where templates d and c differ, if they
 // differ only in words (tokens where d has a wildcard aside) and agree on at
 // least as many literal tokens as they differ in.
@@ -584,7 +762,7 @@ func wordsApart(d, c *cluster) (diff []int, ok bool) {
 		case d.kinds[i] == kindWild:
 		case d.toks[i] == c.toks[i]:
 			eq++
-		case d.kinds[i] == kindWord && c.kinds[i] == kindWord:
+		case isLiteral(d.kinds[i]) && isLiteral(c.kinds[i]):
 			diff = append(diff, i)
 		default:
 			return nil, false
@@ -600,7 +778,9 @@ func (m *Miner) absorb(s, d *cluster) {
 			s.toks[i], s.kinds[i] = Wildcard, kindWild
 		}
 	}
+	s.alt = d.sample
 	s.render()
+	m.renderDisplay(s)
 	s.count += d.count
 	s.last = max(s.last, d.last)
 	s.aliases = append(s.aliases, d.id)
@@ -644,11 +824,13 @@ func (m *Miner) create(node *firstNode, line lineView) *cluster {
 		node:     node,
 		grp:      grp,
 		text:     string(line.key),
+		sample:   strings.Clone(m.cur),
 	}
 	for i, t := range line.toks {
 		c.toks[i] = c.text[t.off:t.end]
 		c.kinds[i] = t.kind
 	}
+	m.renderDisplay(c)
 	m.nextID++
 	m.live++
 	node.size++
@@ -737,7 +919,7 @@ func (m *Miner) Template(id TemplateID) (t Template, ok bool) {
 	if c == nil {
 		return Template{}, false
 	}
-	return Template{ID: c.id, Text: c.text, Count: c.count}, true
+	return Template{ID: c.id, Text: c.display, Count: c.count}, true
 }
 
 // Templates returns the live templates in ID order.
@@ -745,7 +927,7 @@ func (m *Miner) Templates() []Template {
 	out := make([]Template, 0, m.live)
 	for id, c := range m.byID {
 		if c.id == id {
-			out = append(out, Template{ID: c.id, Text: c.text, Count: c.count})
+			out = append(out, Template{ID: c.id, Text: c.display, Count: c.count})
 		}
 	}
 	slices.SortFunc(out, func(a, b Template) int { return cmp.Compare(a.ID, b.ID) })

@@ -98,6 +98,21 @@ func TestMinerGrouping(t *testing.T) {
 			"connection from 1.2.3.4 () at Tue Jul 26 05:47:42 2005",
 			"connection from 5.6.7.8 () at Fri Jul  1 07:57:30 2005",
 		}, []int{0, 0}},
+		{"optional annotations and units", []string{
+			"app.exe - proxy.example.org:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime 00:02",
+			"app.exe - proxy.example.org:5070 close, 850 bytes sent, 3120 bytes (3.04 KB) received, lifetime <1 sec",
+			"other.exe - proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+			"connection from 1.2.3.4 (host7.example.net) at Tue Jul 26 05:47:42 2005",
+			"connection from 1.2.3.5 () at Tue Jul 26 05:47:43 2005",
+		}, []int{0, 0, 0, 3, 3}},
+		{"enumerated constants tell events apart", []string{
+			"onReceive action: android.intent.action.SCREEN_ON", "onReceive action: android.intent.action.SCREEN_OFF",
+			"onReceive action: android.intent.action.SCREEN_ON",
+		}, []int{0, 1, 0}},
+		{"bracketed words are not annotations", []string{
+			"BIOS-e820: 0000000000100000 - 0000000007eae000 (usable)",
+			"BIOS-e820: 00000000ffb00000 - 0000000100000000 (reserved)",
+		}, []int{0, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,10 +125,17 @@ func TestMinerGrouping(t *testing.T) {
 }
 
 func TestMinerWordVariety(t *testing.T) {
+	plugins := func(names ...string) []string {
+		var out []string
+		for i, n := range names {
+			out = append(out, fmt.Sprintf("Loaded plugin %s from 10.0.0.%d", n, i))
+		}
+		return out
+	}
 	users := func(names ...string) []string {
 		var out []string
 		for i, n := range names {
-			out = append(out, fmt.Sprintf("Invalid user %s from 10.0.0.%d", n, i))
+			out = append(out, fmt.Sprintf("session opened for user %s by (uid=%d)", n, i))
 		}
 		return out
 	}
@@ -131,9 +153,11 @@ func TestMinerWordVariety(t *testing.T) {
 		templates int
 		want      string // text of the last line's template
 	}{
-		{"four names stay apart", users("admin", "oracle", "test", "guest"), 4, "Invalid user guest from <*>"},
-		{"five names are a variable", users("admin", "oracle", "admin", "test", "guest", "ftp"), 1, "Invalid user <*> from <*>"},
-		{"later names join", users("admin", "oracle", "test", "guest", "ftp", "www", "nagios"), 1, "Invalid user <*> from <*>"},
+		{"four names stay apart", plugins("admin", "oracle", "test", "guest"), 4, "Loaded plugin guest from <*>"},
+		{"five names are a variable", plugins("admin", "oracle", "admin", "test", "guest", "ftp"), 1, "Loaded plugin <*> from <*>"},
+		{"later names join", plugins("admin", "oracle", "test", "guest", "ftp", "www", "nagios"), 1, "Loaded plugin <*> from <*>"},
+		{"two users are a variable", users("cyrus", "news", "cyrus"), 1, "session opened for user <*> by (uid=<*>)"},
+		{"one user stays literal", users("news", "news"), 1, "session opened for user news by (uid=<*>)"},
 		{"two variable positions", transitions, 1, "attempt_<*> TaskAttempt Transitioned from <*> to <*>"},
 	}
 	for _, tt := range tests {
@@ -184,7 +208,26 @@ func TestMinerVariableLength(t *testing.T) {
 			"BLOCK* ask 10.0.0.1:50010 to delete blk_1 blk_2",
 			"BLOCK* ask 10.0.0.2:50010 to delete blk_3 blk_-4 blk_5 blk_6",
 			"BLOCK* ask 10.0.0.2:50010 to delete blk_7",
-		}, []int{0, 0, 0}, "BLOCK* ask <*> to delete <*>"},
+		}, []int{0, 0, 0}, "BLOCK* ask <*>:<*> to delete <*>"},
+		{"an optional value", []string{
+			"app.exe *64 - proxy.example.org:5070 close, 850 bytes sent, 426 bytes received, lifetime 00:02",
+			"app.exe - proxy.example.org:5070 close, 403 bytes sent, 426 bytes received, lifetime <1 sec",
+			"app.exe *64 - proxy.example.org:5070 close, 40 bytes sent, 26 bytes received, lifetime 00:01",
+			"app.exe - proxy.example.org:5070 open through proxy proxy.example.org:5070 HTTPS",
+		}, []int{0, 0, 0, 3}, "app.exe <*> - proxy.example.org:<*> close, <*> bytes sent, <*> bytes received, lifetime <*>:<*>"},
+		{"an optional value needs anchors", []string{
+			"job 12 done", "job done",
+		}, []int{0, 1}, "job <*> done"},
+		{"a wildcard from words does not take an optional value's place", []string{
+			"failure; tty=NODEVssh ruser= rhost=d1.example.org",
+			"failure; tty=NODEVssh ruser= rhost=10.0.0.1",
+			"failure; tty=NODEVssh ruser= rhost=10.0.0.2 user=guest",
+		}, []int{0, 0, 2}, "failure; tty=NODEVssh ruser= rhost=<*>"},
+		{"an empty run takes in the values next to it", []string{
+			"BLOCK* ask 10.0.0.1:50010 to delete blk_1",
+			"BLOCK* ask 10.0.0.2:50010 to delete blk_3 blk_-4 blk_5 blk_6",
+			"BLOCK* ask 10.0.0.2:50010 to delete",
+		}, []int{0, 0, 0}, "BLOCK* ask <*>:<*> to delete <*>"},
 		{"words are not absorbed", []string{
 			"Link error on broadcast tree Interconnect-0T00:00:2:1",
 			"Link error",

@@ -36,11 +36,22 @@ func EventID(id TemplateID) string { return "E" + strconv.FormatUint(uint64(id),
 // line was added, not from each Result.Template.
 func (m *Miner) Rows(ids []TemplateID) []StructuredRow {
 	rows := make([]StructuredRow, len(ids))
+	names := map[TemplateID]string{} // EventIDs made so far, one string per template
+	name := func(id TemplateID) string {
+		n, ok := names[id]
+		if !ok {
+			n = EventID(id)
+			names[id] = n
+		}
+		return n
+	}
 	for i, id := range ids {
-		rows[i] = StructuredRow{LineID: i + 1, EventID: EventID(id)}
+		rows[i] = StructuredRow{LineID: i + 1}
 		if c := m.byID[id]; c != nil {
 			// A template merged into another reports the survivor.
-			rows[i].EventID, rows[i].EventTemplate = EventID(c.id), c.text
+			rows[i].EventID, rows[i].EventTemplate = name(c.id), c.display
+		} else {
+			rows[i].EventID = name(id)
 		}
 	}
 	return rows

@@ -9,10 +9,12 @@ import (
 )
 
 // Floors for one shared miner configuration on the Loghub 2k systems. Drain,
-// tuned per system, averages 0.906 on these ten.
+// tuned per system, averages 0.906 GA on these ten; LLM parsers (LILAC,
+// LogBatcher) publish 0.87 to 0.895 canonical PA.
 const (
-	minMeanGA   = 0.93
-	minSystemGA = 0.80
+	minMeanGA   = 0.97
+	minSystemGA = 0.90
+	minMeanPA   = 0.90
 )
 
 // loghubData returns the Loghub 2k folder and its systems, or skips the test
@@ -33,22 +35,26 @@ func loghubData(tb testing.TB) (string, []system) {
 	return dir, systems
 }
 
-func TestLoghubGroupingAccuracy(t *testing.T) {
+func TestLoghubAccuracy(t *testing.T) {
 	dir, systems := loghubData(t)
 	if len(systems) == 0 {
 		t.Fatal("formats.json lists no systems")
 	}
-	sum := 0.0
+	sum, sumPA := 0.0, 0.0
 	for _, sys := range systems {
 		res, err := evaluate(dir, sys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%-10s GA %.4f PA %.4f F1 %.4f", sys.Name, res.Score.GA, res.Score.PA, res.Score.F1)
+		t.Logf("%-10s GA %.4f PA %.4f exact PA %.4f F1 %.4f", sys.Name, res.Score.GA, res.Score.PA, res.Score.ExactPA, res.Score.F1)
 		if res.Score.GA < minSystemGA {
 			t.Errorf("%s: GA %.4f below %.2f", sys.Name, res.Score.GA, minSystemGA)
 		}
 		sum += res.Score.GA
+		sumPA += res.Score.PA
+	}
+	if mean := sumPA / float64(len(systems)); mean < minMeanPA {
+		t.Errorf("mean canonical PA %.4f below %.2f", mean, minMeanPA)
 	}
 	if mean := sum / float64(len(systems)); mean < minMeanGA {
 		t.Errorf("mean GA %.4f below %.2f", mean, minMeanGA)

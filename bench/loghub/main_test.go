@@ -58,7 +58,7 @@ func TestRunWritesReportAndRows(t *testing.T) {
 		t.Errorf("report has the unselected system:\n%s", report)
 	}
 	fields := strings.Fields(strings.Split(report, "\n")[1])
-	if want := []string{"Tiny", "4", "1", "3", "1.0000", "1.0000"}; !slices.Equal(fields[:6], want) {
+	if want := []string{"Tiny", "4", "1", "3", "1.0000", "1.0000", "1.0000"}; !slices.Equal(fields[:7], want) {
 		t.Errorf("Tiny row = %q, want it to start %q", fields, want)
 	}
 	f, err := os.Open(filepath.Join(out, "Tiny_structured.csv"))
@@ -74,7 +74,7 @@ func TestRunWritesReportAndRows(t *testing.T) {
 		{"LineId", "EventId", "EventTemplate"},
 		{"1", "E1", "open file <*>"},
 		{"2", "E1", "open file <*>"},
-		{"3", "E2", "disk <*> full"},
+		{"3", "E2", "disk <*>% full"},
 		{"4", "E3", "a line without the header"},
 	}
 	if !slices.EqualFunc(rows, want, slices.Equal) {

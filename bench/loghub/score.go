@@ -10,9 +10,13 @@ type score struct {
 	// GA is grouping accuracy: the share of lines in parsed groups that hold
 	// exactly the lines of one true event.
 	GA float64
-	// PA is parsing accuracy: the share of lines whose parsed template equals
-	// the true template after normalizeTemplate.
+	// PA is parsing accuracy: the share of lines whose parsed template is
+	// the true template, both in canonicalTemplate's form, as Loghub-2.0
+	// scores it.
 	PA float64
+	// ExactPA is the share of lines whose parsed template is the true
+	// template letter for letter, outer whitespace aside.
+	ExactPA float64
 	// Precision, Recall and F1 count pairs of lines grouped together, as in
 	// the Loghub benchmark's get_accuracy.
 	Precision, Recall, F1 float64
@@ -39,7 +43,7 @@ func scoreLines(lines []line) score {
 	}
 	trueSize := map[string]int{}
 	byParsed := map[string]map[string]int{} // parsed id -> true id -> lines
-	correctTemplates := 0
+	correctTemplates, exactTemplates := 0, 0
 	for _, l := range kept {
 		trueSize[l.TrueID]++
 		m := byParsed[l.ParsedID]
@@ -48,8 +52,11 @@ func scoreLines(lines []line) score {
 			byParsed[l.ParsedID] = m
 		}
 		m[l.TrueID]++
-		if normalizeTemplate(l.Parsed) == normalizeTemplate(l.TrueTemplate) {
+		if canonicalTemplate(l.Parsed) == canonicalTemplate(l.TrueTemplate) {
 			correctTemplates++
+		}
+		if strings.TrimSpace(l.Parsed) == strings.TrimSpace(l.TrueTemplate) {
+			exactTemplates++
 		}
 	}
 	var realPairs, parsedPairs, accuratePairs float64
@@ -74,6 +81,7 @@ func scoreLines(lines []line) score {
 	}
 	s.GA = float64(grouped) / float64(len(kept))
 	s.PA = float64(correctTemplates) / float64(len(kept))
+	s.ExactPA = float64(exactTemplates) / float64(len(kept))
 	if parsedPairs > 0 {
 		s.Precision = accuratePairs / parsedPairs
 	}
@@ -87,30 +95,3 @@ func scoreLines(lines []line) score {
 }
 
 func pairs(n int) float64 { return float64(n) * float64(n-1) / 2 }
-
-// normalizeTemplate puts a template in the form used to compare templates
-// for PA, so that the miner's wildcards and Loghub's compare fairly:
-// whitespace runs become one space, a token holding a wildcard is one
-// wildcard (Loghub writes "blk_<*>" or "<*>:<*>" where the miner may write
-// "<*>", and the reverse), and runs of wildcard tokens become one (the miner
-// collapses multi-token values such as timestamps; Loghub gives each token
-// its own wildcard). Literal tokens must match exactly.
-func normalizeTemplate(t string) string {
-	var b strings.Builder
-	prevWild := false
-	for _, tok := range strings.Fields(t) {
-		wild := strings.Contains(tok, "<*>")
-		if wild && prevWild {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		if wild {
-			tok = "<*>"
-		}
-		b.WriteString(tok)
-		prevWild = wild
-	}
-	return b.String()
-}

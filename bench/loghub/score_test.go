@@ -43,26 +43,23 @@ func TestScoreLines(t *testing.T) {
 	}
 }
 
-func TestNormalizeTemplate(t *testing.T) {
-	tests := []struct{ a, b string }{
-		{"Received block blk_<*> of size <*> from /<*>", "Received block <*> of size <*> from <*>"},
-		{"<*>:<*> is  added", "<*> is added"},
-		{"Took <*>.<*> seconds", "Took <*> seconds"},
-		{"connection from <*> (<*>) at <*>:<*>:<*>", "connection from <*> <*> at <*>"},
-		{"  open   file ", "open file"},
+func TestCanonicalTemplate(t *testing.T) {
+	// Expected forms follow Loghub-2.0's correct_single_template rule by rule.
+	tests := []struct{ in, want string }{
+		{"  open   file ", "open file"},                                     // DS
+		{"Received block blk_<*> from /<*>", "Received block <*> from <*>"}, // WV, PS
+		{"served to /10.0.0.1:50010", "served to <*>:<*>"},                  // PS, DG
+		{"Took <*>.<*> seconds", "Took <*> seconds"},                        // DV
+		{"state true, user root, id null", "state <*>, user <*>, id <*>"},   // BL, US
+		{"at <*> <*> <*>", "at <*> <*> <*>"},                                // spaces keep variables apart
+		{"v<*><*>-x", "<*>-x"},                                              // WV, CV
+		{"GET /v2/<*>/servers HTTP/<*>", "GET <*> HTTP/<*>"},                // a piece with "/" is not WV
+		{"ratio <*>/<*>", "ratio <*>/<*>"},                                  // "<*>/<*>" is kept
+		{"copy a//b", "copy a//b"},                                          // empty path segment: not a path
 	}
 	for _, tt := range tests {
-		if na, nb := normalizeTemplate(tt.a), normalizeTemplate(tt.b); na != nb {
-			t.Errorf("normalizeTemplate(%q) = %q, normalizeTemplate(%q) = %q; want equal", tt.a, na, tt.b, nb)
-		}
-	}
-	for _, pair := range [][2]string{
-		{"open file <*>", "close file <*>"},
-		{"state true", "state false"},
-		{"a <*> b", "a b"},
-	} {
-		if normalizeTemplate(pair[0]) == normalizeTemplate(pair[1]) {
-			t.Errorf("%q and %q normalise alike", pair[0], pair[1])
+		if got := canonicalTemplate(tt.in); got != tt.want {
+			t.Errorf("canonicalTemplate(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

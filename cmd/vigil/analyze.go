@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -140,7 +141,9 @@ func newAnalyzeLogsCmd() *cobra.Command {
 "<Date> <Time> <Level> <Component>: <Content>"), mines the <Content> of each line
 into templates with the miner Vigil runs on live logs, and writes one row per line:
 LineId,EventId,EventTemplate, with LineId counting every line from 1 and each line's
-template in its final form. Any Loghub-style evaluator can score the file.
+template in its final form, written as Loghub writes templates: <*> for each variable,
+inside the punctuation around it ("<*>:<*>", "key=<*>", "<*> MB"). Any Loghub-style
+evaluator can score the file.
 
 A line that does not match the format is kept and mined whole; the summary on
 standard error counts them.`,
@@ -157,17 +160,7 @@ standard error counts them.`,
 				if err := eachLine(r, func(l string) { st.Add(l) }); err != nil {
 					return fmt.Errorf("%s: %w", in, err)
 				}
-				cw := csv.NewWriter(w)
-				if err := cw.Write(logmine.StructuredHeader()); err != nil {
-					return err
-				}
-				for _, row := range st.Rows() {
-					if err := cw.Write(row.Record()); err != nil {
-						return err
-					}
-				}
-				cw.Flush()
-				if err := cw.Error(); err != nil {
+				if err := writeStructured(w, st.Rows()); err != nil {
 					return err
 				}
 				total, unmatched := st.Lines()
@@ -187,21 +180,78 @@ standard error counts them.`,
 
 // eachLine calls f with every line of r, without its newline (and CR): a
 // final line without a newline is a line, a final newline starts none.
+// Lines are cut from one string per block read, so reading allocates
+// nothing per line; f may keep a line, which then keeps its block.
 func eachLine(r io.Reader, f func(string)) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	buf := make([]byte, 1<<20)
+	have := 0 // bytes of buf holding a line not yet ended
 	for {
-		l, err := br.ReadString('\n')
-		if len(l) > 0 {
-			l = strings.TrimSuffix(strings.TrimSuffix(l, "\n"), "\r")
-			f(l)
+		n, err := r.Read(buf[have:])
+		have += n
+		if last := bytes.LastIndexByte(buf[:have], '\n'); last >= 0 {
+			block := string(buf[:last+1])
+			for block != "" {
+				i := strings.IndexByte(block, '\n')
+				f(strings.TrimSuffix(block[:i], "\r"))
+				block = block[i+1:]
+			}
+			have = copy(buf, buf[last+1:have])
+		} else if have == len(buf) {
+			buf = append(buf, make([]byte, len(buf))...) // a line longer than the buffer
 		}
 		if errors.Is(err, io.EOF) {
+			if have > 0 {
+				f(strings.TrimSuffix(string(buf[:have]), "\r"))
+			}
 			return nil
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// writeStructured writes rows as Loghub's structured CSV. It is what
+// encoding/csv writes, with each distinct template quoted once rather than
+// once per row.
+func writeStructured(w io.Writer, rows []logmine.StructuredRow) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(logmine.StructuredHeader()); err != nil {
+		return err
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	fields := map[string]string{}
+	var line []byte
+	for _, r := range rows {
+		tpl, ok := fields[r.EventTemplate]
+		if !ok {
+			tpl = csvField(r.EventTemplate)
+			fields[r.EventTemplate] = tpl
+		}
+		line = strconv.AppendInt(line[:0], int64(r.LineID), 10)
+		line = append(line, ',')
+		line = append(line, r.EventID...) // "E" and digits: never quoted
+		line = append(line, ',')
+		line = append(line, tpl...)
+		line = append(line, '\n')
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// csvField returns s as encoding/csv writes it as one field of a record
+// with several.
+func csvField(s string) string {
+	var b strings.Builder
+	cw := csv.NewWriter(&b)
+	_ = cw.Write([]string{s, ""}) // writes to memory: cannot fail
+	cw.Flush()
+	return strings.TrimSuffix(b.String(), ",\n")
 }
 
 // withFiles opens in and out ("-" is stdout), runs f, and closes them,
@@ -213,7 +263,7 @@ func withFiles(in, out string, stdout io.Writer, f func(io.Reader, io.Writer) er
 	}
 	defer r.Close()
 	if out == "-" {
-		bw := bufio.NewWriter(stdout)
+		bw := bufio.NewWriterSize(stdout, 1<<20)
 		if err := f(r, bw); err != nil {
 			return err
 		}
@@ -224,7 +274,7 @@ func withFiles(in, out string, stdout io.Writer, f func(io.Reader, io.Writer) er
 		return err
 	}
 	defer func() { err = errors.Join(err, w.Close()) }()
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 1<<20)
 	if err := f(r, bw); err != nil {
 		return err
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/logmine"
@@ -306,5 +309,68 @@ func TestRCA(t *testing.T) {
 				t.Errorf("exit %d, want 1", code)
 			}
 		})
+	}
+}
+
+func TestEachLine(t *testing.T) {
+	long := strings.Repeat("x", 3<<20)
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"LF and CRLF", "a\nb\r\n\nc\n", []string{"a", "b", "", "c"}},
+		{"final line without newline", "a\r\nb\r", []string{"a", "b"}},
+		{"empty", "", nil},
+		{"a line longer than the buffer", "a\n" + long + "\nb", []string{"a", long, "b"}},
+	}
+	for _, tt := range tests {
+		for _, r := range []struct {
+			name string
+			r    func(string) io.Reader
+		}{
+			{"whole", func(s string) io.Reader { return strings.NewReader(s) }},
+			{"byte by byte", func(s string) io.Reader { return iotest.OneByteReader(strings.NewReader(s)) }},
+		} {
+			if r.name == "byte by byte" && len(tt.in) > 1<<20 {
+				continue
+			}
+			t.Run(tt.name+"/"+r.name, func(t *testing.T) {
+				var got []string
+				if err := eachLine(r.r(tt.in), func(l string) { got = append(got, l) }); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("lines = %.40q, want %.40q", got, tt.want)
+				}
+			})
+		}
+	}
+	failing := iotest.ErrReader(errors.New("disk gone"))
+	if err := eachLine(failing, func(string) {}); err == nil || !strings.Contains(err.Error(), "disk gone") {
+		t.Errorf("read error = %v", err)
+	}
+}
+
+func TestWriteStructuredIsCSV(t *testing.T) {
+	rows := []logmine.StructuredRow{
+		{LineID: 1, EventID: "E1", EventTemplate: `evicted <*> keys from "carts", in <*>`},
+		{LineID: 2, EventID: "E2", EventTemplate: ""},
+		{LineID: 3, EventID: "E3", EventTemplate: " leading space"},
+		{LineID: 4, EventID: "E1", EventTemplate: `evicted <*> keys from "carts", in <*>`},
+		{LineID: 5, EventID: "E4", EventTemplate: `\.`},
+	}
+	var got, want bytes.Buffer
+	if err := writeStructured(&got, rows); err != nil {
+		t.Fatal(err)
+	}
+	cw := csv.NewWriter(&want)
+	_ = cw.Write(logmine.StructuredHeader())
+	for _, r := range rows {
+		_ = cw.Write(r.Record())
+	}
+	cw.Flush()
+	if got.String() != want.String() {
+		t.Errorf("writeStructured:\n%s\nencoding/csv:\n%s", got.String(), want.String())
 	}
 }
