@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 )
 
@@ -68,14 +69,14 @@ func buildChart(inc *incident.Incident, recs []record, entries []Entry) Chart {
 		order = append(order, ev.ID)
 	}
 	for _, r := range recs {
-		if r.Action != "alert.firing" && r.Action != "alert.resolved" {
+		al, ok := r.details.(*audit.Alert)
+		if !ok {
 			continue
 		}
-		id := r.str("evidence")
-		if !slices.Contains(order, id) {
-			order = append(order, id)
+		if !slices.Contains(order, al.Evidence) {
+			order = append(order, al.Evidence)
 		}
-		changes[id] = append(changes[id], change{r.at, r.Action == "alert.firing"})
+		changes[al.Evidence] = append(changes[al.Evidence], change{r.at, al.Status == incident.AlertFiring})
 	}
 	evidence := map[string]incident.Evidence{}
 	for _, ev := range inc.Evidence {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigilops/vigil/audit"
 	"github.com/vigilops/vigil/incident"
 	"github.com/vigilops/vigil/store"
 )
@@ -157,8 +158,8 @@ func review(src Source) reviewed {
 		rv.escalated = rv.escalated || e.Kind == KindEscalation
 	}
 	for _, r := range decode(src.Audit) {
-		if r.Action == "run.started" {
-			rv.runbooks = append(rv.runbooks, r.str("runbook"))
+		if run, ok := r.details.(*audit.RunStart); ok {
+			rv.runbooks = append(rv.runbooks, run.Runbook)
 		}
 	}
 	return rv
@@ -169,11 +170,11 @@ func review(src Source) reviewed {
 func cause(src Source) string {
 	top := ""
 	for _, r := range decode(src.Audit) {
-		switch r.Action {
-		case "cause.confirmed":
+		if r.Action == "cause.confirmed" { // not written by this version; read if present
 			return r.str("component")
-		case "candidates.ranked":
-			top = r.str("top")
+		}
+		if ranked, ok := r.details.(*audit.Ranked); ok {
+			top = ranked.Top
 		}
 	}
 	if top == "" && len(src.Incident.Candidates) > 0 {
@@ -365,25 +366,25 @@ func runbookStats(srcs []Source) []RunbookStat {
 		started := map[string]time.Time{}
 		runOf := map[string]string{} // run → runbook
 		for _, r := range decode(src.Audit) {
-			p := r.str("proposal")
-			switch r.Action {
-			case "proposal.offered":
-				runbookOf[p] = r.str("runbook")
-				get(runbookOf[p]).Proposed++
-			case "decision.approve", "decision.autonomy":
-				get(runbookOf[p]).Approved++
-			case "decision.reject":
-				get(runbookOf[p]).Rejected++
-			case "proposal.expired":
-				get(runbookOf[p]).Expired++
-			case "run.started":
-				run := r.str("run")
-				runOf[run], started[run] = r.str("runbook"), r.at
-				get(runOf[run]).Runs++
-			case "run.finished":
-				run := r.str("run")
+			switch d := r.details.(type) {
+			case *audit.Offered:
+				runbookOf[d.Proposal] = d.Runbook
+				get(d.Runbook).Proposed++
+			case *audit.Decision:
+				if d.Decision == incident.Reject {
+					get(runbookOf[d.Proposal]).Rejected++
+				} else {
+					get(runbookOf[d.Proposal]).Approved++
+				}
+			case *audit.Expired:
+				get(runbookOf[d.Proposal]).Expired++
+			case *audit.RunStart:
+				runOf[d.Run], started[d.Run] = d.Runbook, r.at
+				get(d.Runbook).Runs++
+			case *audit.RunEnd:
+				run := d.Run
 				st := get(runOf[run])
-				if r.str("status") == string(incident.ProposalSucceeded) {
+				if d.Status == string(incident.ProposalSucceeded) {
 					st.Succeeded++
 				} else {
 					st.Failed++
