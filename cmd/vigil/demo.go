@@ -139,7 +139,7 @@ type storyLine struct {
 func playDemo(ctx context.Context, base string, cfg config.Config, logger *slog.Logger, out io.Writer) {
 	d, err := newDemo(base, cfg, logger, out)
 	if err == nil {
-		err = d.play(ctx)
+		_, err = d.play(ctx)
 	}
 	if err != nil && ctx.Err() == nil {
 		logger.Error("demo", "err", err)
@@ -170,32 +170,33 @@ func newDemo(base string, cfg config.Config, logger *slog.Logger, out io.Writer)
 	}, nil
 }
 
-// play tells the story. The incident opens with the first alert, so the
-// signals sent after it join it; their timestamps tell the story in order.
-func (d *demo) play(ctx context.Context) error {
+// play tells the story and returns the incident it opened. The incident
+// opens with the first alert, so the signals sent after it join it; their
+// timestamps tell the story in order.
+func (d *demo) play(ctx context.Context) (string, error) {
 	if err := d.seed(); err != nil {
-		return fmt.Errorf("prepare %s: %w", d.dir, err)
+		return "", fmt.Errorf("prepare %s: %w", d.dir, err)
 	}
 	fmt.Fprintf(d.out, "\nDemo: a bad deploy of payments, seen from frontend → checkout → payments.\n")
 	if err := d.history(ctx); err != nil {
-		return err
+		return "", err
 	}
 	inc, err := d.alert(ctx, "payments", "ErrorRateHigh", "critical", 9*time.Minute, "payments: 14% of charges fail",
 		map[string]string{"release_dir": d.release}, map[string]string{"previous_version": demoGoodRel})
 	if err != nil {
-		return err
+		return "", err
 	}
 	d.step(9*time.Minute, "alert ErrorRateHigh on payments opens %s", inc)
 	if err := d.deploy(ctx); err != nil {
-		return err
+		return "", err
 	}
 	d.step(demoDeployAt, "deploy of payments %s (GitHub webhook)", demoBadRelease)
 	if err := d.incidentMetrics(ctx); err != nil {
-		return err
+		return "", err
 	}
 	d.step(10*time.Minute, "latency and errors climb on payments, then checkout, then frontend")
 	if err := d.incidentLogs(ctx); err != nil {
-		return err
+		return "", err
 	}
 	d.step(10*time.Minute, "payments logs a burst of acquirer timeouts")
 	for _, a := range []struct{ svc, summary string }{
@@ -203,21 +204,21 @@ func (d *demo) play(ctx context.Context) error {
 		{"frontend", "frontend: p99 latency above 2s"},
 	} {
 		if _, err := d.alert(ctx, a.svc, "HighLatency", "warning", 6*time.Minute, a.summary, nil, nil); err != nil {
-			return err
+			return "", err
 		}
 	}
 	d.step(6*time.Minute, "alerts HighLatency on checkout and frontend")
 	if err := d.disk(ctx); err != nil {
-		return err
+		return "", err
 	}
 	d.step(0, "disk of search keeps filling (a forecast, no alert yet)")
 	d.tell()
 	verdict, err := d.verdict(ctx, inc)
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Fprintf(d.out, "  Vigil: %s\n  open %s/incidents/%s\n\n", verdict, d.base, inc)
-	return nil
+	return inc, nil
 }
 
 // verdict waits until the incident has its ranking and proposals, and says
