@@ -208,10 +208,13 @@ func (d *demo) play(ctx context.Context) (string, error) {
 		}
 	}
 	d.step(6*time.Minute, "alerts HighLatency on checkout and frontend")
-	if err := d.disk(ctx); err != nil {
+	forecast, err := d.disk(ctx)
+	if err != nil {
 		return "", err
 	}
-	d.step(0, "disk of search keeps filling (a forecast, no alert yet)")
+	if len(forecast) > 0 {
+		d.step(0, "disk of search will fill: the forecast opens %s, before any alert", forecast[0])
+	}
 	d.tell()
 	verdict, err := d.verdict(ctx, inc)
 	if err != nil {
@@ -221,10 +224,15 @@ func (d *demo) play(ctx context.Context) (string, error) {
 	return inc, nil
 }
 
-// verdict waits until the incident has its ranking and proposals, and says
-// what Vigil made of the story.
+// verdict waits until the incident holds the four kinds of evidence the
+// story sent (log anomalies close with the detectors' intervals, a few
+// seconds later), its ranking and its proposals, and says what Vigil made of
+// the story.
 func (d *demo) verdict(ctx context.Context, id string) (string, error) {
 	var inc struct {
+		Evidence []struct {
+			Kind string `json:"kind"`
+		} `json:"evidence"`
 		Candidates []struct {
 			Component string `json:"component"`
 			Reason    string `json:"reason"`
@@ -237,9 +245,16 @@ func (d *demo) verdict(ctx context.Context, id string) (string, error) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.Now().Add(time.Minute)
-	for len(inc.Candidates) == 0 || len(inc.Proposals) == 0 {
+	kinds := func() int {
+		seen := map[string]bool{}
+		for _, e := range inc.Evidence {
+			seen[e.Kind] = true
+		}
+		return len(seen)
+	}
+	for kinds() < 4 || len(inc.Candidates) == 0 || len(inc.Proposals) == 0 {
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("incident %s: no ranking and proposals after a minute", id)
+			return "", fmt.Errorf("incident %s: not all evidence, candidates and proposals after a minute", id)
 		}
 		select {
 		case <-ctx.Done():
@@ -444,8 +459,9 @@ func (d *demo) incidentLogs(ctx context.Context) error {
 	return nil
 }
 
-// disk sends search's disk usage: rising steadily, full in about three hours.
-func (d *demo) disk(ctx context.Context) error {
+// disk sends search's disk usage, rising steadily to full in about three
+// hours, and returns the incidents its events joined: the forecast's.
+func (d *demo) disk(ctx context.Context) ([]string, error) {
 	labels := map[string]string{"service": "search", "instance": "search-1", "mountpoint": "/var/lib/search"}
 	var samples []demoSample
 	for ago := demoHistory; ago >= 0; ago -= time.Minute {
@@ -453,7 +469,13 @@ func (d *demo) disk(ctx context.Context) error {
 		samples = append(samples, demoSample{Metric: "disk_used_ratio", Labels: labels,
 			Timestamp: d.now.Add(-ago).Unix(), Value: round(used + 0.001*d.rnd.NormFloat64())})
 	}
-	return d.post(ctx, "/api/v1/metrics", "application/json", map[string]any{"samples": samples})
+	var res struct {
+		Incidents []string `json:"incidents"`
+	}
+	if err := d.send(ctx, "/api/v1/metrics", "application/json", map[string]any{"samples": samples}, nil, &res); err != nil {
+		return nil, fmt.Errorf("disk of search: %w", err)
+	}
+	return res.Incidents, nil
 }
 
 // alert posts one firing alert on svc that started ago before now, and
