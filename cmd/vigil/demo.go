@@ -186,7 +186,7 @@ func (d *demo) play(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d.step(9*time.Minute, "alert ErrorRateHigh on payments opens %s", inc)
+	d.step(9*time.Minute, "alert ErrorRateHigh on payments → %s", inc)
 	if err := d.deploy(ctx); err != nil {
 		return "", err
 	}
@@ -213,7 +213,7 @@ func (d *demo) play(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if len(forecast) > 0 {
-		d.step(0, "disk of search will fill: the forecast opens %s, before any alert", forecast[0])
+		d.step(0, "disk of search will fill: a forecast, before any alert → %s", forecast[0])
 	}
 	d.tell()
 	verdict, err := d.verdict(ctx, inc)

@@ -99,7 +99,7 @@ func TestDevDemoTellsTheStory(t *testing.T) {
 	if m[1] != "payments" || m[2] != "rollback-release" || m[3] != "collect-diagnostics" || m[4] != "incident-1-errorratehigh-payments" {
 		t.Errorf("verdict %q: want payments first, P1 rollback-release, P2 collect-diagnostics on incident-1-errorratehigh-payments", m[0])
 	}
-	for _, want := range []string{"deploy of payments v1.5.0 (GitHub webhook)", "the forecast opens incident-2-diskfillingup-search"} {
+	for _, want := range []string{"deploy of payments v1.5.0 (GitHub webhook)", "a forecast, before any alert → incident-2-diskfillingup-search"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("story lacks %q:\n%s", want, out)
 		}
