@@ -146,10 +146,11 @@ func TestBrowserDemo(t *testing.T) {
 	if err != nil || charts < 6 {
 		t.Errorf("evidence charts: %d (%v), want one per anomalous series (6)", charts, err)
 	}
-	// Nothing in the evidence panel runs out of its card.
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('section[aria-label="Evidence"] .ev')].filter(e => e.scrollWidth > e.clientWidth + 1).length`))
-	if err != nil || overflow != 0 {
-		t.Errorf("evidence entries wider than their card: %d (%v)", overflow, err)
+	// Nothing runs out of its card: not the long series names and label sets
+	// of the evidence panel, nor the thread's messages.
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.panel, .ev, .cand, .prop, .msg')].filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className + ": " + e.textContent.trim().slice(0, 80))`))
+	if err != nil || len(overflow) != 0 {
+		t.Errorf("cards whose content runs out of them (%v):\n%s", err, strings.Join(overflow, "\n"))
 	}
 	// innerText follows the CSS, which capitalises the headline's keys.
 	headline := strings.ToLower(strings.Join(strings.Fields(text(`#live .msg.summary .headline`)), " "))
