@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +58,7 @@ func TestBrowserDemo(t *testing.T) {
 	})
 	defer func() { _ = v.stop() }()
 	story := &syncBuffer{}
-	d, err := newDemo(v.url, cfg, slog.New(slog.NewTextHandler(logs, nil)), story)
+	d, err := newDemo(v.url, cfg, story)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,8 @@ const (
 // demoConfig adds what the demo story needs to cfg: the service catalogue
 // (only services cfg does not name already), a GitHub webhook secret (a file
 // under the data directory, when none is configured) and a forecast rule for
-// search's disk. It prepares the scratch directories the runbooks act on.
+// search's disk. The data directory's demo folder holds the secret and,
+// once the story plays, the directories the runbooks act on.
 func demoConfig(cfg *config.Config) error {
 	dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "demo"))
 	if err != nil {
@@ -123,7 +124,6 @@ type demo struct {
 	rnd     *mrand.Rand
 	client  *http.Client
 	out     io.Writer
-	logger  *slog.Logger
 	release string // payments' release directory, which the rollback switches
 	story   []storyLine
 }
@@ -137,7 +137,7 @@ type storyLine struct {
 // playDemo runs the demo story against base and prints where to look; errors
 // are logged, never fatal: Vigil keeps running.
 func playDemo(ctx context.Context, base string, cfg config.Config, logger *slog.Logger, out io.Writer) {
-	d, err := newDemo(base, cfg, logger, out)
+	d, err := newDemo(base, cfg, out)
 	if err == nil {
 		_, err = d.play(ctx)
 	}
@@ -146,7 +146,7 @@ func playDemo(ctx context.Context, base string, cfg config.Config, logger *slog.
 	}
 }
 
-func newDemo(base string, cfg config.Config, logger *slog.Logger, out io.Writer) (*demo, error) {
+func newDemo(base string, cfg config.Config, out io.Writer) (*demo, error) {
 	dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "demo"))
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func newDemo(base string, cfg config.Config, logger *slog.Logger, out io.Writer)
 		base: base, token: token, secret: []byte(secret), dir: dir,
 		now:    time.Now().UTC().Truncate(time.Minute),
 		rnd:    mrand.New(mrand.NewPCG(22, 1)), // the same story every time
-		client: &http.Client{Timeout: 30 * time.Second}, out: out, logger: logger,
+		client: &http.Client{Timeout: 30 * time.Second}, out: out,
 		release: filepath.Join(dir, "payments"),
 	}, nil
 }
