@@ -33,6 +33,10 @@ func (c *Console) pageList(w http.ResponseWriter, r *http.Request) {
 type incidentPage struct {
 	I        IncidentView
 	Timeline []timelineRow
+	Headline headline
+	// Folded holds the keys of thread messages shown collapsed: proposals
+	// already decided.
+	Folded map[string]bool
 }
 
 type timelineRow struct {
@@ -49,7 +53,12 @@ func (c *Console) incidentPage(ctx context.Context, id string) (incidentPage, er
 	if err != nil {
 		return incidentPage{}, err
 	}
-	p := incidentPage{I: v}
+	p := incidentPage{I: v, Headline: headlineOf(v), Folded: map[string]bool{}}
+	for _, m := range v.Messages {
+		if decided(v, m.Key) {
+			p.Folded[m.Key] = true
+		}
+	}
 	for _, e := range commands.TimelineEntries(recs) {
 		p.Timeline = append(p.Timeline, timelineRow{At: e.At, Actor: e.Actor, Action: e.Action, Detail: e.Detail})
 	}
@@ -200,4 +209,12 @@ var funcs = template.FuncMap{
 	"sparkline": sparkline,
 	"pct":       func(v float64) string { return fmt.Sprintf("%.0f%%", 100*max(0, min(1, v))) },
 	"pending":   func(p incident.Proposal) bool { return p.Status == incident.ProposalPending },
+	"threadMsg": func(id string, m MessageView) threadMsg { return threadMsg{ID: id, M: m} },
+}
+
+// threadMsg is a thread message with its incident's id, for the template that
+// draws a message's body and buttons.
+type threadMsg struct {
+	ID string
+	M  MessageView
 }

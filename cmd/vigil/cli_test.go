@@ -15,7 +15,7 @@ func TestCLI(t *testing.T) {
 	}{
 		{name: "help explains", args: []string{"--help"}, wantOut: []string{"vigil dev --demo", "runbook lint", "audit verify"}},
 		{name: "dev help", args: []string{"dev", "--help"}, wantOut: []string{"--data-dir", "--temporal-address", "--demo", "still waiting"}},
-		{name: "lint examples", args: []string{"runbook", "lint", "../../examples/runbooks"}, wantOut: []string{"ok: 9 runbook(s)"}},
+		{name: "lint examples", args: []string{"runbook", "lint", "../../examples/runbooks"}, wantOut: []string{"ok: 10 runbook(s)"}},
 		{name: "lint bad runbooks", args: []string{"runbook", "lint", "../../runbooks/testdata/bad"}, wantCode: 1,
 			wantOut: []string{"mistakes.yaml:14:1: unknown field \"stepz\"", "mistakes.yaml:19:14: step one: timeout", "problem(s) in 3 file(s)"}},
 		{name: "lint missing dir", args: []string{"runbook", "lint", "nope"}, wantCode: 1, wantOut: []string{"runbooks directory nope does not exist"}},

@@ -47,7 +47,7 @@ State lives in --data-dir: stop Vigil (Ctrl-C) and start it again with the same
 directory and every open incident is still there, still waiting.
 
 For production (replicas on PostgreSQL and a Temporal cluster), see vigil serve.`,
-		Example: `  vigil dev --demo                       # play a demo incident, then approve it in the console
+		Example: `  vigil dev --demo                       # play a demo incident, then approve its rollback in the console
   vigil dev --data-dir /var/lib/vigil --runbooks ./runbooks
   vigil dev --temporal-address temporal.internal:7233 --config vigil.yaml`,
 		Args: cobra.NoArgs,
@@ -57,6 +57,11 @@ For production (replicas on PostgreSQL and a Temporal cluster), see vigil serve.
 				return err
 			}
 			o.apply(cmd, &cfg)
+			if o.demo {
+				if err := demoConfig(&cfg); err != nil {
+					return err
+				}
+			}
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid settings: %w", err)
 			}
@@ -76,7 +81,7 @@ For production (replicas on PostgreSQL and a Temporal cluster), see vigil serve.
 		httpAddr: "address for the console, ingest and API",
 	})
 	f.StringVar(&o.consoleUser, "console-user", config.Default().Console.User, "identity the console acts as in development mode")
-	f.BoolVar(&o.demo, "demo", false, "post a built-in demo alert to this Vigil once it is up")
+	f.BoolVar(&o.demo, "demo", false, "play a built-in demo incident (a bad deploy seen across three services) into this Vigil once it is up")
 	return cmd
 }
 
@@ -106,7 +111,7 @@ func devMain(ctx context.Context, cfg config.Config, demo bool, logger *slog.Log
 	base := "http://" + d.app.Addr()
 	fmt.Fprintf(out, "Vigil is running.\n  console:  %s/\n  ingest:   POST %s/api/v1/alerts/alertmanager\n  data dir: %s\nPress Ctrl-C to stop.\n", base, base, cfg.DataDir)
 	if demo {
-		go playDemo(ctx, base, cfg.DataDir, logger, out)
+		go playDemo(ctx, base, cfg, logger, out)
 	}
 	select {
 	case <-ctx.Done():

@@ -44,12 +44,12 @@ tests:
 		{name: "plan for an unknown runbook", args: []string{"runbook", "plan", "nope", "--alert", "../../examples/runbooks/alerts/primary-down.json", "--runbooks", "../../examples/runbooks"},
 			wantCode: 1, wantOut: []string{`no runbook "nope" in ../../examples/runbooks`}},
 		{name: "test the example library", args: []string{"runbook", "test", "../../examples/runbooks"},
-			wantOut: []string{" passed, 0 failed in 9 runbook(s)"}, notOut: []string{"FAIL"}},
+			wantOut: []string{" passed, 0 failed in 10 runbook(s)"}, notOut: []string{"FAIL"}},
 		{name: "test reports a failing test and exits 1", args: []string{"runbook", "test", bad}, wantCode: 1,
 			wantOut: []string{"FAIL " + bad + "/broken.yaml:7:5: broken / expects the wrong plan", "  - s: echo bye\n", "  + s: echo hi\n", "0 passed, 1 failed in 1 runbook(s)"}},
 		{name: "test fails on lint problems", args: []string{"runbook", "test", "../../runbooks/testdata/bad"}, wantCode: 1,
 			wantOut: []string{`mistakes.yaml:14:1: unknown field "stepz"`, "runbooks with problems were not tested"}},
-		{name: "lint the examples", args: []string{"runbook", "lint", "../../examples/runbooks"}, wantOut: []string{"ok: 9 runbook(s)"}},
+		{name: "lint the examples", args: []string{"runbook", "lint", "../../examples/runbooks"}, wantOut: []string{"ok: 10 runbook(s)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
