@@ -47,6 +47,10 @@ type seriesAnomaly struct {
 	steady bool
 }
 
+// corroboration is the weight of each further anomalous series of a
+// component in its support, relative to the series before it.
+const corroboration = 0.75
+
 // steadyShare is the share of a series' samples beyond normal from which it
 // is steady.
 const steadyShare = 0.9
@@ -84,10 +88,18 @@ type componentAnomaly struct {
 	// components being hard to compare (an error in a callee is often
 	// amplified by retries in its callers).
 	prob float64
-	// strength is the strongest series' strength; the anomaly factor is it
-	// relative to the strongest component's.
+	// strength is the strongest series' strength.
 	strength float64
-	first    int64 // the earliest first-anomalous time; valid when prob > 0
+	// support is the strength of all its anomalous series together, the
+	// strongest first, each counting corroboration times the one before:
+	// a fault shows in several of its component's metrics (a hogged cpu
+	// slows every latency percentile, lost packets raise the tail and the
+	// retried load), while drift or a stray slow request moves one series
+	// of a component alone. The weights fall geometrically so that a
+	// component exporting many metrics gains at most 1/(1-corroboration)
+	// times its strongest series. The anomaly factor is built on it.
+	support float64
+	first   int64 // the earliest first-anomalous time; valid when prob > 0
 	// series are the anomalous series, the strongest (the component's
 	// representative in correlations) first.
 	series []seriesAnomaly
@@ -226,12 +238,18 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 			}
 			return strings.Compare(x.name, y.name)
 		})
+		w := 1.0
+		for _, s := range out[i].series {
+			out[i].support += w * s.strength
+			w *= corroboration
+		}
 	}
 	return out
 }
 
-// magnitudes is the anomaly factor: strength s (ln z/NormalZ) squashed as
-// s / (s + ln(HalfZ/NormalZ)), 0.5 at a z-score of HalfZ. It grows without
+// magnitudes is the anomaly factor: support s (ln z/NormalZ of the
+// strongest series, plus the corroborating ones) squashed as
+// s / (s + ln(HalfZ/NormalZ)), 0.5 for one series at a z-score of HalfZ. It grows without
 // reaching 1, so two components whose anomalies are both huge still differ
 // by how huge, yet a z-score ten times another's adds a bounded amount:
 // magnitudes of different components compare only loosely (a callee's
@@ -240,8 +258,8 @@ func magnitudes(anom []componentAnomaly, cfg Config) []float64 {
 	out := make([]float64, len(anom))
 	half := math.Log(cfg.HalfZ / cfg.NormalZ)
 	for i, c := range anom {
-		if c.strength > 0 {
-			out[i] = c.strength / (c.strength + half)
+		if c.support > 0 {
+			out[i] = c.support / (c.support + half)
 		}
 	}
 	return out

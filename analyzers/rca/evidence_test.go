@@ -235,3 +235,30 @@ func TestExplain(t *testing.T) {
 		})
 	}
 }
+
+func TestRankCorroboratedAnomalyLeads(t *testing.T) {
+	// zzz's cpu and latency both rose, as a hogged cpu shows; aaa's memory
+	// alone rose somewhat more, as drift or a stray series does.
+	const n = 20
+	in := Input{
+		Series: []Series{
+			series("aaa", "mem", shifted(100, n, 1, 0, 1.5)...),
+			series("aaa", "cpu", noisy(1, n, 2)...),
+			series("zzz", "cpu", shifted(1, n, 3, 0, 1.4)...),
+			series("zzz", "latency", shifted(20, n, 4, 0, 1.4)...),
+		},
+		Baseline: []Series{
+			series("aaa", "mem", noisy(100, 100, 5)...),
+			series("aaa", "cpu", noisy(1, 100, 6)...),
+			series("zzz", "cpu", noisy(1, 100, 7)...),
+			series("zzz", "latency", noisy(20, 100, 8)...),
+		},
+	}
+	got := Rank(in, DefaultConfig())
+	if got[0].Component != "zzz" {
+		t.Fatalf("ranking = %s, want zzz (two anomalous series) first", describe(got))
+	}
+	if got[0].PeakZ >= got[1].PeakZ {
+		t.Fatalf("PeakZ zzz %v >= aaa %v: the case does not test corroboration", got[0].PeakZ, got[1].PeakZ)
+	}
+}

@@ -8,8 +8,11 @@
 //     as a robust z-score against the samples just before the onset and
 //     against a baseline, counting rises (or, for the symptom's metric, moves
 //     in the symptom's direction), on a logarithmic scale that never reaches
-//     1, so that two huge anomalies still differ. Evidence: the anomalous
-//     series, strongest first.
+//     1, so that two huge anomalies still differ; every further anomalous
+//     series of the component adds three quarters of the weight of the one
+//     before, since a fault shows in several metrics of its component and
+//     drift or a stray spike in one. Evidence: the anomalous series,
+//     strongest first.
 //   - onset: how early it went wrong; 1 for the first clearly anomalous
 //     components, falling to 0 for one that only went wrong at the last
 //     sample. Without an onset, one read from the data or given, being off
