@@ -45,6 +45,29 @@ type seriesAnomaly struct {
 	// it looks like when normal, so its correlation with another series
 	// is that of noise and says nothing of whether they moved together.
 	steady bool
+	// persist is the share of the samples from first on that are beyond
+	// normal in the direction sign: near 1 for a fault that holds, near 0
+	// for a stray slow request in a latency tail.
+	persist float64
+}
+
+// persistence is the share of s's finite samples from the time from on
+// whose deviation in the direction sign is beyond normal.
+func persistence(s Series, r reference, sign float64, from int64, normal float64) float64 {
+	var beyond, total int
+	for k, v := range s.Values {
+		if s.Times[k] < from || !isFinite(v) {
+			continue
+		}
+		total++
+		if sign*r.deviation(v) > normal {
+			beyond++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(beyond) / float64(total)
 }
 
 // corroboration is the weight of each further anomalous series of a
@@ -228,7 +251,8 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 		c.series = append(c.series, seriesAnomaly{
 			name: s.Name(), metric: s.Metric, index: si, sign: sign,
 			strength: strength, z: z, prob: prob, rel: rel, spec: spec, first: first,
-			steady: beyondShare(s, refs[si], sign, cfg.NormalZ) >= steadyShare,
+			steady:  beyondShare(s, refs[si], sign, cfg.NormalZ) >= steadyShare,
+			persist: persistence(s, refs[si], sign, first, cfg.NormalZ),
 		})
 	}
 	for i := range out {

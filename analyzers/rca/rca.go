@@ -25,7 +25,10 @@
 //     series of the symptom's metric, in proportion), and standing out from
 //     the quiet series of that metric; a slow or failing callee makes its
 //     callers slow or failing, never the other way round, and a callee's
-//     memory does not make its caller's cpu rise. The walk ends at a
+//     memory does not make its caller's cpu rise. A callee that exports
+//     no series of the metric (a datastore giving cpu and memory only)
+//     explains a caller no observed callee explains when most of its
+//     callers show the same clear, unexplained anomaly. The walk ends at a
 //     component no callee explains. Evidence: the component's anomalous
 //     callers.
 //   - change: how close before the onset a change (deploy, config edit) was
