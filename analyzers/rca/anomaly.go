@@ -45,7 +45,34 @@ type seriesAnomaly struct {
 	// it looks like when normal, so its correlation with another series
 	// is that of noise and says nothing of whether they moved together.
 	steady bool
+	// persist is the share of the samples from first on that are beyond
+	// normal in the direction sign: near 1 for a fault that holds, near 0
+	// for a stray slow request in a latency tail.
+	persist float64
 }
+
+// persistence is the share of s's finite samples from the time from on
+// whose deviation in the direction sign is beyond normal.
+func persistence(s Series, r reference, sign float64, from int64, normal float64) float64 {
+	var beyond, total int
+	for k, v := range s.Values {
+		if s.Times[k] < from || !isFinite(v) {
+			continue
+		}
+		total++
+		if sign*r.deviation(v) > normal {
+			beyond++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(beyond) / float64(total)
+}
+
+// corroboration is the weight of each further anomalous series of a
+// component in its support, relative to the series before it.
+const corroboration = 0.75
 
 // steadyShare is the share of a series' samples beyond normal from which it
 // is steady.
@@ -84,10 +111,18 @@ type componentAnomaly struct {
 	// components being hard to compare (an error in a callee is often
 	// amplified by retries in its callers).
 	prob float64
-	// strength is the strongest series' strength; the anomaly factor is it
-	// relative to the strongest component's.
+	// strength is the strongest series' strength.
 	strength float64
-	first    int64 // the earliest first-anomalous time; valid when prob > 0
+	// support is the strength of all its anomalous series together, the
+	// strongest first, each counting corroboration times the one before:
+	// a fault shows in several of its component's metrics (a hogged cpu
+	// slows every latency percentile, lost packets raise the tail and the
+	// retried load), while drift or a stray slow request moves one series
+	// of a component alone. The weights fall geometrically so that a
+	// component exporting many metrics gains at most 1/(1-corroboration)
+	// times its strongest series. The anomaly factor is built on it.
+	support float64
+	first   int64 // the earliest first-anomalous time; valid when prob > 0
 	// series are the anomalous series, the strongest (the component's
 	// representative in correlations) first.
 	series []seriesAnomaly
@@ -216,7 +251,8 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 		c.series = append(c.series, seriesAnomaly{
 			name: s.Name(), metric: s.Metric, index: si, sign: sign,
 			strength: strength, z: z, prob: prob, rel: rel, spec: spec, first: first,
-			steady: beyondShare(s, refs[si], sign, cfg.NormalZ) >= steadyShare,
+			steady:  beyondShare(s, refs[si], sign, cfg.NormalZ) >= steadyShare,
+			persist: persistence(s, refs[si], sign, first, cfg.NormalZ),
 		})
 	}
 	for i := range out {
@@ -226,12 +262,18 @@ func scoreAnomalies(in Input, cfg Config, index map[string]int) []componentAnoma
 			}
 			return strings.Compare(x.name, y.name)
 		})
+		w := 1.0
+		for _, s := range out[i].series {
+			out[i].support += w * s.strength
+			w *= corroboration
+		}
 	}
 	return out
 }
 
-// magnitudes is the anomaly factor: strength s (ln z/NormalZ) squashed as
-// s / (s + ln(HalfZ/NormalZ)), 0.5 at a z-score of HalfZ. It grows without
+// magnitudes is the anomaly factor: support s (ln z/NormalZ of the
+// strongest series, plus the corroborating ones) squashed as
+// s / (s + ln(HalfZ/NormalZ)), 0.5 for one series at a z-score of HalfZ. It grows without
 // reaching 1, so two components whose anomalies are both huge still differ
 // by how huge, yet a z-score ten times another's adds a bounded amount:
 // magnitudes of different components compare only loosely (a callee's
@@ -240,8 +282,8 @@ func magnitudes(anom []componentAnomaly, cfg Config) []float64 {
 	out := make([]float64, len(anom))
 	half := math.Log(cfg.HalfZ / cfg.NormalZ)
 	for i, c := range anom {
-		if c.strength > 0 {
-			out[i] = c.strength / (c.strength + half)
+		if c.support > 0 {
+			out[i] = c.support / (c.support + half)
 		}
 	}
 	return out

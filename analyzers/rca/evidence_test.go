@@ -1,6 +1,7 @@
 package rca
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -231,6 +232,74 @@ func TestExplain(t *testing.T) {
 				if !strings.Contains(got, w) {
 					t.Errorf("Explain = %q, want it to contain %q", got, w)
 				}
+			}
+		})
+	}
+}
+
+func TestRankCorroboratedAnomalyLeads(t *testing.T) {
+	// zzz's cpu and latency both rose, as a hogged cpu shows; aaa's memory
+	// alone rose somewhat more, as drift or a stray series does.
+	const n = 20
+	in := Input{
+		Series: []Series{
+			series("aaa", "mem", shifted(100, n, 1, 0, 1.5)...),
+			series("aaa", "cpu", noisy(1, n, 2)...),
+			series("zzz", "cpu", shifted(1, n, 3, 0, 1.4)...),
+			series("zzz", "latency", shifted(20, n, 4, 0, 1.4)...),
+		},
+		Baseline: []Series{
+			series("aaa", "mem", noisy(100, 100, 5)...),
+			series("aaa", "cpu", noisy(1, 100, 6)...),
+			series("zzz", "cpu", noisy(1, 100, 7)...),
+			series("zzz", "latency", noisy(20, 100, 8)...),
+		},
+	}
+	got := Rank(in, DefaultConfig())
+	if got[0].Component != "zzz" {
+		t.Fatalf("ranking = %s, want zzz (two anomalous series) first", describe(got))
+	}
+	if got[0].PeakZ >= got[1].PeakZ {
+		t.Fatalf("PeakZ zzz %v >= aaa %v: the case does not test corroboration", got[0].PeakZ, got[1].PeakZ)
+	}
+}
+
+func TestRankUnobservedSharedDependency(t *testing.T) {
+	// Three services share a datastore that exports cpu and memory only.
+	// slow lists the services whose latency rose from sample 10 on.
+	incident := func(slow ...string) Input {
+		const n = 40
+		var in Input
+		for i, svc := range []string{"aaa", "bbb", "ccc"} {
+			factor := 1.0
+			if slices.Contains(slow, svc) {
+				factor = 4
+			}
+			in.Series = append(in.Series,
+				series(svc, "latency", shifted(20, n, i, 10, factor)...),
+				series(svc, "cpu", noisy(0.3, n, 10+i)...))
+			in.Baseline = append(in.Baseline,
+				series(svc, "latency", noisy(20, 200, 20+i)...),
+				series(svc, "cpu", noisy(0.3, 200, 30+i)...))
+			in.Edges = append(in.Edges, [2]string{svc, "zdb"})
+		}
+		in.Series = append(in.Series, series("zdb", "cpu", noisy(0.1, n, 40)...), series("zdb", "mem", noisy(900, n, 41)...))
+		in.Baseline = append(in.Baseline, series("zdb", "cpu", noisy(0.1, 200, 42)...), series("zdb", "mem", noisy(900, 200, 43)...))
+		return in
+	}
+	tests := []struct {
+		name string
+		slow []string
+		want string
+	}{
+		{"every caller slow", []string{"aaa", "bbb", "ccc"}, "zdb"},
+		{"one caller slow", []string{"bbb"}, "bbb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Rank(incident(tt.slow...), DefaultConfig())
+			if got[0].Component != tt.want {
+				t.Fatalf("ranking = %s, want %s first", describe(got), tt.want)
 			}
 		})
 	}

@@ -8,8 +8,11 @@
 //     as a robust z-score against the samples just before the onset and
 //     against a baseline, counting rises (or, for the symptom's metric, moves
 //     in the symptom's direction), on a logarithmic scale that never reaches
-//     1, so that two huge anomalies still differ. Evidence: the anomalous
-//     series, strongest first.
+//     1, so that two huge anomalies still differ; every further anomalous
+//     series of the component adds three quarters of the weight of the one
+//     before, since a fault shows in several metrics of its component and
+//     drift or a stray spike in one. Evidence: the anomalous series,
+//     strongest first.
 //   - onset: how early it went wrong; 1 for the first clearly anomalous
 //     components, falling to 0 for one that only went wrong at the last
 //     sample. Without an onset, one read from the data or given, being off
@@ -22,7 +25,10 @@
 //     series of the symptom's metric, in proportion), and standing out from
 //     the quiet series of that metric; a slow or failing callee makes its
 //     callers slow or failing, never the other way round, and a callee's
-//     memory does not make its caller's cpu rise. The walk ends at a
+//     memory does not make its caller's cpu rise. A callee that exports
+//     no series of the metric (a datastore giving cpu and memory only)
+//     explains a caller no observed callee explains when most of its
+//     callers show the same clear, unexplained anomaly. The walk ends at a
 //     component no callee explains. Evidence: the component's anomalous
 //     callers.
 //   - change: how close before the onset a change (deploy, config edit) was

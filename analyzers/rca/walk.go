@@ -91,13 +91,30 @@ func walk(in Input, cfg Config, index map[string]int, anom []componentAnomaly) [
 	w := make([][]float64, n)
 	stop := make([]float64, n)
 	sum := make([]float64, n)
+	metrics := metricsOf(in.Series, index)
+	var top float64
+	for _, c := range anom {
+		top = max(top, c.strength)
+	}
+	// unexplained[u]: no observed callee explains u's anomaly.
+	unexplained := make([]bool, n)
 	for u := range n {
 		w[u] = make([]float64, len(callees[u]))
-		var strongest float64
 		for k, v := range callees[u] {
 			if p[v] > 0 {
 				w[u][k] = explanation(in.Series, in.Target.Metric, anom[u], anom[v])
 			}
+		}
+		unexplained[u] = p[u] > 0 && slices.Max(append([]float64{0}, w[u]...)) == 0
+	}
+	for u := range n {
+		if unexplained[u] {
+			for k, v := range callees[u] {
+				w[u][k] = unobserved(anom, callers[v], unexplained, metrics[v], anom[u], top)
+			}
+		}
+		var strongest float64
+		for k := range callees[u] {
 			strongest = max(strongest, w[u][k])
 			sum[u] += w[u][k]
 		}
@@ -221,6 +238,64 @@ func explanation(series []Series, symptomMetric string, a, b componentAnomaly) f
 		}
 	}
 	return best
+}
+
+// minSharedCallers is the fewest anomalous callers of a component that
+// blame it for what it does not export (see unobserved).
+const minSharedCallers = 2
+
+// unobserved is how well callee v, which exports no series of the metric of
+// caller a's anomaly, explains it anyway, in [0, 1]: a datastore whose
+// exporter gives cpu and memory only slows its callers without a latency of
+// its own to show. Only a callee shared by at least minSharedCallers callers
+// anomalous alike (the same metric and direction) can: what slows several
+// callers at once, when none of their observed callees explains it, is
+// most simply the one dependency they share. Callers count when their own
+// anomaly is clear (held over the window, at least clearShare of the
+// strongest component's) and no observed callee of theirs explains it. It
+// is the best, over a's clear anomalous series, of the series' share of a's
+// anomaly times 2s-1 (floored at 0), s being the share of v's callers
+// anomalous alike: a dependency that half its callers or fewer suffer from
+// explains nothing. The caller asks only when no observed callee explains a.
+func unobserved(anom []componentAnomaly, callers []int, unexplained []bool, exported map[string]bool, a componentAnomaly, top float64) float64 {
+	clear := func(s seriesAnomaly) bool { return s.persist >= heldShare && s.strength >= clearShare*top }
+	var best float64
+	for _, sa := range a.series {
+		if exported[sa.metric] || !clear(sa) {
+			continue
+		}
+		alike := 0
+		for _, c := range callers {
+			if unexplained[c] && slices.ContainsFunc(anom[c].series, func(s seriesAnomaly) bool {
+				return s.metric == sa.metric && s.sign == sa.sign && clear(s)
+			}) {
+				alike++
+			}
+		}
+		if alike < minSharedCallers {
+			continue
+		}
+		best = max(best, sa.strength/a.strength*max(0, 2*float64(alike)/float64(len(callers))-1))
+	}
+	return best
+}
+
+// heldShare is the least persistence of a series that shows a held
+// anomaly rather than stray samples.
+const heldShare = 0.5
+
+// metricsOf is, per component index, the metrics it has series of.
+func metricsOf(series []Series, index map[string]int) []map[string]bool {
+	out := make([]map[string]bool, len(index))
+	for i := range out {
+		out[i] = map[string]bool{}
+	}
+	for _, s := range series {
+		if i, ok := index[s.Component]; ok {
+			out[i][s.Metric] = true
+		}
+	}
+	return out
 }
 
 // weakExplanation is the explanation below which a callee explains nothing;

@@ -1,7 +1,7 @@
 // Command rca measures rca.Rank on synthetic incidents of several service
 // topologies, next to the N-Sigma and BARO baselines.
 //
-//	go run ./bench/rca [--cases N] [--split tuning|held-out|all] [--misses MODE] [--explain ID]
+//	go run ./bench/rca [--cases N] [--split PART] [--fresh-seed S] [--misses MODE] [--explain ID]
 //
 // It generates N incidents (default 60) per topology, deterministically
 // (see synth.go for what they contain), and ranks each:
@@ -16,7 +16,11 @@
 // held-out part separately. The tuning part is the first 60% of the cases
 // of the topologies chain, fanout, shared-db and queue; the held-out part is
 // the rest of them and every case of shop and mesh, which took no part in
-// tuning.
+// tuning. The tuning-more part is more of the tuning topologies drawn with
+// another seed (tuningMoreSeed), to tune on when the tuning part has too
+// few misses left to learn from; the fresh part is every topology drawn
+// with the seed --fresh-seed (default freshSeed), run once when the method
+// is final.
 //
 // --misses MODE lists the cases of the selected split whose root cause MODE
 // did not rank first; --explain ID prints that case's top candidates with
@@ -47,6 +51,7 @@ const tuningShare = 0.6
 // Split names.
 const (
 	splitTuning  = "tuning"
+	splitMore    = "tuning-more"
 	splitHeldOut = "held-out"
 	splitFresh   = "fresh"
 	splitAll     = "all"
@@ -55,6 +60,13 @@ const (
 // freshSeed generates the fresh part: incidents of every topology drawn
 // with another seed, run for the first time when the method was final.
 const freshSeed = datasetSeed + 1
+
+// tuningMoreSeed generates the tuning-more part: tuningMorePerTopology
+// incidents of each tuning topology, never of a held-out one.
+const (
+	tuningMoreSeed        = datasetSeed + 1000
+	tuningMorePerTopology = 150
+)
 
 // method ranks one incident, best first.
 type method struct {
@@ -96,7 +108,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("rca", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	cases := fl.Int("cases", 60, "incidents per topology")
-	split := fl.String("split", splitAll, "which part to report: tuning, held-out, fresh or all")
+	split := fl.String("split", splitAll, "which part to report: tuning, tuning-more, held-out, fresh or all")
+	fresh := fl.Uint64("fresh-seed", freshSeed, "the `seed` of the fresh part")
 	misses := fl.String("misses", "", "list the cases whose root cause `MODE` (a method name) did not rank first")
 	explain := fl.String("explain", "", "print the top candidates of the case with this `ID` (e.g. chain/007)")
 	if err := fl.Parse(args); err != nil {
@@ -106,15 +119,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rca: --cases must be at least 1")
 		return 2
 	}
-	if !slices.Contains([]string{splitTuning, splitHeldOut, splitFresh, splitAll}, *split) {
-		fmt.Fprintf(stderr, "rca: --split %q: want tuning, held-out, fresh or all\n", *split)
+	if !slices.Contains([]string{splitTuning, splitMore, splitHeldOut, splitFresh, splitAll}, *split) {
+		fmt.Fprintf(stderr, "rca: --split %q: want tuning, tuning-more, held-out, fresh or all\n", *split)
 		return 2
 	}
 	if *misses != "" && !slices.ContainsFunc(methods, func(m method) bool { return m.name == *misses }) {
 		fmt.Fprintf(stderr, "rca: --misses %q: not a method\n", *misses)
 		return 2
 	}
-	parts := dataset(*cases)
+	parts := dataset(*cases, *fresh)
 	if *explain != "" {
 		for _, p := range parts {
 			for _, c := range p.cases {
@@ -152,8 +165,9 @@ type part struct {
 	cases []incident
 }
 
-// dataset generates every incident and splits it.
-func dataset(perTopology int) []part {
+// dataset generates every incident and splits it; the fresh part is drawn
+// with freshSeed.
+func dataset(perTopology int, freshSeed uint64) []part {
 	tune := part{name: splitTuning}
 	held := part{name: splitHeldOut}
 	cut := int(tuningShare * float64(perTopology))
@@ -172,6 +186,14 @@ func dataset(perTopology int) []part {
 			held.cases = append(held.cases, generate(topo, i, datasetSeed))
 		}
 	}
+	more := part{name: splitMore}
+	for _, topo := range tuningTopologies {
+		for i := range tuningMorePerTopology {
+			c := generate(topo, i, tuningMoreSeed)
+			c.ID = "more-" + c.ID
+			more.cases = append(more.cases, c)
+		}
+	}
 	fresh := part{name: splitFresh}
 	for _, topo := range append(slices.Clone(tuningTopologies), heldOutTopologies...) {
 		for i := range perTopology {
@@ -180,7 +202,7 @@ func dataset(perTopology int) []part {
 			fresh.cases = append(fresh.cases, c)
 		}
 	}
-	return []part{tune, held, fresh}
+	return []part{tune, more, held, fresh}
 }
 
 // result is where each method ranked one incident's root cause: 1 for

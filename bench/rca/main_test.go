@@ -46,7 +46,7 @@ func TestGenerateShapesAnIncident(t *testing.T) {
 }
 
 func TestDatasetSplitsAreDisjoint(t *testing.T) {
-	parts := dataset(10)
+	parts := dataset(10, freshSeed)
 	seen := map[string]string{}
 	for _, p := range parts {
 		for _, c := range p.cases {
@@ -104,7 +104,7 @@ func TestRun(t *testing.T) {
 	if code := run([]string{"--cases", "5"}, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
-	for _, w := range []string{"tuning: 12 incidents", "held-out: 18 incidents", "fresh: 30 incidents", "topology shop", "fault loss", "baro AC@1"} {
+	for _, w := range []string{"tuning: 12 incidents", "held-out: 18 incidents", "fresh: 30 incidents", "tuning-more: 600 incidents", "topology shop", "fault loss", "baro AC@1"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
