@@ -118,22 +118,6 @@ func (r record) str(k string) string {
 	}
 }
 
-// num is the details field k as a number, and whether it is one.
-func (r record) num(k string) (float64, bool) {
-	v, ok := r.d[k].(float64)
-	return v, ok
-}
-
-// list is the details field k as a list of text.
-func (r record) list(k string) []string {
-	vs, _ := r.d[k].([]any)
-	out := make([]string, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, fmt.Sprint(v))
-	}
-	return out
-}
-
 // who is who did the act: the verified actor in the details when the act has
 // one (its display name, and the surface and how the identity was verified),
 // else the record's actor.
