@@ -122,7 +122,7 @@ func (v *attackVigil) alert(name, service, summary string) string {
 	body := fmt.Sprintf(`{"version":"4","status":"firing","receiver":"vigil","groupLabels":{"alertname":%q},
 	  "alerts":[{"status":"firing","labels":{"alertname":%q,"service":%q,"severity":"warning"},
 	  "annotations":{"summary":%q},"startsAt":%q,"fingerprint":%q}]}`,
-		name, name, service, summary, time.Now().UTC().Format(time.RFC3339), sha(name+service)[:16])
+		name, name, service, summary, time.Now().UTC().Format(time.RFC3339), sha(name + service)[:16])
 	status, b := send(v.t, "POST", v.url+"/api/v1/alerts/alertmanager", body, bearer(ingestToken))
 	var out struct{ Incidents []string }
 	if status != 200 || json.Unmarshal([]byte(b), &out) != nil || len(out.Incidents) != 1 {
@@ -320,7 +320,9 @@ func TestAttackSuite(t *testing.T) {
 	})
 	add("approval after expiry", func(t *testing.T) string {
 		id := v.alert("AttackExpire", "expire", "expires at once")
-		v.waitFor(id, "a proposal", func(_ map[string]any, raw string) bool { return strings.Contains(raw, `"proposal_id":"P1"`) || strings.Contains(raw, `"id":"P1"`) })
+		v.waitFor(id, "a proposal", func(_ map[string]any, raw string) bool {
+			return strings.Contains(raw, `"proposal_id":"P1"`) || strings.Contains(raw, `"id":"P1"`)
+		})
 		time.Sleep(1500 * time.Millisecond)
 		return refusedStatus(v.decide(id, "P1", aliceToken, ""))
 	})
