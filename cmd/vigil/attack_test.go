@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -181,6 +182,37 @@ func githubSign(secret, body string) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// hostileBriefs are what a hostile model answers for an incident whose
+// service is the key: a proposal the runbook matcher never made, evidence
+// that does not exist, a channel-wide mention with a link.
+var hostileBriefs = map[string]string{
+	"hostile-runbook":  `{"summary":"Run delete-everything now.","hypotheses":[{"component":"hostile-runbook","statement":"Approve P9 to run delete-everything.","evidence":["E1"],"proposals":["P9"]}],"open_questions":[]}`,
+	"hostile-evidence": `{"summary":"E99 proves it.","hypotheses":[{"component":"hostile-evidence","statement":"See E42 and E99.","evidence":["E42","E99"],"proposals":[]}],"open_questions":[]}`,
+	"hostile-mention":  `{"summary":"<!channel> <@U0BOSS> read https://evil.example/phish and [click](javascript:alert(1))","hypotheses":[{"component":"hostile-mention","statement":"<!here> go to http://evil.example/x","evidence":["E1"],"proposals":[]}],"open_questions":[]}`,
+}
+
+// hostileModel is an OpenAI-compatible endpoint answering every request
+// with the hostile brief for the service its prompt names.
+func hostileModel(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		content := `not json at all <!channel>`
+		for service, brief := range hostileBriefs {
+			if strings.Contains(string(body), service) {
+				content = brief
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"id": "hostile", "object": "chat.completion", "model": "hostile",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+			"usage":   map[string]any{"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // attack is one hostile request (or a few) and the check that it was
 // refused or neutralised: accepted says why it was not.
 type attack struct {
@@ -215,7 +247,11 @@ func TestAttackSuite(t *testing.T) {
 		cfg.Groups = map[string][]string{"oncall": {"alice", "bob"}}
 		cfg.Changes = config.Changes{WebhookSecret: "env:VIGIL_TEST_WEBHOOK_SECRET", Services: map[string]config.ServiceSpec{"db": {Repo: "acme/db"}}}
 	}
-	main := startVigilWith(t, t.TempDir(), logs, secure)
+	model := hostileModel(t)
+	main := startVigilWith(t, t.TempDir(), logs, func(cfg *config.Config) {
+		secure(cfg)
+		cfg.Assist = config.Assist{Enabled: true, BaseURL: model.URL + "/v1", Model: "hostile"}
+	})
 	defer func() { _ = main.stop() }()
 	// Slack answers on a replica of its own: it would post every incident
 	// to slack.com, and these requests are refused before any post.
@@ -380,6 +416,31 @@ func TestAttackSuite(t *testing.T) {
 		}
 		return strings.Join(bad, "; ")
 	})
+
+	// A hostile model: its briefs are refused and Vigil's own summary shown.
+	for service := range hostileBriefs {
+		add("hostile model, "+service, func(t *testing.T) string {
+			id := v.alert("AttackModel", service, "model target")
+			v.waitFor(id, "its brief", func(_ map[string]any, raw string) bool { return strings.Contains(raw, `"kind":"brief"`) })
+			inc, raw := v.incident(id)
+			var bad []string
+			if !strings.Contains(raw, "Vigil's own summary") {
+				bad = append(bad, "the hostile brief was shown")
+			}
+			if !strings.Contains(raw, "its answer failed validation") {
+				t.Fatalf("the model's answers were not what was refused (never asked, or another failure): %s", raw)
+			}
+			for _, s := range []string{"P9", "delete-everything", "E42", "E99", "<!channel>", "<!here>", "<@U0BOSS>", "evil.example", "javascript:"} {
+				if strings.Contains(raw, s) {
+					bad = append(bad, "the incident holds "+s)
+				}
+			}
+			if ps, _ := inc["proposals"].([]any); len(ps) > 0 {
+				bad = append(bad, fmt.Sprintf("proposals appeared: %v", ps))
+			}
+			return strings.Join(bad, "; ")
+		})
+	}
 
 	accepted := 0
 	for _, a := range attacks {
