@@ -9,8 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,6 +215,43 @@ func hostileModel(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// slackStandIn is Slack's Web API for the chat replica: it answers every
+// method and records the decoded bodies of what Vigil posts.
+type slackStandIn struct {
+	*httptest.Server
+	mu    sync.Mutex
+	posts []string
+}
+
+func newSlackStandIn(t *testing.T) *slackStandIn {
+	s := &slackStandIn{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if strings.HasPrefix(r.URL.Path, "/api/chat.") {
+			s.mu.Lock()
+			s.posts = append(s.posts, r.Form.Encode())
+			s.mu.Unlock()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"channel":"C0ATTACK1","ts":"1700000000.000100","user":{"id":"U0ALICE","name":"alice"}}`)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// postsWith returns the decoded posts that contain marker.
+func (s *slackStandIn) postsWith(marker string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.posts {
+		if d, err := url.QueryUnescape(p); err == nil && strings.Contains(d, marker) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // attack is one hostile request (or a few) and the check that it was
 // refused or neutralised: accepted says why it was not.
 type attack struct {
@@ -255,9 +294,10 @@ func TestAttackSuite(t *testing.T) {
 	defer func() { _ = main.stop() }()
 	// Slack answers on a replica of its own: it would post every incident
 	// to slack.com, and these requests are refused before any post.
+	slackAPI := newSlackStandIn(t)
 	chat := startVigilWith(t, t.TempDir(), logs, func(cfg *config.Config) {
 		secure(cfg)
-		cfg.Slack = config.Slack{BotToken: "env:VIGIL_TEST_SLACK_BOT", SigningSecret: "env:VIGIL_TEST_SLACK_SECRET", Channel: "C0ATTACK1"}
+		cfg.Slack = config.Slack{BotToken: "env:VIGIL_TEST_SLACK_BOT", SigningSecret: "env:VIGIL_TEST_SLACK_SECRET", Channel: "C0ATTACK1", APIURL: slackAPI.URL + "/api/"}
 	})
 	defer func() { _ = chat.stop() }()
 	v := &attackVigil{t: t, url: main.url}
@@ -413,6 +453,31 @@ func TestAttackSuite(t *testing.T) {
 					bad = append(bad, path+" holds "+raw)
 				}
 			}
+		}
+		return strings.Join(bad, "; ")
+	})
+
+	add("Slack mentions and links in alert text", func(t *testing.T) string {
+		c := &attackVigil{t: t, url: chat.url}
+		id := c.alert("AttackMention", "mention", hostile+" <@U0BOSS> <https://evil.example|click>")
+		c.waitFor(id, "its evidence", func(_ map[string]any, raw string) bool { return strings.Contains(raw, "E1") })
+		var posts []string
+		for deadline := time.Now().Add(attackPolled); len(posts) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			posts = slackAPI.postsWith("AttackMention")
+		}
+		if len(posts) == 0 {
+			t.Fatal("nothing about the incident reached Slack")
+		}
+		var bad []string
+		for _, p := range posts {
+			for _, raw := range []string{"<!channel>", "<!here>", "<@U0BOSS>", "<https://evil.example", "<script>"} {
+				if strings.Contains(p, raw) {
+					bad = append(bad, "a Slack post holds "+raw)
+				}
+			}
+		}
+		if !slices.ContainsFunc(posts, func(p string) bool { return strings.Contains(p, "&lt;!channel&gt;") }) {
+			bad = append(bad, "the alert text never reached Slack escaped: nothing was checked")
 		}
 		return strings.Join(bad, "; ")
 	})
