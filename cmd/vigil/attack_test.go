@@ -359,23 +359,29 @@ func TestAttackSuite(t *testing.T) {
 		code, body := send(t, "POST", chat.url+"/slack/events", challenge, h)
 		return refusedStatus(code, body)
 	})
-	add("Slack command, signed with a guess", func(t *testing.T) string {
+
+	// Approvals by the wrong people, or twice. Until alice approves, the
+	// incident must show no decision at all.
+	undecided := func(why string) string {
+		if inc, raw := v.incident(two); why == "" && (inc["status"] != "awaiting_approval" || strings.Contains(raw, `"kind":"decision"`)) {
+			return "refused, yet the incident changed: " + raw
+		}
+		return why
+	}
+	add("approval by a non-approver", func(t *testing.T) string {
+		return undecided(refusedStatus(v.decide(two, "P1", carolToken, "")))
+	})
+	add("approval without a token", func(t *testing.T) string {
+		return undecided(refusedStatus(send(t, "POST", main.url+"/api/v1/incidents/"+two+"/decisions", `{"proposal_id":"P1","decision":"approve"}`, nil)))
+	})
+	add("approval naming another user in the body", func(t *testing.T) string {
+		return undecided(refusedStatus(v.decide(two, "P1", carolToken, `,"user":"alice"`)))
+	})
+	add("Slack /vigil approve command, signed with a guess", func(t *testing.T) string {
 		form := "command=%2Fvigil&text=approve+" + two + "+P1&user_id=U0ALICE"
 		h := slackSign("guess", time.Now().Unix(), form)
 		h["Content-Type"] = "application/x-www-form-urlencoded"
-		code, body := send(t, "POST", chat.url+"/slack/commands", form, h)
-		return refusedStatus(code, body)
-	})
-
-	// Approvals by the wrong people, or twice.
-	add("approval by a non-approver", func(t *testing.T) string {
-		return refusedStatus(v.decide(two, "P1", carolToken, ""))
-	})
-	add("approval without a token", func(t *testing.T) string {
-		return refusedStatus(send(t, "POST", main.url+"/api/v1/incidents/"+two+"/decisions", `{"proposal_id":"P1","decision":"approve"}`, nil))
-	})
-	add("approval naming another user in the body", func(t *testing.T) string {
-		return refusedStatus(v.decide(two, "P1", carolToken, `,"user":"alice"`))
+		return refusedStatus(send(t, "POST", chat.url+"/slack/commands", form, h))
 	})
 	add("the same person approving twice", func(t *testing.T) string {
 		if code, body := v.decide(two, "P1", aliceToken, ""); code != 200 {
