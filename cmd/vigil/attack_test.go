@@ -402,10 +402,10 @@ func TestAttackSuite(t *testing.T) {
 	})
 	add("approval after expiry", func(t *testing.T) string {
 		id := v.alert("AttackExpire", "expire", "expires at once")
-		v.waitFor(id, "a proposal", func(_ map[string]any, raw string) bool {
-			return strings.Contains(raw, `"proposal_id":"P1"`) || strings.Contains(raw, `"id":"P1"`)
+		v.waitFor(id, "its proposal expired", func(inc map[string]any, _ string) bool {
+			ps, _ := inc["proposals"].([]any)
+			return len(ps) > 0 && ps[0].(map[string]any)["status"] == "expired"
 		})
-		time.Sleep(1500 * time.Millisecond)
 		return refusedStatus(v.decide(id, "P1", aliceToken, ""))
 	})
 	add("two approvals racing for one run", func(t *testing.T) string {
