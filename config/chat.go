@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // ConsoleUser is someone who may sign in to the console (with a login form) and
@@ -88,6 +90,9 @@ type Slack struct {
 	// UserGroups maps Slack user group ids (S…) to Vigil groups: members of the
 	// Slack group act as members of the Vigil group.
 	UserGroups map[string]string `yaml:"user_groups"`
+	// APIURL is the Web API root, ending in /. Default https://slack.com/api/;
+	// GovSlack is https://slack-gov.com/api/ (tests point it at a stand-in).
+	APIURL string `yaml:"api_url"`
 }
 
 // SlackRoute sends matching incidents to Channel. Empty lists match anything.
@@ -119,6 +124,9 @@ func (s Slack) validate() []error {
 			bad("slack.bot_token", "is required to use Slack (env:SLACK_BOT_TOKEN or file:PATH)")
 		}
 		return errs
+	}
+	if u, err := url.Parse(s.APIURL); s.APIURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.HasSuffix(s.APIURL, "/")) {
+		bad("slack.api_url", "%q is not an http:// or https:// URL ending in / (e.g. https://slack-gov.com/api/)", s.APIURL)
 	}
 	for _, f := range []struct {
 		name string

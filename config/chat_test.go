@@ -35,6 +35,7 @@ func TestChatConfig(t *testing.T) {
 		`slack.channel: "#incidents" is not a channel id`,
 		"slack.routes[0]: matches everything",
 		"slack.users: alice: U0ADA: want a Slack user id",
+		`slack.api_url: "slack-gov.com/api" is not an http:// or https:// URL ending in /`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v\nlacks %q", err, want)

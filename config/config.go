@@ -96,6 +96,64 @@ type Temporal struct {
 	Namespace string `yaml:"namespace"`
 	// TaskQueue the worker polls. Default "vigil".
 	TaskQueue string `yaml:"task_queue"`
+	// TLS connects to the frontend over TLS, with a client certificate for
+	// mTLS. Off when empty (plain gRPC, the embedded server's way).
+	TLS TemporalTLS `yaml:"tls"`
+	// APIKey authenticates to Temporal Cloud (or a cluster with API keys)
+	// as a bearer credential: a secret reference, env:NAME or file:PATH.
+	// It implies TLS.
+	APIKey Secret `yaml:"api_key"`
+	// Encryption seals every payload Vigil hands Temporal.
+	Encryption Encryption `yaml:"encryption"`
+}
+
+// TemporalTLS configures TLS to the Temporal frontend. Any field set turns
+// TLS on; with none but APIKey set, the system roots verify the server.
+type TemporalTLS struct {
+	// Enabled turns TLS on with the system's roots and no client
+	// certificate (a frontend with a public certificate).
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM file of the CAs that sign the frontend's certificate;
+	// empty trusts the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the PEM client certificate and its key, for
+	// mTLS; set both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the frontend's certificate
+	// (default: the host of temporal.address).
+	ServerName string `yaml:"server_name"`
+}
+
+// On reports whether TLS is asked for.
+func (t TemporalTLS) On() bool {
+	return t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != ""
+}
+
+// Encryption configures payload encryption (AES-256-GCM).
+type Encryption struct {
+	// Keys are the key ring: the first encrypts, all decrypt. Rotate by
+	// putting a new key first and keeping the old ones until workflows
+	// they sealed are past retention. Empty: `vigil serve` stores payloads
+	// in clear (and says so at start); `vigil dev` makes a key of its own
+	// in the data directory.
+	Keys []EncryptionKey `yaml:"keys"`
+	// CodecTokens are the bearer tokens `vigil codec-server` accepts from
+	// the Temporal UI or CLI (secret references).
+	CodecTokens []Secret `yaml:"codec_tokens"`
+	// CodecOrigins are the Temporal UI origins allowed to call the codec
+	// server from the browser (e.g. https://temporal.example.com).
+	CodecOrigins []string `yaml:"codec_origins"`
+}
+
+// EncryptionKey is one key of the ring.
+type EncryptionKey struct {
+	// ID is stored beside every payload the key seals; never reuse one for
+	// a different key.
+	ID string `yaml:"id"`
+	// Secret references 32 random bytes in standard base64
+	// (`openssl rand -base64 32`): env:NAME or file:PATH.
+	Secret Secret `yaml:"secret"`
 }
 
 // HTTP configures the HTTP listener.
@@ -344,6 +402,38 @@ func (c *Config) Validate() error {
 	}
 	if c.Temporal.TaskQueue == "" {
 		bad("temporal.task_queue", "must not be empty (default \"vigil\")")
+	}
+	if t := c.Temporal.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		bad("temporal.tls", "set cert_file and key_file together (mTLS), or neither")
+	}
+	if c.Temporal.APIKey != "" {
+		if err := c.Temporal.APIKey.Validate(); err != nil {
+			bad("temporal.api_key", "%v", err)
+		}
+	}
+	seen := map[string]bool{}
+	for i, k := range c.Temporal.Encryption.Keys {
+		field := fmt.Sprintf("temporal.encryption.keys[%d]", i)
+		switch {
+		case !nameRE.MatchString(k.ID):
+			bad(field+".id", "%q must be letters, digits, '.', '_' or '-'", k.ID)
+		case seen[k.ID]:
+			bad(field+".id", "%q is used twice; every key needs an id of its own", k.ID)
+		}
+		seen[k.ID] = true
+		if err := k.Secret.Validate(); err != nil {
+			bad(field+".secret", "%v", err)
+		}
+	}
+	for i, t := range c.Temporal.Encryption.CodecTokens {
+		if err := t.Validate(); err != nil {
+			bad(fmt.Sprintf("temporal.encryption.codec_tokens[%d]", i), "%v", err)
+		}
+	}
+	for i, o := range c.Temporal.Encryption.CodecOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			bad(fmt.Sprintf("temporal.encryption.codec_origins[%d]", i), "%q is not an origin (e.g. https://temporal.example.com)", o)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		bad("http.addr", "%q is not host:port (e.g. 127.0.0.1:8080)", c.HTTP.Addr)

@@ -61,6 +61,27 @@ func TestLoad(t *testing.T) {
 			"github.token: secret must be a reference env:NAME or file:PATH",
 			"oncall.primary: has nobody on call",
 		}},
+		{file: "temporal-security-good.yaml", check: func(t *testing.T, c Config) {
+			tm := c.Temporal
+			if !tm.TLS.On() || tm.TLS.CertFile != "/etc/vigil/temporal.crt" || tm.APIKey != "env:TEMPORAL_API_KEY" {
+				t.Errorf("tls/api key = %+v %q", tm.TLS, tm.APIKey)
+			}
+			if len(tm.Encryption.Keys) != 2 || tm.Encryption.Keys[0].ID != "k2" || tm.Encryption.Keys[1].Secret != "file:/etc/vigil/payload-k1" {
+				t.Errorf("keys = %+v", tm.Encryption.Keys)
+			}
+			if len(tm.Encryption.CodecTokens) != 1 || tm.Encryption.CodecOrigins[0] != "https://temporal.example.com" {
+				t.Errorf("codec = %+v", tm.Encryption)
+			}
+		}},
+		{file: "temporal-security-bad.yaml", wantErr: []string{
+			"temporal.tls: set cert_file and key_file together",
+			"temporal.api_key: secret must be a reference",
+			`temporal.encryption.keys[1].id: "k1" is used twice`,
+			"temporal.encryption.keys[1].secret: secret must be a reference",
+			`temporal.encryption.keys[2].id: "bad id" must be letters`,
+			"temporal.encryption.codec_tokens[0]: secret must be a reference",
+			`temporal.encryption.codec_origins[0]: "temporal.example.com" is not an origin`,
+		}},
 		{file: "bad-values.yaml", wantErr: []string{
 			`temporal.address: "no-port" is not host:port`,
 			"http.addr",

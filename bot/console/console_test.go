@@ -192,7 +192,7 @@ func TestPages(t *testing.T) {
 	status, body = do(t, "GET", srv.URL+"/incidents/"+incID, "")
 	for _, want := range []string{
 		"P1 · Proposed: Restart &lt;checkout&gt; (restart)", // escaped
-		`<button type="submit" name="action" value="approve:P1" class="primary" onclick="return confirm(&#34;Run restart (high risk) now?&#34;)">Approve P1</button>`,
+		`<button type="submit" name="action" value="approve:P1" class="primary" data-confirm="Run restart (high risk) now?">Approve P1</button>`,
 		"restart: systemctl restart checkout",
 		"you act as <b>local-operator</b>",
 	} {

@@ -177,6 +177,13 @@ func startDev(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *d
 		addr = srv.Address()
 		logger.Info("embedded Temporal server started", "address", addr, "took", time.Since(start).Round(time.Millisecond))
 	}
+	if len(cfg.Temporal.Encryption.Keys) == 0 {
+		key, err := app.DevPayloadKey(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Temporal.Encryption.Keys = []config.EncryptionKey{key}
+	}
 	holder, err := dataDirHolder(cfg.DataDir)
 	if err != nil {
 		return nil, err

@@ -62,6 +62,6 @@ Start here:
 	}
 	root.AddCommand(newDevCmd(), newServeCmd(), newTemporalServerCmd(), newRunbookCmd(), newAuditCmd())
 	root.AddCommand(newTimelineCmd(), newReportCmd(), newBackupCmd(), newRestoreCmd())
-	root.AddCommand(newAnalyzeCmd(), newRCACmd(), newMigrateCmd())
+	root.AddCommand(newAnalyzeCmd(), newRCACmd(), newMigrateCmd(), newCodecServerCmd())
 	return root
 }

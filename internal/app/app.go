@@ -27,7 +27,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
@@ -205,10 +204,11 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.runs.loop(reloader.Run)
 	library := reloader.Holder
 
-	a.tc, err = client.DialContext(ctx, client.Options{
-		HostPort: o.TemporalAddress, Namespace: cfg.Temporal.Namespace,
-		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
-	})
+	copts, err := temporalOptions(cfg.Temporal, o.TemporalAddress, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.tc, err = client.DialContext(ctx, copts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", o.TemporalAddress, err)
 	}
@@ -334,7 +334,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 		a.waits = append(a.waits, wait)
 	}
-	a.handler = limitBodies(cfg.HTTP.MaxBodyBytes, mux)
+	a.handler = httpx.SecurityHeaders(limitBodies(cfg.HTTP.MaxBodyBytes, mux))
 	return a, nil
 }
 

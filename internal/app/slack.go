@@ -42,6 +42,9 @@ func newSlack(cfg config.Slack, st *store.Store, logger *slog.Logger) (*slackCha
 		}
 		opts = append(opts, slack.OptionAppLevelToken(appToken))
 	}
+	if cfg.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
+	}
 	client := slack.New(token, opts...)
 	routes := vslack.Routes{Default: cfg.Channel}
 	for _, r := range cfg.Routes {

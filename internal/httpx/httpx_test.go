@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -61,6 +62,52 @@ func TestDecodeJSON(t *testing.T) {
 			}
 			if e.Status != tc.wantStatus || !strings.Contains(e.Message, tc.wantMsg) {
 				t.Fatalf("DecodeJSON = %d %q, want %d containing %q", e.Status, e.Message, tc.wantStatus, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	h := SecurityHeaders(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	tests := []struct {
+		name     string
+		tls      bool
+		proto    string
+		wantHSTS bool
+	}{
+		{name: "plain HTTP"},
+		{name: "direct TLS", tls: true, wantHSTS: true},
+		{name: "TLS at the proxy", proto: "https", wantHSTS: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			if tt.tls {
+				req.TLS = &tls.ConnectionState{}
+			}
+			if tt.proto != "" {
+				req.Header.Set("X-Forwarded-Proto", tt.proto)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			for name, want := range map[string]string{
+				"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+			} {
+				if got := rec.Header().Get(name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			csp := rec.Header().Get("Content-Security-Policy")
+			for _, want := range []string{"frame-ancestors 'none'", "script-src 'self';", "object-src 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("CSP %q lacks %q", csp, want)
+				}
+			}
+			if strings.Contains(csp, "script-src 'self' 'unsafe-inline'") {
+				t.Errorf("CSP allows inline script: %q", csp)
+			}
+			if got := rec.Header().Get("Strict-Transport-Security") != ""; got != tt.wantHSTS {
+				t.Errorf("HSTS set = %v, want %v", got, tt.wantHSTS)
 			}
 		})
 	}
