@@ -81,11 +81,17 @@ const (
 	// deviation into σ for Gaussian data.
 	madToSigma     = 1.4826
 	meanAbsToSigma = 1.2533
-	// Sub-detector windows and clips, in points and robust z units.
+	// Sub-detector windows and clips, in points and robust z units. The
+	// clips bound what one wild point adds to a sub-detector's history, so
+	// a series whose spikes reach |z| = 100 does not widen its own
+	// reference Gaussian until real shifts look ordinary. On NAB, clips of
+	// 20 and 15 (were 30 and 10) took the three profiles from
+	// 68.20 / 57.66 / 73.63 to 70.45 / 60.25 / 75.70; spike clips 15–20
+	// and shift clips 12–16 all beat the old ones.
 	spikePoints = 2
-	spikeCap    = 30
+	spikeCap    = 20
 	shiftPoints = 10
-	shiftCap    = 10
+	shiftCap    = 15
 	// recordPoints is the horizon (about four weeks of 5-minute data) of
 	// the spike detector's record: the largest |z| the series has shown
 	// recently. recordShare is the fraction of the record a spike must reach
