@@ -1,0 +1,96 @@
+package slack
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"encoding/json"
+
+	"github.com/slack-go/slack"
+)
+
+// The fuzz targets of the Slack payloads a signed request may carry. The
+// signature is checked before any of the body is parsed (TestSignatures), so
+// these feed bodies to the handlers behind it. Whatever the body, the answer
+// is 200 or a 400 saying what was malformed, and whoever an act is recorded
+// for is the user the payload names, never someone its text mentions.
+
+// serveFuzz runs a handler on body and waits for the acts it started.
+func (h *harness) serveFuzz(t *testing.T, serve func(http.ResponseWriter, []byte), body string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	serve(rec, []byte(body))
+	h.app.Wait()
+	switch {
+	case rec.Code == http.StatusOK:
+	case rec.Code == http.StatusBadRequest && strings.Contains(rec.Body.String(), "malformed"):
+	default:
+		t.Fatalf("answer %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+// checkActors fails unless every act recorded since decided and acted
+// counted is by user, as the directory maps Slack ids (U0ADA is alice).
+func (h *harness) checkActors(t *testing.T, user string, decided, acted int) {
+	t.Helper()
+	if u, ok := h.app.Directory.Users[user]; ok {
+		user = u
+	}
+	h.wf.mu.Lock()
+	defer h.wf.mu.Unlock()
+	for _, d := range h.wf.decided[decided:] {
+		if d.Actor.User != user || d.Actor.Verification != VerifiedBySignature {
+			t.Fatalf("decision by %+v, payload user %q", d.Actor, user)
+		}
+	}
+	for _, a := range h.wf.acted[acted:] {
+		if !strings.Contains(a, " by "+user+" ("+VerifiedBySignature+")") {
+			t.Fatalf("act %q, payload user %q", a, user)
+		}
+	}
+}
+
+func (h *harness) counts() (int, int) {
+	h.wf.mu.Lock()
+	defer h.wf.mu.Unlock()
+	return len(h.wf.decided), len(h.wf.acted)
+}
+
+func FuzzInteractionPayload(f *testing.F) {
+	h := newHarness(f)
+	for _, v := range []string{"approve:P1:9f86d081884c7d65", "reject:P1", "rerun:run-1/step-2", "markdone:/", "approve:"} {
+		f.Add(h.pressPayload("U0ADA", v))
+		f.Add(h.pressPayload("U0MALLORY", v))
+	}
+	f.Add(url.Values{"payload": {`{"type":"block_actions","user":{"id":"U0X"},"container":{"message_ts":"` + propTS + `","channel_id":"C0INC"},"actions":[]}`}}.Encode())
+	f.Add("payload=%7B")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, body string) {
+		decided, acted := h.counts()
+		h.serveFuzz(t, h.app.serveInteractive, body)
+		form, _ := url.ParseQuery(body)
+		var cb slack.InteractionCallback
+		_ = json.Unmarshal([]byte(form.Get("payload")), &cb)
+		h.checkActors(t, cb.User.ID, decided, acted)
+	})
+}
+
+func FuzzSlashCommand(f *testing.F) {
+	h := newHarness(f)
+	for _, text := range []string{"approve P1 " + incID + " as <@U0ADA>", "ack " + incID, "help", "", "reject P1 " + incID + " &lt;@U0ADA&gt;", "resolve"} {
+		f.Add(url.Values{"command": {"/vigil"}, "text": {text}, "user_id": {"U0MALLORY"}, "user_name": {"mallory"},
+			"team_id": {"T0"}, "channel_id": {"C0INC"}, "response_url": {h.slack.srv.URL + "/response/2"}}.Encode())
+	}
+	f.Add("user_id=U0ADA&text=approve+P1+" + incID + "&user_id=U0MALLORY")
+	f.Add("text=ack")
+	f.Add("%")
+	f.Fuzz(func(t *testing.T, body string) {
+		decided, acted := h.counts()
+		h.serveFuzz(t, h.app.serveCommand, body)
+		form, _ := url.ParseQuery(body)
+		h.checkActors(t, form.Get("user_id"), decided, acted)
+	})
+}
