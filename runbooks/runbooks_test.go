@@ -99,6 +99,10 @@ func TestMatcher(t *testing.T) {
 		{in: `team=~".+"`, want: false},
 		{in: `9bad="x"`, wantErr: "not a valid label name"},
 		{in: `x=~"("`, wantErr: "bad regexp"},
+		// Wrapped as written, these would compile to ^(?:d)|(x)$ and ^(?:)()$,
+		// which take "db-replica" and "" (found by FuzzParseMatcher).
+		{in: `service=~"d)|(x"`, wantErr: "bad regexp"},
+		{in: `missing=~")("`, wantErr: "bad regexp"},
 		{in: `x~"y"`, wantErr: "must look like"},
 	}
 	for _, tt := range tests {
@@ -202,6 +206,32 @@ func TestShellRun(t *testing.T) {
 			}
 			if res.Duration <= 0 || res.FinishedAt.Before(res.StartedAt) {
 				t.Errorf("duration %v", res.Duration)
+			}
+		})
+	}
+}
+
+// TestParamPatternIsWhole: a pattern that is not a regexp on its own is
+// refused, since wrapped in ^(?:…)$ as written it would let values through
+// that it does not match whole.
+func TestParamPatternIsWhole(t *testing.T) {
+	d := Directory{Groups: map[string][]string{"oncall": {"alice"}}}
+	tests := []struct {
+		pattern string
+		wantErr bool
+	}{
+		{pattern: `[a-z]+`},
+		{pattern: `a|b`},
+		{pattern: `[a-z]+)|(.*`, wantErr: true}, // would take "x; rm -rf /"
+		{pattern: `)(`, wantErr: true},
+		{pattern: `\Qa`, wantErr: true}, // \Q quotes the wrapper's ")$" too
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			_, ps := Parse("p.yaml", paramRunbook(t, tt.pattern, "{{ .params.x }}"), d)
+			bad := len(ps) == 1 && strings.Contains(ps[0].Message, "param x: bad pattern")
+			if bad != tt.wantErr || (!tt.wantErr && len(ps) > 0) {
+				t.Errorf("problems %v, want a bad pattern: %v", ps, tt.wantErr)
 			}
 		})
 	}
