@@ -25,6 +25,9 @@ FUZZ_TARGETS = \
 	./config:FuzzParseConfig \
 	./analyzers/logmine:FuzzMinerAdd ./analyzers/logmine:FuzzFormatMatcher
 fuzz-smoke:
+	@missing=$$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u | \
+		while read -r n; do case " $(FUZZ_TARGETS) " in *":$$n "*) ;; *) printf '%s ' "$$n";; esac; done); \
+	if [ -n "$$missing" ]; then echo "fuzz targets missing from FUZZ_TARGETS in the Makefile: $$missing"; exit 1; fi
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t#*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg; \
