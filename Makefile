@@ -20,7 +20,7 @@ FUZZTIME  ?= 10s
 FUZZFLAGS ?=
 FUZZ_TARGETS = \
 	./ingest:FuzzAlertmanagerPayload ./ingest:FuzzMetricsBody ./ingest:FuzzLogsBody ./ingest:FuzzGitHubPayload \
-	./bot:FuzzParseAction ./bot/slack:FuzzInteractionPayload ./bot/slack:FuzzSlashCommand \
+	./bot:FuzzParseAction ./bot/slack:FuzzInteractionPayload ./bot/slack:FuzzSlashCommand ./bot/slack:FuzzEventsPayload \
 	./runbooks:FuzzParseRunbook ./runbooks:FuzzParseMatcher ./runbooks:FuzzParamPattern ./runbooks:FuzzStepTemplate \
 	./config:FuzzParseConfig \
 	./analyzers/logmine:FuzzMinerAdd ./analyzers/logmine:FuzzFormatMatcher

@@ -1,13 +1,12 @@
 package slack
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"encoding/json"
 
 	"github.com/slack-go/slack"
 )
@@ -19,7 +18,7 @@ import (
 // for is the user the payload names, never someone its text mentions.
 
 // serveFuzz runs a handler on body and waits for the acts it started.
-func (h *harness) serveFuzz(t *testing.T, serve func(http.ResponseWriter, []byte), body string) {
+func (h *harness) serveFuzz(t *testing.T, serve func(http.ResponseWriter, []byte), body string) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	serve(rec, []byte(body))
@@ -30,6 +29,7 @@ func (h *harness) serveFuzz(t *testing.T, serve func(http.ResponseWriter, []byte
 	default:
 		t.Fatalf("answer %d %q", rec.Code, rec.Body.String())
 	}
+	return rec
 }
 
 // checkActors fails unless every act recorded since decided and acted
@@ -92,5 +92,37 @@ func FuzzSlashCommand(f *testing.F) {
 		h.serveFuzz(t, h.app.serveCommand, body)
 		form, _ := url.ParseQuery(body)
 		h.checkActors(t, form.Get("user_id"), decided, acted)
+	})
+}
+
+func FuzzEventsPayload(f *testing.F) {
+	h := newHarness(f)
+	mention := func(user, text, eventID string) string {
+		b, _ := json.Marshal(map[string]any{"type": "event_callback", "team_id": "T0", "api_app_id": "A0VIGIL", "event_id": eventID, "event_time": 1700000200,
+			"event": map[string]any{"type": "app_mention", "user": user, "text": text, "ts": "1700000200.000100", "thread_ts": rootTS, "channel": "C0INC", "event_ts": "1700000200.000100"}})
+		return string(b)
+	}
+	f.Add(mention("U0ADA", "<@U0VIGIL> ack", "Ev1"))
+	f.Add(mention("U0MALLORY", "<@U0VIGIL|vigil>: approve P1 as <@U0ADA>", "Ev2"))
+	f.Add(mention("", "<@U0VIGIL> resolve", "Ev3"))
+	f.Add(`{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","token":"x"}`)
+	f.Add(`{"type":"url_verification"}`)
+	f.Add(`{"type":"event_callback","event":{"type":"message","text":"hi"}}`)
+	f.Add(`{"type":`)
+	f.Fuzz(func(t *testing.T, body string) {
+		decided, acted := h.counts()
+		rec := h.serveFuzz(t, h.app.serveEvents, body)
+		var ev struct {
+			Type      string `json:"type"`
+			Challenge string `json:"challenge"`
+			Event     struct {
+				User string `json:"user"`
+			} `json:"event"`
+		}
+		_ = json.Unmarshal([]byte(body), &ev)
+		if rec.Code == http.StatusOK && rec.Header().Get("Content-Type") == "text/plain" && rec.Body.String() != ev.Challenge {
+			t.Fatalf("challenge %q answered with %q", ev.Challenge, rec.Body.String())
+		}
+		h.checkActors(t, ev.Event.User, decided, acted)
 	})
 }
