@@ -20,7 +20,7 @@ FUZZTIME  ?= 10s
 FUZZFLAGS ?=
 FUZZ_TARGETS = \
 	./ingest:FuzzAlertmanagerPayload ./ingest:FuzzMetricsBody ./ingest:FuzzLogsBody ./ingest:FuzzGitHubPayload \
-	./bot:FuzzParseAction ./bot/slack:FuzzInteractionPayload ./bot/slack:FuzzSlashCommand ./bot/slack:FuzzEventsPayload \
+	./bot:FuzzParseAction ./bot/slack:FuzzInteractionPayload ./bot/slack:FuzzSlashCommand ./bot/slack:FuzzEventsPayload ./bot/slack:FuzzRenderMessage \
 	./runbooks:FuzzParseRunbook ./runbooks:FuzzParseMatcher ./runbooks:FuzzParamPattern ./runbooks:FuzzStepTemplate \
 	./config:FuzzParseConfig \
 	./analyzers/logmine:FuzzMinerAdd ./analyzers/logmine:FuzzFormatMatcher

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,23 @@ func TestRenderGolden(t *testing.T) {
 			}
 			golden.Assert(t, filepath.Join("testdata", name+".json"), buf.Bytes())
 		})
+	}
+}
+
+// TestCodeBlockFences: backticks in code never make a fence, so the block
+// ends where Vigil ends it.
+func TestCodeBlockFences(t *testing.T) {
+	const z = "\u200b"
+	tests := []struct{ code, want string }{
+		{code: "done", want: "```done```"},
+		{code: "a`b", want: "```a`b```"},
+		{code: "```", want: "```" + z + "`" + z + "`" + z + "`" + z + "```"},
+		{code: "`````", want: "```" + z + strings.Repeat("`"+z, 5) + "```"}, // found by FuzzRenderMessage
+		{code: "x``", want: "```x`" + z + "`" + z + "```"},
+	}
+	for _, tt := range tests {
+		if got := codeBlock(tt.code); got != tt.want {
+			t.Errorf("codeBlock(%q) = %q, want %q", tt.code, got, tt.want)
+		}
 	}
 }

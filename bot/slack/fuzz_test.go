@@ -7,8 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/vigilops/vigil/bot"
 )
 
 // The fuzz targets of the Slack payloads a signed request may carry. The
@@ -124,5 +127,60 @@ func FuzzEventsPayload(f *testing.F) {
 			t.Fatalf("challenge %q answered with %q", ev.Challenge, rec.Body.String())
 		}
 		h.checkActors(t, ev.Event.User, decided, acted)
+	})
+}
+
+// FuzzRenderMessage: whatever text a message carries (label values and
+// annotations come from alerts), its Block Kit holds no raw < or >, so no
+// mention or link can be smuggled in; every text stays within Slack's
+// limits; and code stays inside its one ``` block.
+func FuzzRenderMessage(f *testing.F) {
+	f.Add("HighLatency on checkout", "p99 latency above 2s on <@U0EVIL>", "instance", "<!channel> & friends", "```done```", "E1 · 03:00 UTC")
+	f.Add("", "", "", "", "``", "")
+	f.Add(strings.Repeat("é", 200), strings.Repeat("&", 3000), "<", ">", strings.Repeat("`", 7), "<https://evil|x>")
+	f.Fuzz(func(t *testing.T, title, text, label, value, code, footer string) {
+		m := bot.Message{Title: title, Text: text, Code: code, Footer: footer,
+			Fields:  []bot.Field{{Label: label, Value: value}, {Label: value, Value: label}},
+			Actions: []bot.Action{{ID: "approve:P1", Label: title, Style: "primary", Confirm: text}}}
+		if fb := Fallback(m); strings.ContainsAny(fb, "<>") || utf8.RuneCountInString(fb) > maxFallbackText {
+			t.Fatalf("fallback %q has a raw < or > or is too long", fb)
+		}
+		for _, b := range Render(m) {
+			switch b := b.(type) {
+			case *slack.HeaderBlock:
+				if n := utf8.RuneCountInString(b.Text.Text); n > maxHeader {
+					t.Fatalf("header of %d characters", n)
+				}
+			case *slack.SectionBlock:
+				texts := b.Fields
+				if b.Text != nil {
+					texts = append(texts, b.Text)
+				}
+				for _, tx := range texts {
+					if strings.ContainsAny(tx.Text, "<>") {
+						t.Fatalf("mrkdwn %q has a raw < or >", tx.Text)
+					}
+					if n := utf8.RuneCountInString(tx.Text); n > maxSectionText || (b.Text == nil && n > maxField) {
+						t.Fatalf("text of %d characters", n)
+					}
+					if inner, ok := strings.CutPrefix(tx.Text, "```"); ok && code != "" {
+						inner = strings.TrimSuffix(inner, "```")
+						if strings.Contains(inner, "``") || strings.HasPrefix(inner, "`") || strings.HasSuffix(inner, "`") {
+							t.Fatalf("code block %q closes early", tx.Text)
+						}
+					}
+				}
+			case *slack.ActionBlock:
+				for _, e := range b.Elements.ElementSet {
+					btn := e.(*slack.ButtonBlockElement)
+					if n := utf8.RuneCountInString(btn.Text.Text); n > maxButtonLabel {
+						t.Fatalf("button label of %d characters", n)
+					}
+					if btn.Confirm != nil && utf8.RuneCountInString(btn.Confirm.Text.Text) > maxConfirmText {
+						t.Fatalf("confirm text too long")
+					}
+				}
+			}
+		}
 	})
 }
