@@ -236,3 +236,25 @@ func TestParamPatternIsWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestParseNullDocument: a file that holds no mapping is a problem, never a
+// runbook without an id (FuzzParseRunbook found "\n!").
+func TestParseNullDocument(t *testing.T) {
+	tests := []struct {
+		data, want string
+		line       int
+	}{
+		{data: "", want: "file is empty", line: 1},
+		{data: "# only a comment\n", want: "file is empty", line: 1},
+		{data: "~\n", want: "only a null document", line: 1},
+		{data: "null", want: "only a null document", line: 1},
+		{data: "\n\n!", want: "only a null document", line: 3},
+		{data: "---\n", want: "only a null document", line: 2},
+	}
+	for _, tt := range tests {
+		rb, ps := Parse("x.yaml", []byte(tt.data), Directory{})
+		if rb != nil || len(ps) != 1 || !strings.Contains(ps[0].Message, tt.want) || ps[0].Line != tt.line {
+			t.Errorf("Parse(%q) = %v, %v; want one problem %q at line %d", tt.data, rb, ps, tt.want, tt.line)
+		}
+	}
+}
