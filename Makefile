@@ -3,7 +3,7 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VIGIL_FLAGS ?=
 
-.PHONY: run test build lint fmt-check vet staticcheck bench clean
+.PHONY: run test build lint fmt-check vet staticcheck fuzz-smoke bench clean
 
 ## run: build Vigil and run it on its embedded defaults with the demo incident
 run:
@@ -12,6 +12,26 @@ run:
 ## test: formatting, vet, staticcheck, then every test
 test: lint
 	$(GO) test -count=1 -timeout 20m ./...
+
+## fuzz-smoke: every fuzz target for FUZZTIME each, one at a time (go test
+## -fuzz takes one target per package); a crash fails it and leaves its input in
+## the package's testdata/fuzz/ (commit it with the fix, see CONTRIBUTING.md)
+FUZZTIME  ?= 10s
+FUZZFLAGS ?=
+FUZZ_TARGETS = \
+	./ingest:FuzzAlertmanagerPayload ./ingest:FuzzMetricsBody ./ingest:FuzzLogsBody ./ingest:FuzzGitHubPayload \
+	./bot:FuzzParseAction ./bot/slack:FuzzInteractionPayload ./bot/slack:FuzzSlashCommand ./bot/slack:FuzzEventsPayload ./bot/slack:FuzzRenderMessage \
+	./runbooks:FuzzParseRunbook ./runbooks:FuzzParseMatcher ./runbooks:FuzzParamPattern ./runbooks:FuzzStepTemplate \
+	./config:FuzzParseConfig \
+	./analyzers/logmine:FuzzMinerAdd ./analyzers/logmine:FuzzFormatMatcher
+fuzz-smoke:
+	@missing=$$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u | \
+		while read -r n; do case " $(FUZZ_TARGETS) " in *":$$n "*) ;; *) printf '%s ' "$$n";; esac; done); \
+	if [ -n "$$missing" ]; then echo "fuzz targets missing from FUZZ_TARGETS in the Makefile: $$missing"; exit 1; fi
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg; \
+	done
 
 ## build: the vigil binary in bin/
 build:

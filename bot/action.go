@@ -48,6 +48,10 @@ func ParseAction(id string) (Press, error) {
 	if verb != VerbApprove && verb != VerbReject {
 		return Press{}, fmt.Errorf("there is no button %q", id)
 	}
-	p.ProposalID, p.PlanHash, _ = strings.Cut(ref, ":")
+	var hasHash bool
+	p.ProposalID, p.PlanHash, hasHash = strings.Cut(ref, ":")
+	if p.ProposalID == "" || (hasHash && p.PlanHash == "") {
+		return Press{}, fmt.Errorf("button %q names no proposal and plan", id)
+	}
 	return p, nil
 }

@@ -21,6 +21,9 @@ func TestParseAction(t *testing.T) {
 		{id: "delete:P1", wantErr: true},
 		{id: "approve:", wantErr: true},
 		{id: "approve:/step", wantErr: true},
+		{id: "approve::", wantErr: true}, // found by FuzzParseAction
+		{id: "reject::abc123", wantErr: true},
+		{id: "approve:P1:", wantErr: true},
 		{id: "nonsense", wantErr: true},
 	}
 	for _, tt := range tests {

@@ -4,46 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilops/vigil/audit"
+	"github.com/vigilops/vigil/internal/golden"
 )
-
-// golden compares got with testdata/name; UPDATE=1 rewrites the file instead.
-// Review the diff of a rewritten golden before committing it.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if os.Getenv("UPDATE") != "" {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with UPDATE=1 to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(g), len(w)) {
-			var gl, wl string
-			if i < len(g) {
-				gl = g[i]
-			}
-			if i < len(w) {
-				wl = w[i]
-			}
-			if gl != wl {
-				t.Fatalf("%s differs from the golden file at line %d:\n got: %s\nwant: %s\n(UPDATE=1 rewrites it)", name, i+1, gl, wl)
-			}
-		}
-	}
-}
 
 func d(s string) Duration {
 	v, err := time.ParseDuration(s)
@@ -255,7 +223,7 @@ func TestPostmortemDraft(t *testing.T) {
 			t.Errorf("postmortem lacks %q", want)
 		}
 	}
-	golden(t, "postmortem.md", []byte(md))
+	golden.Assert(t, filepath.Join("testdata", "postmortem.md"), []byte(md))
 
 	seq = 0
 	failed := Postmortem(PostmortemInput{Source: latencyIncident(&seq)})
@@ -280,12 +248,12 @@ func TestGoldenRenderings(t *testing.T) {
 		if err := WriteTimeline(&b, f, tl, nil); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "timeline."+string(f), b.Bytes())
+		golden.Assert(t, filepath.Join("testdata", "timeline."+string(f)), b.Bytes())
 		b.Reset()
 		if err := WriteReport(&b, f, rep); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "report."+string(f), b.Bytes())
+		golden.Assert(t, filepath.Join("testdata", "report."+string(f)), b.Bytes())
 	}
 	var b bytes.Buffer
 	if err := WriteTimeline(&b, JSON, tl, nil); err != nil {

@@ -108,12 +108,21 @@ var posRE = regexp.MustCompile(`^(?:yaml: )?(?:line (\d+): |(\d+):(\d+): )`)
 func Parse(file string, data []byte, d Directory) (*Runbook, Problems) {
 	var ps Problems
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var rb Runbook
-	err := dec.Decode(&rb)
+	var doc yaml.Node
+	err := dec.Decode(&doc)
 	switch {
-	case errors.Is(err, io.EOF):
+	case errors.Is(err, io.EOF) || (err == nil && len(doc.Content) == 0):
 		return nil, Problems{{File: file, Line: 1, Col: 1, Message: "file is empty; a runbook needs id, title, match, approval and steps"}}
 	case err != nil:
+		return nil, Problems{toProblem(file, err.Error())}
+	}
+	// A null document ("~", "null", a bare tag) decodes to a zero Runbook
+	// without calling its UnmarshalYAML, so it would load with no id at all.
+	if root := doc.Content[0]; root.ShortTag() == "!!null" {
+		return nil, Problems{{File: file, Line: root.Line, Col: root.Column, Message: "file holds no runbook, only a null document; a runbook needs id, title, match, approval and steps"}}
+	}
+	var rb Runbook
+	if err := doc.Decode(&rb); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			return nil, Problems{toProblem(file, err.Error())}

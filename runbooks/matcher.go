@@ -62,7 +62,7 @@ func ParseMatcher(s string) (Matcher, error) {
 	}
 	m.Value = rest
 	if m.Type == MatchRegexp || m.Type == MatchNotRegexp {
-		re, err := regexp.Compile("^(?:" + m.Value + ")$")
+		re, err := anchored(m.Value)
 		if err != nil {
 			return Matcher{}, fmt.Errorf("matcher %q: bad regexp: %v", s, err)
 		}
@@ -85,6 +85,16 @@ func (m Matcher) Matches(labels map[string]string) bool {
 	default:
 		return !m.re.MatchString(v)
 	}
+}
+
+// anchored compiles pattern to match whole values only. The pattern must be a
+// regexp on its own first: wrapped as written, "a)|(b" would compile to
+// ^(?:a)|(b)$, which takes any value that starts with a.
+func anchored(pattern string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(pattern); err != nil {
+		return nil, err
+	}
+	return regexp.Compile(`^(?:` + pattern + `)$`)
 }
 
 func (m Matcher) String() string { return m.Name + string(m.Type) + strconv.Quote(m.Value) }

@@ -109,7 +109,7 @@ func decodeParam(p *problems, k, v *yaml.Node) (Param, bool) {
 		pr.pattern = p.str(pat, "pattern")
 		if pr.Type != TypeString {
 			p.add(posOf(pat), "param %s: pattern applies to string params; a %s param is checked by its type", pr.Name, pr.Type)
-		} else if re, err := regexp.Compile(`^(?:` + pr.pattern + `)$`); err != nil {
+		} else if re, err := anchored(pr.pattern); err != nil {
 			p.add(posOf(pat), "param %s: bad pattern: %v", pr.Name, err)
 		} else {
 			pr.Pattern = re

@@ -99,6 +99,10 @@ func TestMatcher(t *testing.T) {
 		{in: `team=~".+"`, want: false},
 		{in: `9bad="x"`, wantErr: "not a valid label name"},
 		{in: `x=~"("`, wantErr: "bad regexp"},
+		// Wrapped as written, these would compile to ^(?:d)|(x)$ and ^(?:)()$,
+		// which take "db-replica" and "" (found by FuzzParseMatcher).
+		{in: `service=~"d)|(x"`, wantErr: "bad regexp"},
+		{in: `missing=~")("`, wantErr: "bad regexp"},
 		{in: `x~"y"`, wantErr: "must look like"},
 	}
 	for _, tt := range tests {
@@ -204,5 +208,53 @@ func TestShellRun(t *testing.T) {
 				t.Errorf("duration %v", res.Duration)
 			}
 		})
+	}
+}
+
+// TestParamPatternIsWhole: a pattern that is not a regexp on its own is
+// refused, since wrapped in ^(?:…)$ as written it would let values through
+// that it does not match whole.
+func TestParamPatternIsWhole(t *testing.T) {
+	d := Directory{Groups: map[string][]string{"oncall": {"alice"}}}
+	tests := []struct {
+		pattern string
+		wantErr bool
+	}{
+		{pattern: `[a-z]+`},
+		{pattern: `a|b`},
+		{pattern: `[a-z]+)|(.*`, wantErr: true}, // would take "x; rm -rf /"
+		{pattern: `)(`, wantErr: true},
+		{pattern: `\Qa`, wantErr: true}, // \Q quotes the wrapper's ")$" too
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			_, ps := Parse("p.yaml", paramRunbook(t, tt.pattern, "{{ .params.x }}"), d)
+			bad := len(ps) == 1 && strings.Contains(ps[0].Message, "param x: bad pattern")
+			if bad != tt.wantErr || (!tt.wantErr && len(ps) > 0) {
+				t.Errorf("problems %v, want a bad pattern: %v", ps, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestParseNullDocument: a file that holds no mapping is a problem, never a
+// runbook without an id (FuzzParseRunbook found "\n!").
+func TestParseNullDocument(t *testing.T) {
+	tests := []struct {
+		data, want string
+		line       int
+	}{
+		{data: "", want: "file is empty", line: 1},
+		{data: "# only a comment\n", want: "file is empty", line: 1},
+		{data: "~\n", want: "only a null document", line: 1},
+		{data: "null", want: "only a null document", line: 1},
+		{data: "\n\n!", want: "only a null document", line: 3},
+		{data: "---\n", want: "only a null document", line: 2},
+	}
+	for _, tt := range tests {
+		rb, ps := Parse("x.yaml", []byte(tt.data), Directory{})
+		if rb != nil || len(ps) != 1 || !strings.Contains(ps[0].Message, tt.want) || ps[0].Line != tt.line {
+			t.Errorf("Parse(%q) = %v, %v; want one problem %q at line %d", tt.data, rb, ps, tt.want, tt.line)
+		}
 	}
 }

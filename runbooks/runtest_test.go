@@ -1,13 +1,13 @@
 package runbooks
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/internal/golden"
 )
 
 func TestDryRun(t *testing.T) {
@@ -138,19 +138,7 @@ func TestPlanText(t *testing.T) {
 			}
 			p.Revision = "0123456789ab" // file hashes change with every edit
 			got := p.PlanText() + "\n"
-			golden := filepath.Join("testdata", "plans", rb.ID+".txt")
-			if os.Getenv("UPDATE") != "" {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with UPDATE=1 to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("plan differs from %s (UPDATE=1 to accept):\n%s", golden, got)
-			}
+			golden.AssertString(t, filepath.Join("testdata", "plans", rb.ID+".txt"), got)
 		})
 	}
 }

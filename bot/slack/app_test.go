@@ -78,7 +78,7 @@ type harness struct {
 
 // newHarness serves the HTTP endpoints over a store holding an incident thread:
 // its root and its P1 proposal message in channel C0INC.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	f := newFakeSlack(t)
 	f.groups = []slack.UserGroup{{ID: "S0ONCALL", Users: []string{"U0ADA"}}, {ID: "S0OTHER", Users: []string{"U0ADA"}}}

@@ -42,10 +42,7 @@ func Render(m bot.Message) []slack.Block {
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	}
 	if m.Code != "" {
-		// Inside ``` only the three HTML-ish characters need escaping; a literal
-		// ``` would end the block early, so it is broken with zero-width spaces.
-		code := strings.ReplaceAll(escape(m.Code), "```", "`\u200b`\u200b`")
-		blocks = append(blocks, section("```"+cut(code, maxSectionText-8)+"```"))
+		blocks = append(blocks, section(codeBlock(m.Code)))
 	}
 	if len(m.Actions) > 0 {
 		var buttons []slack.BlockElement
@@ -98,6 +95,29 @@ func mrkdwn(s string) *slack.TextBlockObject {
 func escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
+
+// codeBlock puts code in a ``` block. Inside it only the three HTML-ish
+// characters need escaping; but backticks next to each other, or next to a
+// fence, would make a fence and end the block early (five backticks did, when
+// only ``` was broken up), so a zero-width space sets each such one apart.
+func codeBlock(code string) string {
+	var b strings.Builder
+	prev := '`' // the opening fence
+	for _, r := range escape(code) {
+		if r == '`' && prev == '`' {
+			b.WriteRune(zeroWidthSpace)
+		}
+		b.WriteRune(r)
+		prev = r
+	}
+	s := cut(b.String(), maxSectionText-7)
+	if strings.HasSuffix(s, "`") { // before the closing fence
+		s += string(zeroWidthSpace)
+	}
+	return "```" + s + "```"
+}
+
+const zeroWidthSpace = '\u200b'
 
 // cut shortens s to at most n characters, marking the cut.
 func cut(s string, n int) string {

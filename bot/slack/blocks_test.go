@@ -3,13 +3,14 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigilops/vigil/bot"
 	"github.com/vigilops/vigil/incident"
+	"github.com/vigilops/vigil/internal/golden"
 )
 
 // TestRenderGolden pins the Block Kit Vigil posts. Run with UPDATE=1 to rewrite
@@ -48,20 +49,25 @@ func TestRenderGolden(t *testing.T) {
 			if err := enc.Encode(map[string]any{"text": Fallback(m), "blocks": Render(m)}); err != nil {
 				t.Fatal(err)
 			}
-			got := buf.Bytes()
-			path := filepath.Join("testdata", name+".json")
-			if os.Getenv("UPDATE") != "" {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with UPDATE=1 to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden file (UPDATE=1 rewrites it):\n%s", path, got)
-			}
+			golden.Assert(t, filepath.Join("testdata", name+".json"), buf.Bytes())
 		})
+	}
+}
+
+// TestCodeBlockFences: backticks in code never make a fence, so the block
+// ends where Vigil ends it.
+func TestCodeBlockFences(t *testing.T) {
+	const z = "\u200b"
+	tests := []struct{ code, want string }{
+		{code: "done", want: "```done```"},
+		{code: "a`b", want: "```a`b```"},
+		{code: "```", want: "```" + z + "`" + z + "`" + z + "`" + z + "```"},
+		{code: "`````", want: "```" + z + strings.Repeat("`"+z, 5) + "```"}, // found by FuzzRenderMessage
+		{code: "x``", want: "```x`" + z + "`" + z + "```"},
+	}
+	for _, tt := range tests {
+		if got := codeBlock(tt.code); got != tt.want {
+			t.Errorf("codeBlock(%q) = %q, want %q", tt.code, got, tt.want)
+		}
 	}
 }

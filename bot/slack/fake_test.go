@@ -18,7 +18,7 @@ import (
 // fakeSlack speaks the part of Slack's Web API Vigil uses, keeps the messages it
 // was sent, and fails on request: a small Slack on loopback.
 type fakeSlack struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -46,7 +46,7 @@ type fault struct {
 	land       bool
 }
 
-func newFakeSlack(t *testing.T) *fakeSlack {
+func newFakeSlack(t testing.TB) *fakeSlack {
 	f := &fakeSlack{t: t, faults: map[string][]fault{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigilops/vigil/analyzers/logmine"
 	"github.com/vigilops/vigil/analyzers/rca"
+	"github.com/vigilops/vigil/internal/golden"
 	"github.com/vigilops/vigil/internal/rcainput"
 )
 
@@ -186,7 +187,7 @@ const testLogFormat = "<Date> <Time> <Level> <Component>: <Content>"
 
 func TestAnalyzeLogs(t *testing.T) {
 	in := filepath.Join("testdata", "analyze", "app.log")
-	golden := filepath.Join("testdata", "analyze", "app.log_structured.csv")
+	path := filepath.Join("testdata", "analyze", "app.log_structured.csv")
 	out := filepath.Join(t.TempDir(), "structured.csv")
 	var stderr bytes.Buffer
 	if code := run([]string{"analyze", "logs", "--format", testLogFormat, "--in", in, "--out", out}, &stderr, &stderr); code != 0 {
@@ -196,18 +197,7 @@ func TestAnalyzeLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os.Getenv("UPDATE") != "" {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (UPDATE=1 regenerates it):\n%s", golden, got)
-	}
+	golden.Assert(t, path, got)
 	// One row per input line, in order, with the Structurer's final templates.
 	raw, _ := os.ReadFile(in)
 	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
