@@ -71,7 +71,13 @@ func checkAnswer(q incident.Input, v string) error {
 		return fmt.Errorf("%q is not a valid %s: %v", v, q.Type, err)
 	}
 	if q.Pattern != "" {
-		re, err := regexp.Compile("^(?:" + q.Pattern + ")$")
+		// The pattern must stand alone before it is anchored: "a)|(b" would
+		// otherwise anchor as "^(?:a)|(b)$" and accept anything starting with a.
+		_, err := regexp.Compile(q.Pattern)
+		var re *regexp.Regexp
+		if err == nil {
+			re, err = regexp.Compile("^(?:" + q.Pattern + ")$")
+		}
 		if err != nil || !re.MatchString(v) {
 			return fmt.Errorf("%q does not match the pattern %s", v, q.Pattern)
 		}

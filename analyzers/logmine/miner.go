@@ -646,7 +646,13 @@ func (m *Miner) widenRun(c *cluster, lo, hi int) {
 	c.kinds = slices.Replace(c.kinds, lo, hi, kindWild)
 	c.variadic = lo
 	m.generalised(c)
+	m.forgetLines()
 }
+
+// forgetLines empties the line cache after a template's span changed: a
+// variable-length wildcard takes in only variable tokens, so lines the
+// template held before may no longer fit it, and must be matched afresh.
+func (m *Miner) forgetLines() { clear(m.cache) }
 
 // makeElastic turns template c into a variable-length template whose
 // wildcard replaces its tokens between prefix p and suffix s.
@@ -657,6 +663,7 @@ func (m *Miner) makeElastic(c *cluster, p, s int) {
 	kinds := append(append(append([]tokenKind{}, c.kinds[:p]...), kindWild), c.kinds[mm-s:]...)
 	c.toks, c.kinds, c.variadic = toks, kinds, p
 	m.generalised(c)
+	m.forgetLines()
 	c.grp = &c.node.elastic
 	if len(c.grp.clusters) >= m.cfg.MaxGroupTemplates {
 		m.evict(leastRecent(c.grp))
