@@ -93,7 +93,7 @@ func TestMetricsBackOffANoisySeries(t *testing.T) {
 		t.Fatalf("without back-off %d events; the test wants a noisy series", len(loud))
 	}
 	if len(quiet) < 4 || len(quiet) >= len(loud) {
-		t.Fatalf("with the default back-off %d events, without %d: want three plus the strong spike, fewer than without", len(quiet), len(loud))
+		t.Fatalf("with the default back-off %d events, without %d: want three plus the strong spike, fewer than without\n%q\n%q", len(quiet), len(loud), quiet, loud)
 	}
 	for i, e := range quiet {
 		backed := !strings.HasPrefix(e, "|")
