@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vigilops/vigil/bench/internal/external"
 )
 
 // system is one Loghub system: its name (also its folder) and header format.
@@ -112,25 +114,5 @@ func systemFiles(dir, name string) (logPath, truthPath string) {
 	return base, base + "_structured.csv"
 }
 
-// defaultDataDir finds the Loghub 2k folder: $VIGIL_EXTERNAL/loghub2k, or
-// ../shared/external/loghub2k next to the repository holding the working
-// directory.
-func defaultDataDir() (string, error) {
-	if ext := os.Getenv("VIGIL_EXTERNAL"); ext != "" {
-		return filepath.Join(ext, "loghub2k"), nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "external", "loghub2k"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; pass --data or set VIGIL_EXTERNAL")
-		}
-		dir = parent
-	}
-}
+// defaultDataDir is where the harness reads its data unless told.
+func defaultDataDir() (string, error) { return external.Dir("--data", "loghub2k") }

@@ -24,7 +24,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +36,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/anomaly"
+	"github.com/vigilops/vigil/bench/internal/external"
 )
 
 // detectorName prefixes result files, as NAB's detector names do.
@@ -122,27 +122,8 @@ func bench(data, out, scoreOnly string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// defaultDataDir finds NAB via $VIGIL_EXTERNAL or ../shared/external next to
-// the repository root (the nearest parent holding go.mod).
-func defaultDataDir() (string, error) {
-	if ext := os.Getenv("VIGIL_EXTERNAL"); ext != "" {
-		return filepath.Join(ext, "nab"), nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("locate NAB: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "external", "nab"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("locate NAB: no go.mod above the working directory; pass --data or set VIGIL_EXTERNAL")
-		}
-		dir = parent
-	}
-}
+// defaultDataDir is where the harness reads its data unless told.
+func defaultDataDir() (string, error) { return external.Dir("--data", "nab") }
 
 // detectCorpus runs a fresh detector over every series and writes its
 // scores under dir.

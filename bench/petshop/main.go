@@ -23,17 +23,16 @@ import (
 	"bufio"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/vigilops/vigil/analyzers/rca"
+	"github.com/vigilops/vigil/bench/internal/external"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -76,28 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// defaultDataset resolves the dataset from $VIGIL_EXTERNAL or from
-// ../shared/external next to the repository root (the directory with go.mod
-// at or above the working directory).
-func defaultDataset() (string, error) {
-	if ext := os.Getenv("VIGIL_EXTERNAL"); ext != "" {
-		return filepath.Join(ext, "petshop", "dataset"), nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "external", "petshop", "dataset"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory; pass --dataset or set VIGIL_EXTERNAL")
-		}
-		dir = parent
-	}
-}
+// defaultDataset is where the harness reads its data unless told.
+func defaultDataset() (string, error) { return external.Dir("--dataset", "petshop", "dataset") }
 
 // result is one ranked issue.
 type result struct {

@@ -32,7 +32,6 @@ import (
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +44,7 @@ import (
 	"time"
 
 	"github.com/vigilops/vigil/analyzers/anomaly"
+	"github.com/vigilops/vigil/bench/internal/external"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -242,27 +242,8 @@ func printReports(w io.Writer, reports []report, maxBuffer int, alpha float64) {
 	tw.Flush()
 }
 
-// defaultDataDir finds NAB via $VIGIL_EXTERNAL or ../shared/external next to
-// the repository root (the nearest parent holding go.mod).
-func defaultDataDir() (string, error) {
-	if ext := os.Getenv("VIGIL_EXTERNAL"); ext != "" {
-		return filepath.Join(ext, "nab"), nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("locate NAB: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "external", "nab"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("locate NAB: no go.mod above the working directory; pass --data or set VIGIL_EXTERNAL")
-		}
-		dir = parent
-	}
-}
+// defaultDataDir is where the harness reads its data unless told.
+func defaultDataDir() (string, error) { return external.Dir("--data", "nab") }
 
 // nabTime is NAB's timestamp layout; label times may add fractional seconds.
 const nabTime = "2006-01-02 15:04:05"
