@@ -24,10 +24,10 @@ const (
 	IncidentMerged    = "incident.merged"
 	IncidentEscalated = "incident.escalated"
 	IncidentResolved  = "incident.resolved"
-	IncidentAcked     = "incident.acked"
-	IncidentAssigned  = "incident.assigned"
-	IncidentSnoozed   = "incident.snoozed"
-	IncidentNote      = "incident.note"
+	IncidentAcked     = "incident." + ActAcked
+	IncidentAssigned  = "incident." + ActAssigned
+	IncidentSnoozed   = "incident." + ActSnoozed
+	IncidentNote      = "incident." + ActNote
 
 	AlertFiring   = "alert.firing"
 	AlertResolved = "alert.resolved"
@@ -42,9 +42,9 @@ const (
 	ProposalExpiryEscalated = "proposal.expiry_escalated"
 	ProposalExpired         = "proposal.expired"
 
-	DecisionApprove  = "decision.approve"
-	DecisionReject   = "decision.reject"
-	DecisionAutonomy = "decision.autonomy"
+	DecisionApprove  = "decision." + incident.Approve
+	DecisionReject   = "decision." + incident.Reject
+	DecisionAutonomy = "decision." + ByAutonomy
 
 	RunStarted        = "run.started"
 	RunFinished       = "run.finished"
@@ -59,6 +59,18 @@ const (
 	RollbackStep      = "rollback.step"
 
 	PostmortemPosted = "postmortem.posted"
+)
+
+// ByAutonomy is Decision.Decision for a proposal an autonomy rule approved
+// (beside incident.Approve and incident.Reject, a human's).
+const ByAutonomy = "autonomy"
+
+// Kinds of Act.Act: the human acts other than decisions.
+const (
+	ActAcked    = "acked"
+	ActAssigned = "assigned"
+	ActSnoozed  = "snoozed"
+	ActNote     = "note"
 )
 
 // Details is the typed body of one audit record.
@@ -343,11 +355,11 @@ var decoders = map[string]func() Details{
 	ProposalExpired:         func() Details { return &Expired{} },
 	DecisionApprove:         func() Details { return &Decision{Decision: incident.Approve} },
 	DecisionReject:          func() Details { return &Decision{Decision: incident.Reject} },
-	DecisionAutonomy:        func() Details { return &Decision{Decision: "autonomy"} },
-	IncidentAcked:           func() Details { return &Act{Act: "acked"} },
-	IncidentAssigned:        func() Details { return &Act{Act: "assigned"} },
-	IncidentSnoozed:         func() Details { return &Act{Act: "snoozed"} },
-	IncidentNote:            func() Details { return &Act{Act: "note"} },
+	DecisionAutonomy:        func() Details { return &Decision{Decision: ByAutonomy} },
+	IncidentAcked:           func() Details { return &Act{Act: ActAcked} },
+	IncidentAssigned:        func() Details { return &Act{Act: ActAssigned} },
+	IncidentSnoozed:         func() Details { return &Act{Act: ActSnoozed} },
+	IncidentNote:            func() Details { return &Act{Act: ActNote} },
 	IncidentEscalated:       func() Details { return &Escalated{} },
 	IncidentResolved:        func() Details { return &Resolved{} },
 	RunStarted:              func() Details { return &RunStart{} },

@@ -39,7 +39,7 @@ func (inc *Incident) Apply(e Event) (string, bool) {
 			StartsAt: e.StartsAt, GeneratorURL: e.GeneratorURL, EvidenceID: id,
 		})
 		inc.Evidence = append(inc.Evidence, Evidence{
-			ID: id, Kind: KindAlert, Fingerprint: e.Fingerprint, Summary: AlertSummary(e), Start: e.StartsAt, Data: e.Labels,
+			ID: id, Kind: KindAlert, Fingerprint: e.Fingerprint, Summary: alertSummary(e), Start: e.StartsAt, Data: e.Labels,
 		})
 		inc.refreshLabels()
 		return id, true
@@ -77,9 +77,9 @@ func (inc *Incident) applySignal(e Event) (string, bool) {
 	return id, true
 }
 
-// AlertSummary is the one line an alert's evidence shows:
+// alertSummary is the one line an alert's evidence shows:
 // "alertname on instance (severity): summary".
-func AlertSummary(e Event) string {
+func alertSummary(e Event) string {
 	s := cmp.Or(e.Labels["alertname"], "alert")
 	if inst := cmp.Or(e.Labels["instance"], e.Labels["service"]); inst != "" {
 		s += " on " + inst
@@ -123,8 +123,8 @@ func (inc *Incident) DateFromAlerts() {
 	}
 }
 
-// HasPending reports whether a proposal waits for a decision.
-func (inc *Incident) HasPending() bool {
+// hasPending reports whether a proposal waits for a decision.
+func (inc *Incident) hasPending() bool {
 	return slices.ContainsFunc(inc.Proposals, func(p Proposal) bool { return p.Status == ProposalPending })
 }
 
@@ -138,7 +138,7 @@ func (inc *Incident) RefreshStatus(remediating bool) {
 		inc.Status = StatusRemediating
 	case inc.Escalated:
 		inc.Status = StatusEscalated
-	case inc.HasPending():
+	case inc.hasPending():
 		inc.Status = StatusAwaitingApproval
 	case !inc.AckedAt.IsZero():
 		inc.Status = StatusAcknowledged

@@ -174,7 +174,7 @@ func writeActions(m *mdWriter, inc incident.Incident, recs []record) {
 				offered = r.at
 				m.f("- Proposed at %s; approvers: %s.\n", clock(r.at, nil), orDash(strings.Join(d.Approvers, ", ")))
 			case *audit.Decision:
-				if d.Decision == "autonomy" {
+				if d.Decision == audit.ByAutonomy {
 					m.f("- Approved without a human by autonomy rule %s at %s.\n", orDash(d.Autonomy), clock(r.at, nil))
 					continue
 				}

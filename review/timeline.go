@@ -268,7 +268,7 @@ func (b *timelineBuilder) decision(r record, d *audit.Decision, e *Entry) {
 	p := d.Proposal
 	e.Kind, e.After = KindDecision, span(b.offered[p], r.at)
 	switch d.Decision {
-	case "autonomy":
+	case audit.ByAutonomy:
 		b.approved(r, p)
 		e.Title, e.Actor, e.Via = fmt.Sprintf("%s (%s) approved by autonomy rule %s", p, b.runbookOf[p], orDash(d.Autonomy)), "Vigil", ""
 		return
@@ -286,14 +286,14 @@ func (b *timelineBuilder) decision(r record, d *audit.Decision, e *Entry) {
 func (b *timelineBuilder) act(r record, d *audit.Act, e *Entry) {
 	name := e.Actor
 	switch d.Act {
-	case "acked":
+	case audit.ActAcked:
 		b.acked(r.at, name, AckFromAck)
 		e.Kind, e.Title, e.After = KindAck, name+" acknowledged the incident", span(b.m.Detected, r.at)
-	case "assigned":
+	case audit.ActAssigned:
 		e.Kind, e.Title = KindAct, fmt.Sprintf("%s assigned the incident to %s", name, d.Assignee)
-	case "snoozed":
+	case audit.ActSnoozed:
 		e.Kind, e.Title = KindAct, fmt.Sprintf("%s snoozed escalation for %s", name, orDash(d.Duration))
-	case "note":
+	case audit.ActNote:
 		e.Kind, e.Title, e.Detail = KindNote, "Note from "+name, d.Text
 	}
 }

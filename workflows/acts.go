@@ -156,7 +156,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 	}
 	switch act {
 	case contract.ActAck:
-		if err := record(audit.Act{Act: "acked"}); err != nil {
+		if err := record(audit.Act{Act: audit.ActAcked}); err != nil {
 			return contract.Answer{}, err
 		}
 		if inc.AckedAt.IsZero() {
@@ -166,7 +166,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		r.wake = true
 		return r.answer(ctx, "Acknowledged", fmt.Sprintf("%s acknowledged the incident and owns it.", who))
 	case contract.ActAssign:
-		if err := record(audit.Act{Act: "assigned", Assignee: req.Assignee}); err != nil {
+		if err := record(audit.Act{Act: audit.ActAssigned, Assignee: req.Assignee}); err != nil {
 			return contract.Answer{}, err
 		}
 		inc.Assignee = req.Assignee
@@ -182,7 +182,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		return contract.Answer{Message: reason}, nil
 	case contract.ActSnooze:
 		until := now.Add(req.Duration)
-		if err := record(audit.Act{Act: "snoozed", Until: &until, Duration: req.Duration.String()}); err != nil {
+		if err := record(audit.Act{Act: audit.ActSnoozed, Until: &until, Duration: req.Duration.String()}); err != nil {
 			return contract.Answer{}, err
 		}
 		inc.SnoozedUntil = until
@@ -208,7 +208,7 @@ func (r *incidentRun) act(ctx workflow.Context, act string, req contract.ActRequ
 		}
 		return contract.Answer{Message: fmt.Sprintf("%s asked to abort %s (%s); the running step is being stopped and the rollback will run.", who, p.ID, p.RunbookID)}, nil
 	case contract.ActNote:
-		if err := record(audit.Act{Act: "note", Text: req.Text}); err != nil {
+		if err := record(audit.Act{Act: audit.ActNote, Text: req.Text}); err != nil {
 			return contract.Answer{}, err
 		}
 		inc.Notes = append(inc.Notes, incident.Note{Actor: req.Actor, Text: req.Text, At: now})

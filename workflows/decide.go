@@ -55,7 +55,7 @@ func (r *incidentRun) actOnDecisions(ctx workflow.Context) error {
 		p := inc.Proposal(d.ProposalID)
 		kind := d.Decision
 		if d.Actor.User == actorAutonomy {
-			kind = "autonomy"
+			kind = audit.ByAutonomy
 		}
 		if err := r.audit(ctx, auditActor(d.Actor), audit.Decision{
 			Decision: kind, Proposal: p.ID, Runbook: p.RunbookID, Revision: p.Revision, Plan: p.Plan(), PlanHash: p.PlanHash,
